@@ -1,0 +1,88 @@
+"""amikit: see what your Asterisk PBX does.
+
+``import amikit`` is light: the codec and the error classes load now; the client, the
+simulator, polars-based recording and analysis, and the Jupyter layer load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import (
+    ActionError,
+    AmiError,
+    AmiTimeout,
+    AuthenticationError,
+    ConnectError,
+    ConnectionLost,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    TransportError,
+    UsageError,
+)
+from .protocol import Message
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; imported on first attribute access (PEP 562).
+_LAZY: dict[str, str] = {
+    "AMIClient": "amikit.client",
+    "Recorder": "amikit.record",
+    "load": "amikit.record",
+    "scan": "amikit.record",
+    "explain": "amikit.jupyter",
+    "CallTracker": "amikit.analysis",
+    "Collapser": "amikit.analysis",
+    "calls": "amikit.analysis",
+    "changes": "amikit.analysis",
+    "collapse": "amikit.analysis",
+    "drop_noise": "amikit.analysis",
+    "event_rate": "amikit.analysis",
+    "fold_dialplan": "amikit.analysis",
+    "ladder": "amikit.analysis",
+    "stats": "amikit.analysis",
+    "timeline": "amikit.analysis",
+    "with_call_id": "amikit.analysis",
+}
+
+if TYPE_CHECKING:
+    from .client import AMIClient
+
+__all__ = [
+    "AMIClient",
+    "ActionError",
+    "AmiError",
+    "AmiTimeout",
+    "AuthenticationError",
+    "ConnectError",
+    "ConnectionLost",
+    "LocalProtocolError",
+    "Message",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "TransportError",
+    "UsageError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'amikit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext amikit``: register the ``%ami`` magics."""
+    from .jupyter._magics import load_ipython_extension as _load
+
+    _load(ipython)

@@ -1,0 +1,89 @@
+"""The ``amikit`` command: a thin layer over the library.
+
+Each subcommand lives in its own module under ``amikit/_cli/`` and provides
+``add_arguments(parser)`` and ``run(args) -> int``. Modules load only when their command
+runs, so ``amikit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from enum import IntEnum
+
+__all__ = ["ExitStatus", "main"]
+
+
+class ExitStatus(IntEnum):
+    """Process exit codes of the ``amikit`` command."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    AUTH = 3
+    CONNECT = 4
+    INTERRUPTED = 130
+
+
+# name -> (module, one-line help). Order is the order of `amikit --help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("amikit._cli.demo", "run the built-in simulated PBX and watch it live"),
+    "serve": ("amikit._cli.serve", "serve the simulated PBX (or replay a recording) on loopback"),
+    "tail": ("amikit._cli.tail", "connect to an AMI server and print events as they arrive"),
+    "record": ("amikit._cli.record", "record an AMI server to a text log and Parquet"),
+    "convert": ("amikit._cli.convert", "convert a capture or text log to a Parquet dataset"),
+    "summary": ("amikit._cli.summary", "summarise an AMI capture: messages, events, calls"),
+    "calls": ("amikit._cli.calls", "one line per call of a recording"),
+    "timeline": ("amikit._cli.timeline", "the timeline (and ladder) of one call"),
+    "stats": ("amikit._cli.stats", "call statistics of a recording"),
+}
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    return {
+        name: spec
+        for name, spec in COMMANDS.items()
+        if importlib.util.find_spec(spec[0]) is not None
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amikit",
+        description="See what your Asterisk PBX does (AMI client, recorder, call analysis).",
+    )
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in _available().items():
+        sub.add_parser(name, help=help_text, description=help_text).set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``amikit`` command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # Let the chosen subcommand add its own options before the real parse.
+    known, _ = parser.parse_known_args(argv)
+    if known.command is None:
+        parser.print_help()
+        return ExitStatus.USAGE
+    module = importlib.import_module(known._module)
+    sub_parser = parser._subparsers._group_actions[0].choices[known.command]  # type: ignore[union-attr]
+    module.add_arguments(sub_parser)
+    args = parser.parse_args(argv)
+    try:
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return ExitStatus.INTERRUPTED
+    except Exception as exc:  # one line unless --traceback (httpie's habit)
+        if args.traceback:
+            raise
+        from ._exceptions import AmiError
+
+        label = type(exc).__name__ if isinstance(exc, AmiError) else "error"
+        print(f"amikit: {label}: {exc}", file=sys.stderr)
+        return ExitStatus.ERROR

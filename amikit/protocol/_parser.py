@@ -1,0 +1,272 @@
+"""Bytes in, messages out: the incremental AMI frame splitter.
+
+Strategy
+--------
+AMI has no length prefix: a message ends at the first empty line. The parser keeps the bytes
+of the frame in progress and, when a chunk completes one or more frames, splits the whole
+chunk in C (``bytes.split``) instead of walking it line by line in Python. Each frame becomes
+a lazy :class:`~amikit.protocol.Message` holding its exact bytes.
+
+Invariants
+----------
+Rule 1: the result does not depend on how the stream is cut into chunks. A partial frame is
+        accumulated in a ``bytearray`` and only the newly arrived bytes (plus three bytes of
+        overlap) are searched for the terminator, so feeding one byte at a time stays linear.
+Rule 2: the first line of the stream, if it has no colon, is the banner
+        (``Asterisk Call Manager/11.0.0``). It is NOT followed by an empty line.
+Rule 3: the line ending is taken from the first line of the stream: Asterisk writes CRLF;
+        bare LF is accepted (clients may send it, and old fixtures were stored that way).
+Rule 4: an old-style ``Response: Follows`` Command reply ends at ``--END COMMAND--`` followed
+        by the empty line, not at the first empty line (its CLI text may contain them).
+Rule 5: no frame, complete or in progress, may exceed ``max_frame_size``. A bigger one is
+        dropped (memory stays bounded), reported as :class:`RemoteProtocolError`, and
+        parsing resumes at the next frame boundary.
+Rule 6: :meth:`Parser.feed` raises nothing but :class:`RemoteProtocolError`, and the error
+        carries every message decoded in the same call (``err.messages``): the bytes are
+        consumed either way, so nothing already received is lost.
+"""
+
+from __future__ import annotations
+
+from .._exceptions import RemoteProtocolError
+from ._message import _FOLLOWS, _LF, Message
+
+__all__ = ["DEFAULT_MAX_FRAME_SIZE", "Parser"]
+
+#: Default limit for one frame (1 MiB). Asterisk's largest real frames are a few KiB.
+DEFAULT_MAX_FRAME_SIZE = 1 << 20
+
+_END_COMMAND = b"--END COMMAND--"
+# Banner of any AMI-speaking server: "Asterisk Call Manager/11.0.0" and its proxies.
+_MAX_BANNER = 256
+
+
+class Parser:
+    """Turn a byte stream from an AMI peer into :class:`~amikit.Message` objects.
+
+    Sans-I/O: no sockets, clocks or threads. Feed it whatever the transport read.
+
+    Parameters
+    ----------
+    max_frame_size : int
+        Largest accepted frame in bytes (default 1 MiB). See Rule 5 above.
+    banner : bool
+        Whether the stream may start with a banner line (True for a client reading a
+        server; a server reading a client passes False).
+
+    Examples
+    --------
+    >>> p = Parser()
+    >>> p.feed(b"Asterisk Call Manager/11.0.0\\r\\nResponse: Success\\r\\nPing: Pong\\r\\n")
+    []
+    >>> p.ami_version
+    '11.0.0'
+    >>> [m.get("Ping") for m in p.feed(b"\\r\\n")]
+    ['Pong']
+    """
+
+    def __init__(self, *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, banner: bool = True):
+        if max_frame_size < 64:
+            raise ValueError("max_frame_size must be at least 64 bytes")
+        self.max_frame_size = max_frame_size
+        #: The banner line, e.g. ``"Asterisk Call Manager/11.0.0"``; None until seen.
+        self.banner: str | None = None
+        self._want_banner = banner
+        self._pending = bytearray()
+        self._term = b""  # b"\r\n\r\n" or b"\n\n", fixed by the first line (Rule 3)
+        self._kind = 0
+        self._skipping = False  # inside an oversized frame, dropping bytes (Rule 5)
+        self._dropped = 0
+        #: Counters: frames decoded, frames dropped as invalid, bytes fed.
+        self.frames = 0
+        self.errors = 0
+        self.bytes_fed = 0
+
+    @property
+    def ami_version(self) -> str | None:
+        """The AMI version from the banner (``"11.0.0"`` for Asterisk 22), or None."""
+        if self.banner is None or "/" not in self.banner:
+            return None
+        return self.banner.rsplit("/", 1)[1].strip() or None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for a frame still in progress."""
+        return len(self._pending)
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Consume ``data`` and return the messages it completed, in order.
+
+        Raises
+        ------
+        RemoteProtocolError
+            A frame was larger than ``max_frame_size`` or was not a message at all. The
+            bad frame is skipped; ``err.messages`` holds every message decoded in this
+            call and the parser is ready for the next chunk.
+        """
+        self.bytes_fed += len(data)
+        problems: list[str] = []
+        pending = self._pending
+        if self._skipping:
+            joined = bytes(pending) + bytes(data)
+            pending.clear()
+            rest = self._skip(joined)
+            if rest is None:
+                return []
+            data = rest
+        if pending:
+            start = len(pending) - 3
+            pending += data
+            if not self._term:
+                buf = bytes(pending)
+                pending.clear()
+            elif pending.find(self._term, start if start > 0 else 0) < 0:
+                self._check_pending(problems)
+                return self._finish([], problems)
+            else:
+                buf = bytes(pending)
+                pending.clear()
+        else:
+            buf = bytes(data)
+        if not self._term:
+            buf = self._start(buf)
+            if buf is None:
+                self._check_pending(problems)
+                return self._finish([], problems)
+        out = self._split(buf, problems)
+        return self._finish(out, problems)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _start(self, buf: bytes) -> bytes | None:
+        """Fix the line ending and take the banner (Rules 2, 3); None if more bytes needed."""
+        nl = buf.find(b"\n")
+        if nl < 0:
+            self._pending += buf
+            return None
+        crlf = nl > 0 and buf[nl - 1] == 13
+        self._term = b"\r\n\r\n" if crlf else b"\n\n"
+        self._kind = 0 if crlf else _LF
+        if self._want_banner:
+            line = buf[: nl - 1 if crlf else nl]
+            if b":" not in line and line.strip() and len(line) <= _MAX_BANNER:
+                self.banner = line.decode("utf-8", "replace").strip()
+                buf = buf[nl + 1 :]
+        return buf
+
+    def _split(self, buf: bytes, problems: list[str]) -> list[Message]:
+        term = self._term
+        follows = b"Follows\r\n" in buf if term == b"\r\n\r\n" else b"Follows\n" in buf
+        if follows:
+            return self._split_slow(buf, problems)
+        parts = buf.split(term)
+        rest = parts.pop()
+        kind = self._kind
+        limit = self.max_frame_size
+        out = []
+        append = out.append
+        for part in parts:
+            if not part:
+                continue
+            c = part[0]
+            if c == 13 or c == 10:  # stray empty lines between frames
+                part = part.lstrip(b"\r\n")
+                if not part:
+                    continue
+            if len(part) > limit:
+                self._reject(len(part), problems)
+                continue
+            if b":" not in part:
+                self._reject_garbage(part, problems)
+                continue
+            append(Message(part + term, kind))
+        self.frames += len(out)
+        self._keep(rest, problems)
+        return out
+
+    def _split_slow(self, buf: bytes, problems: list[str]) -> list[Message]:
+        """Frame by frame, for chunks that hold an old-style Command reply (Rule 4)."""
+        term = self._term
+        tlen = len(term)
+        kind = self._kind
+        limit = self.max_frame_size
+        out: list[Message] = []
+        pos = 0
+        n = len(buf)
+        while pos < n:
+            while pos < n and buf[pos] in (10, 13):
+                pos += 1
+            end = buf.find(term, pos)
+            if end < 0:
+                break
+            frame_kind = kind
+            head = buf[pos : pos + 24].lower()
+            if head.startswith(b"response:") and head[9:].lstrip(b" \t").startswith(b"follows"):
+                marker = buf.find(_END_COMMAND, pos)
+                if marker < 0:
+                    break
+                end = buf.find(term, marker)
+                if end < 0:
+                    break
+                frame_kind |= _FOLLOWS
+            frame = buf[pos:end]
+            pos = end + tlen
+            if len(frame) > limit:
+                self._reject(len(frame), problems)
+            elif b":" not in frame:
+                self._reject_garbage(frame, problems)
+            else:
+                out.append(Message(frame + term, frame_kind))
+        self.frames += len(out)
+        self._keep(buf[pos:], problems)
+        return out
+
+    def _keep(self, rest: bytes, problems: list[str]) -> None:
+        if rest:
+            self._pending += rest
+            self._check_pending(problems)
+
+    def _check_pending(self, problems: list[str]) -> None:
+        if len(self._pending) > self.max_frame_size:
+            size = len(self._pending)
+            tail = bytes(self._pending[-3:])
+            self._pending.clear()
+            self._skipping = True
+            self._dropped = size
+            problems.append(
+                f"frame exceeds max_frame_size ({self.max_frame_size} bytes); "
+                f"skipping to the next frame boundary"
+            )
+            self.errors += 1
+            # keep a tail so a terminator split across this chunk and the next is seen
+            rest = self._skip(tail)
+            if rest:
+                self._pending += rest
+
+    def _skip(self, data: bytes) -> bytes | None:
+        """Drop bytes up to and including the next terminator; return what follows."""
+        term = self._term or b"\r\n\r\n"
+        i = data.find(term)
+        if i < 0:
+            self._dropped += len(data)
+            if len(data) >= 3:
+                self._pending += data[-3:]
+            else:
+                self._pending += data
+            return None
+        self._skipping = False
+        self._pending.clear()
+        return data[i + len(term) :]
+
+    def _reject(self, size: int, problems: list[str]) -> None:
+        self.errors += 1
+        problems.append(f"frame of {size} bytes exceeds max_frame_size ({self.max_frame_size})")
+
+    def _reject_garbage(self, frame: bytes, problems: list[str]) -> None:
+        self.errors += 1
+        problems.append(f"dropped {len(frame)} bytes that hold no 'Key: value' header")
+
+    def _finish(self, out: list[Message], problems: list[str]) -> list[Message]:
+        if problems:
+            raise RemoteProtocolError("; ".join(problems), messages=out)
+        return out
