@@ -69,6 +69,18 @@ class Portal:
         """Schedule ``coro`` on the loop; returns a thread-safe future."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
+    def _start(self, coro: Coroutine[Any, Any, T]) -> tuple[concurrent.futures.Future[T], _Job]:
+        job = _Job()
+        return self.submit(job.run(coro)), job
+
+    def _cancel(self, job: _Job) -> None:
+        # concurrent.futures.Future.cancel() is refused once the work runs, so cancel the
+        # asyncio task itself, on its loop.
+        try:
+            self.loop.call_soon_threadsafe(job.cancel)
+        except RuntimeError:  # loop already closed (interpreter exit)
+            pass
+
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         """Run ``coro`` on the loop and block until it is done (the sync face).
 
@@ -93,16 +105,16 @@ class Portal:
                 "thread='loop' callback?); it would deadlock. Use the awaitable twin "
                 "(aaction, acommand, ...) from a task, or subscribe with thread='caller'."
             )
-        future = self.submit(coro)
+        future, job = self._start(coro)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             if future.done():  # the work itself raised a timeout: keep its message
                 raise
-            future.cancel()
+            self._cancel(job)
             raise AmiTimeout(f"no result within {timeout} s") from None
         except BaseException:  # KeyboardInterrupt / kernel interrupt: stop the work too
-            future.cancel()
+            self._cancel(job)
             raise
 
     async def acall(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -113,7 +125,12 @@ class Portal:
             running = None
         if running is self.loop:
             return await coro
-        return await asyncio.wrap_future(self.submit(coro))
+        future, job = self._start(coro)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            self._cancel(job)
+            raise
 
     def shutdown(self, timeout: float = 2.0) -> None:
         """Cancel what still runs on the loop and stop the thread (used at exit)."""
@@ -132,6 +149,28 @@ class Portal:
             pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout)
+
+
+class _Job:
+    """The asyncio task of one portal call, so that another thread can cancel it."""
+
+    __slots__ = ("cancelled", "task")
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[Any] | None = None
+        self.cancelled = False
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self.cancelled:  # cancelled before it even started
+            coro.close()
+            raise asyncio.CancelledError
+        self.task = asyncio.current_task()
+        return await coro
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.task is not None:
+            self.task.cancel()
 
 
 def get_portal() -> Portal:

@@ -206,7 +206,9 @@ class ServerSession:
         self._out: deque[bytes] = deque()
         self._wake = asyncio.Event()
         self._closing = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._reader_task: asyncio.Task[None] | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self._action_tasks: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         who = self.username or "(not logged in)"
@@ -271,8 +273,9 @@ class ServerSession:
         """Flush what is queued, then close the connection."""
         self._closing = True
         self._wake.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(self._tasks[1]), 1.0)
+        if self._writer_task is not None and self._writer_task is not asyncio.current_task():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer_task), 1.0)
         self.abort()
 
     def abort(self) -> None:
@@ -365,6 +368,9 @@ class AMIServer:
         self._started_at = time.time()
         self._reloaded_at = self._started_at
         self.calls_processed = 0
+        #: Counters for tests: connections accepted, Login actions answered (ok or not).
+        self.connections_accepted = 0
+        self.login_attempts = 0
 
     def __repr__(self) -> str:
         state = f"{self.host}:{self.port}" if self._server else "stopped"
@@ -449,10 +455,19 @@ class AMIServer:
                 session.abort()
             await self._server.wait_closed()
             self._server = None
-        tasks = [t for s in self._sessions for t in s._tasks if not t.done()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for session in list(self._sessions):
+            session.abort()
+        tasks = [
+            t
+            for s in self._sessions
+            for t in (s._reader_task, s._writer_task, *s._action_tasks)
+            if t is not None and not t.done()
+        ]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=2.0)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         self._sessions.clear()
 
     @property
@@ -568,40 +583,45 @@ class AMIServer:
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: Any) -> None:
         session = ServerSession(self, reader, writer)
+        self.connections_accepted += 1
         self._sessions.append(session)
         loop = asyncio.get_running_loop()
-        writer_task = loop.create_task(session._write_loop())
-        session._tasks = [asyncio.current_task(), writer_task]  # type: ignore[list-item]
+        session._reader_task = asyncio.current_task()  # type: ignore[assignment]
+        session._writer_task = loop.create_task(session._write_loop())
         session.send(f"{self.banner}\r\n".encode())
-        parser = Parser(banner=False)
         try:
-            while not session._closing:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                try:
-                    messages = parser.feed(data)
-                except RemoteProtocolError as exc:
-                    messages = exc.messages
-                    log.info("bad bytes from %s: %s", session.peer, exc)
-                for msg in messages:
-                    if self._silent:
-                        continue
-                    await self._dispatch(session, msg)
-                    if session._closing:
-                        break
-        except (ConnectionError, OSError):
-            pass
+            await self._read_loop(session, reader)
+        except (asyncio.CancelledError, ConnectionError, OSError):
+            pass  # stopping: a cancelled client callback would only be logged by asyncio
         finally:
             if session in self._sessions:
                 self._sessions.remove(session)
+            for task in list(session._action_tasks):
+                task.cancel()
             if not session._closing:
                 session._closing = True
                 session._wake.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer_task, 1.0)
-            writer_task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(session._writer_task, 1.0)
             session.abort()
+
+    async def _read_loop(self, session: ServerSession, reader: asyncio.StreamReader) -> None:
+        parser = Parser(banner=False)
+        while not session._closing:
+            data = await reader.read(65536)
+            if not data:
+                return
+            try:
+                messages = parser.feed(data)
+            except RemoteProtocolError as exc:
+                messages = exc.messages
+                log.info("bad bytes from %s: %s", session.peer, exc)
+            for msg in messages:
+                if self._silent:
+                    continue
+                await self._dispatch(session, msg)
+                if session._closing:
+                    return
 
     async def _dispatch(self, session: ServerSession, msg: Message) -> None:
         session.actions_received += 1
@@ -635,12 +655,32 @@ class AMIServer:
             return
         try:
             frames = handler(session, msg)
-            if inspect.isawaitable(frames):
-                frames = await frames
         except Exception as exc:
             log.debug("action %s failed", name, exc_info=True)
             frames = _error(str(exc) or type(exc).__name__)
-        if frames:
+        if inspect.isawaitable(frames):
+            if key in _PRE_AUTH:  # login and logoff complete before the next action is read
+                await self._finish(session, name, action_id, frames)
+            else:  # other async handlers run concurrently: replies may come out of order
+                task = asyncio.get_running_loop().create_task(
+                    self._finish(session, name, action_id, frames)
+                )
+                session._action_tasks.add(task)
+                task.add_done_callback(session._action_tasks.discard)
+        elif frames:
+            self._reply(session, action_id, frames)
+
+    async def _finish(
+        self, session: ServerSession, name: str, action_id: str | None, pending: Awaitable[Any]
+    ) -> None:
+        try:
+            frames = await pending
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:
+            log.debug("action %s failed", name, exc_info=True)
+            frames = _error(str(exc) or type(exc).__name__)
+        if frames and not self._silent:
             self._reply(session, action_id, frames)
 
     @staticmethod
@@ -670,6 +710,7 @@ class AMIServer:
     async def _act_login(self, session: ServerSession, msg: Message) -> list[Frame] | None:
         if session.authenticated:
             return [[("Response", "Success"), ("Message", "Already authenticated")]]
+        self.login_attempts += 1
         user = self.users.get(msg.get("Username") or "")
         ok = False
         if user is not None:
