@@ -65,3 +65,16 @@ def portal_tasks() -> list[asyncio.Task]:
         return [t for t in asyncio.all_tasks() if t is not me]
 
     return get_portal().call(_tasks(), 5.0)
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    """Poll a condition that has no event to wait on (e.g. loop-thread state); bounded."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    tick = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        tick.wait(0.005)
+    return True

@@ -15,7 +15,7 @@ from amikit import ActionError, AMIClient, AmiTimeout, UsageError
 from amikit.client import ActionResponse
 from amikit.sim import AMIServer
 
-from .conftest import USERS, Recorder, portal_tasks
+from .conftest import USERS, Recorder, portal_tasks, wait_until
 
 
 def _echo_server(server: AMIServer) -> None:
@@ -164,18 +164,7 @@ def test_timeout_raises_and_cancels(server: AMIServer, client: AMIClient) -> Non
             await task
 
     asyncio.run(run())
-    assert _wait(lambda: client._engine.conn.pending == {})
-
-
-def _wait(predicate, timeout: float = 5.0) -> bool:
-    done = threading.Event()
-    deadline = 0.0
-    while deadline < timeout:
-        if predicate():
-            return True
-        done.wait(0.01)
-        deadline += 0.01
-    return predicate()
+    assert wait_until(lambda: client._engine.conn.pending == {})
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals")
@@ -204,7 +193,7 @@ def test_keyboard_interrupt_cancels_a_sync_call(server: AMIServer, client: AMICl
     finally:
         signal.signal(signal.SIGINT, old)
     assert arrived.is_set()
-    assert _wait(lambda: client._engine.conn.pending == {})
+    assert wait_until(lambda: client._engine.conn.pending == {})
     assert client.ping()["Ping"] == "Pong"
     assert [t for t in portal_tasks() if "action" in repr(t.get_coro())] == []
 
