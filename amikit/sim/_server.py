@@ -227,6 +227,18 @@ class ServerSession:
         self._out.append(bytes(data))
         self._wake.set()
 
+    async def send_bulk(self, data: bytes) -> None:
+        """Write ``data`` now and wait until the socket buffer drains (bulk senders).
+
+        Frames queued with :meth:`send` go first; fault controls do not apply here.
+        """
+        while self._out and not self._closing:
+            await asyncio.sleep(0)  # let the writer task flush what send() queued
+        if self._closing:
+            raise ConnectionResetError("session closed")
+        self._writer.write(data)
+        await self._writer.drain()
+
     async def _write_loop(self) -> None:
         writer = self._writer
         server = self.server
