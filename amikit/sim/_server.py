@@ -251,9 +251,10 @@ class ServerSession:
                         self._out.clear()  # a silent server writes nothing at all
                         break
                     if server._slow > 0:
-                        writer.write(self._out.popleft())
-                        await writer.drain()
-                        await asyncio.sleep(server._slow)
+                        await asyncio.sleep(server._slow)  # a peer that writes slowly
+                        if self._out:
+                            writer.write(self._out.popleft())
+                            await writer.drain()
                         continue
                     chunk = b"".join(self._out)
                     self._out.clear()
@@ -562,7 +563,7 @@ class AMIServer:
             session._wake.set()
 
     def slow_down(self, seconds_per_write: float) -> None:
-        """Pause ``seconds_per_write`` after writing each frame (0 restores full speed)."""
+        """Wait ``seconds_per_write`` before writing each frame (0 restores full speed)."""
         self._slow = max(0.0, float(seconds_per_write))
 
     def send_raw(self, data: bytes) -> None:
