@@ -505,9 +505,12 @@ class AMIServer:
         handler : callable
             ``handler(session, msg)`` runs on the server loop and returns the reply frames: a
             list whose items are lists of ``(key, value)`` pairs or :class:`~amikit.Message`
-            objects (``None`` or ``[]``: no reply). It may be ``async def``. The first frame is
-            the ``Response``; later frames are the events of an event list. The server adds the
-            action's ``ActionID`` to every frame. An exception becomes ``Response: Error`` with
+            objects, or ``bytes`` of a complete frame sent exactly as given (no ActionID is
+            added: for unusual frames such as old-style ``Follows`` output, or unrelated
+            events interleaved in a list); ``None`` or ``[]``: no reply. It may be
+            ``async def``. The first frame is the ``Response``; later frames are the events
+            of an event list. The server adds the action's ``ActionID`` to every frame that
+            is not bytes. An exception becomes ``Response: Error`` with
             the exception text as ``Message``. Use ``session.send(...)`` for anything else
             (e.g. events after a delay) and :meth:`broadcast` for events everyone may see.
         privilege : str

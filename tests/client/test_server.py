@@ -132,3 +132,11 @@ def test_handler_errors_become_error_responses(server: AMIServer, client: AMICli
 def test_server_listens_on_loopback_only() -> None:
     with pytest.raises(UsageError):
         AMIServer(host="0.0.0.0")
+
+
+def test_core_status_and_settings(server: AMIServer, client: AMIClient) -> None:
+    server.channels = [[("Channel", "PJSIP/1-1")]]
+    status = client.action("CoreStatus")
+    assert status["CoreCurrentCalls"] == "1" and status["CoreStartupDate"].count("-") == 2
+    settings = client.action("CoreSettings")
+    assert settings["AMIversion"] == "11.0.0" and settings["AsteriskVersion"] == "22.0.0"
