@@ -510,9 +510,12 @@ class AMIServer:
             events interleaved in a list); ``None`` or ``[]``: no reply. It may be
             ``async def``. The first frame is the ``Response``; later frames are the events
             of an event list. The server adds the action's ``ActionID`` to every frame that
-            is not bytes. An exception becomes ``Response: Error`` with
-            the exception text as ``Message``. Use ``session.send(...)`` for anything else
-            (e.g. events after a delay) and :meth:`broadcast` for events everyone may see.
+            is not bytes. An exception becomes ``Response: Error`` with the exception text
+            as ``Message``. An ``async`` handler runs as a task of its own, so the session
+            goes on reading and answering other actions meanwhile (replies may then come in
+            a different order than the actions; ``Login``/``Logoff`` are always in order).
+            Use ``session.send(...)`` for anything else (e.g. events after a delay) and
+            :meth:`broadcast` for events everyone may see.
         privilege : str
             Write classes of which the user needs at least one (``"originate"``); ``""``
             allows every logged-in user.
