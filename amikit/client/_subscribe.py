@@ -156,7 +156,7 @@ class Subscription:
         self.errors = 0
         self.cancelled = False
         self._engine = engine
-        self._queue: deque[Message] = deque() if lossless else deque(maxlen=maxsize)
+        self._queue: deque[Message] = deque()
         self._blocked = False  # lossless and full: the engine paused reading for us
         self._scheduled = False
         self._target_loop = target_loop
@@ -207,10 +207,20 @@ class Subscription:
                 self._blocked = True
                 self._engine.pause_reading(self)
         else:
-            over = len(queue) + len(batch) - self.maxsize
+            queue.extend(batch)
+            over = len(queue) - self.maxsize
             if over > 0:
-                self.dropped += over
-            queue.extend(batch)  # deque(maxlen) drops the oldest
+                # Drop the oldest ourselves and count only what we really removed, so the
+                # count stays exact while the consumer pops concurrently.
+                dropped = 0
+                popleft = queue.popleft
+                try:
+                    for _ in range(over):
+                        popleft()
+                        dropped += 1
+                except IndexError:
+                    pass
+                self.dropped += dropped
         self._wake()
 
     def _wake(self) -> None:
