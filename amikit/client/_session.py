@@ -60,6 +60,7 @@ from ._subscribe import Subscription
 __all__ = ["ActionResponse", "ClientStats", "ConnectionEvent", "Engine"]
 
 log = logging.getLogger("amikit.client")
+log.addHandler(logging.NullHandler())  # a library logs only where the application says so
 _UTC = timezone.utc
 
 ConnectionKind = Literal["connected", "disconnected", "reconnected", "closed"]
