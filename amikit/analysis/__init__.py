@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from ._calls import calls, with_call_id
+from ._tracker import CallTracker
 
-__all__ = ["calls", "with_call_id"]
+__all__ = ["CallTracker", "calls", "with_call_id"]

@@ -185,20 +185,10 @@ def _with_roots(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
             .with_columns(pl.coalesce("_root", "_broot").alias("_root"))
             .drop("_broot")
         )
-    linked = "Linkedid" in cols
-    call_ids = (
-        lf.filter(pl.col("_root").is_not_null())
-        .group_by("_root")
-        .agg(
-            (
-                pl.coalesce(
-                    pl.col("Linkedid").sort_by(POS).drop_nulls().first(), pl.col("_root").first()
-                )
-                if linked
-                else pl.col("_root").first()
-            ).alias(CALL)
-        )
-    )
+    first_id = pl.col(IDS).list.first().sort_by(POS).drop_nulls().first()
+    if "Linkedid" in cols:
+        first_id = pl.coalesce(pl.col("Linkedid").sort_by(POS).drop_nulls().first(), first_id)
+    call_ids = lf.filter(pl.col("_root").is_not_null()).group_by("_root").agg(first_id.alias(CALL))
     return lf.join(call_ids, on="_root", how="left").drop("_root").sort(POS)
 
 
