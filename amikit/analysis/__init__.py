@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from ._calls import calls, with_call_id
 from ._collapse import Collapsed, Collapser, collapse
+from ._ladder import Ladder, ladder
 from ._noise import NOISE_EVENTS, changes, drop_noise, fold_dialplan
+from ._timeline import timeline
 from ._tracker import CallTracker
 
 __all__ = [
@@ -27,10 +29,13 @@ __all__ = [
     "CallTracker",
     "Collapsed",
     "Collapser",
+    "Ladder",
     "calls",
     "changes",
     "collapse",
     "drop_noise",
     "fold_dialplan",
+    "ladder",
+    "timeline",
     "with_call_id",
 ]
