@@ -21,6 +21,7 @@ from ._calls import calls, with_call_id
 from ._collapse import Collapsed, Collapser, collapse
 from ._ladder import Ladder, ladder
 from ._noise import NOISE_EVENTS, changes, drop_noise, fold_dialplan
+from ._stats import event_rate, stats
 from ._timeline import timeline
 from ._tracker import CallTracker
 
@@ -34,8 +35,10 @@ __all__ = [
     "changes",
     "collapse",
     "drop_noise",
+    "event_rate",
     "fold_dialplan",
     "ladder",
+    "stats",
     "timeline",
     "with_call_id",
 ]

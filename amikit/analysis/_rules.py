@@ -250,8 +250,8 @@ CALL_COLUMNS: dict[str, str] = {
     "answered_by": "the channel that answered",
     "answered": "some channel of the call was answered",
     "disposition": "CDR disposition of the first channel (Rule 6)",
-    "hangup_cause": "Cause of the first Hangup",
-    "hangup_cause_txt": "Cause-txt of the first Hangup",
+    "hangup_cause": "Cause of the first Hangup with a cause other than 0 (else the first)",
+    "hangup_cause_txt": "its Cause-txt",
     "hangup_by": "the channel that hung up first",
     "first_channel": "name of the first channel",
     "channels": "channel names in order of appearance",
@@ -302,6 +302,10 @@ def summarize_call(call: CallFacts, channels: Sequence[ChannelFacts]) -> dict[st
     requests = sorted(
         (c for c in chans if c.request_pos is not None), key=lambda c: c.request_pos or 0
     )
+    # the first Hangup that says why (Local halves torn down by their peer say "0")
+    cause_from = next((c for c in hangups if c.cause not in (None, "", "0")), None)
+    if cause_from is None and hangups:
+        cause_from = hangups[0]
     hangup_by = requests[0].channel if requests else hangups[0].channel if hangups else None
     answered_by = None
     real = [d for d in dial_answers if d[2] and local_pair_key(d[2]) is None]
@@ -336,8 +340,8 @@ def summarize_call(call: CallFacts, channels: Sequence[ChannelFacts]) -> dict[st
         "answered_by": answered_by,
         "answered": answered,
         "disposition": disposition,
-        "hangup_cause": hangups[0].cause if hangups else None,
-        "hangup_cause_txt": hangups[0].cause_txt if hangups else None,
+        "hangup_cause": cause_from.cause if cause_from else None,
+        "hangup_cause_txt": cause_from.cause_txt if cause_from else None,
         "hangup_by": hangup_by,
         "first_channel": first.channel if first else None,
         "channels": [c.channel for c in chans if c.channel],
