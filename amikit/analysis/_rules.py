@@ -308,9 +308,14 @@ def summarize_call(call: CallFacts, channels: Sequence[ChannelFacts]) -> dict[st
         cause_from = hangups[0]
     hangup_by = requests[0].channel if requests else hangups[0].channel if hangups else None
     answered_by = None
-    real = [d for d in dial_answers if d[2] and local_pair_key(d[2]) is None]
-    if real or dial_answers:
-        answered_by = (real or dial_answers)[-1][2]
+    # an Originate's own outcome (the dialled channel is the channel itself) names no one
+    dialled = sorted(
+        (d for c in chans for d in c.dials if d[1] == "ANSWER" and d[2] and d[2] != c.channel),
+        key=lambda d: d[0],
+    )
+    real = [d for d in dialled if local_pair_key(d[2]) is None]
+    if real or dialled:
+        answered_by = (real or dialled)[-1][2]
     if answered_by is None and answered:
         ups = sorted(
             (c for c in chans if c.up_time is not None and c is not first),
