@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from ._frame import POS, TIME, columns_of, lazy, like, require, time_expr
+from ._frame import POS, TIME, columns_of, lazy, require, time_expr
 from ._rules import (
     CALL_COLUMNS,
     LINK_KEYS,
@@ -35,79 +35,168 @@ from ._rules import (
     summarize_call,
 )
 
-__all__ = ["calls", "prepare", "with_call_id"]
+__all__ = ["calls", "prepare", "with_call_id", "with_roots"]
 
 EV = "_ev"
 UID = "_uid"
-IDS = "_ids"
 CALL = "call_id"
 
-_GOOD_CID = ~pl.element().is_in(["", "<unknown>", "<Unknown>"])
+
+# the columns the channel and call facts read (the rest need not be copied)
+_FACT_COLUMNS = frozenset(
+    {
+        POS,
+        TIME,
+        EV,
+        UID,
+        "Channel",
+        "Linkedid",
+        "ChannelState",
+        "ChannelStateDesc",
+        "Cause",
+        "Cause-txt",
+        "CallerIDNum",
+        "CallerIDName",
+        "Exten",
+        "DialStatus",
+        "DestChannel",
+        "DestUniqueid",
+        "Queue",
+    }
+)
 
 
-def _extra_keys(keys: frozenset[str]) -> pl.Expr:
-    """The values of ``extra`` entries whose lower-cased key is in ``keys``, as a list."""
-    return pl.col("extra").list.eval(
-        pl.element()
-        .filter(pl.element().struct.field("key").str.to_lowercase().is_in(list(keys)))
-        .struct.field("value")
-    )
+_EXTRA_WANTED = sorted(LINK_KEYS | {"subevent"})
 
 
-def _extra_first(key: str) -> pl.Expr:
+def model_columns(columns: list[str]) -> list[str]:
+    """The input columns the call model reads (ids, facts, bridge, time, extra).
+
+    Only these are copied (and re-chunked); a recording's other wide columns are not.
+    """
+    wanted = _FACT_COLUMNS | {"event", "timestamp", "received_at", "extra", "BridgeUniqueid"}
+    return [c for c in columns if c in wanted or c.lower() in LINK_KEYS]
+
+
+def _extra_long(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """``(_pos, _key, value, _idx)`` for the ``extra`` entries the call model reads.
+
+    One explode of ``extra`` (fast, columnar) instead of a per-row list evaluation.
+    """
     return (
-        pl.col("extra")
-        .list.eval(
-            pl.element()
-            .filter(pl.element().struct.field("key").str.to_lowercase() == key)
-            .struct.field("value")
-        )
-        .list.first()
+        lf.select(POS, "extra")
+        .explode("extra")
+        .filter(pl.col("extra").is_not_null())
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_idx"))
+        .unnest("extra")
+        .with_columns(pl.col("key").str.to_lowercase().alias("_key"))
+        .filter(pl.col("_key").is_in(_EXTRA_WANTED))
+        # after every wide column (whose order numbers are small)
+        .select(POS, "_key", "value", (pl.col("_idx") + 1_000_000).alias("_idx"))
+        # _pos comes first: the explode keeps arrival order
     )
 
 
-def prepare(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """Add the helper columns ``_pos``, ``_time``, ``_ev``, ``_uid`` and ``_ids`` (lazy)."""
+def prepare(frame: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The events with helper columns ``_pos``, ``_time``, ``_ev`` and ``_uid``.
+
+    ``_ev`` is the event name with AMI 1.x ``Dial`` normalised; ``_uid`` the event's own
+    channel (``Uniqueid``, or legacy ``UniqueID``). Collected once, because the union-find
+    and the aggregations all read it. Also returns the few ``extra`` entries the call
+    model reads (``(_pos, _key, value, _idx)``), so ``extra`` is exploded only once.
+    """
     lf = lazy(frame)
     require(lf, ["event"])
-    cols = columns_of(lf)
+    cols = model_columns([c for c in columns_of(lf) if c not in (POS, CALL)])
     have = set(cols)
-    if POS not in have:
-        lf = lf.with_row_index(POS)
-    wide_ids = [c for c in cols if c.lower() in LINK_KEYS]
-    parts: list[pl.Expr] = [pl.col(c) for c in wide_ids]
-    has_extra = "extra" in have
-    if has_extra:
-        parts.append(_extra_keys(LINK_KEYS))
-    ids = (
-        pl.concat_list(parts).list.eval(
-            pl.element().filter(
-                pl.element().is_not_null() & ~pl.element().is_in(list(PLACEHOLDER_IDS))
+    # one contiguous chunk per column: a frame concatenated from many parts would
+    # otherwise be re-chunked again by every step below
+    df = lf.select(cols).with_row_index(POS).collect().rechunk()
+    n = df.height
+    uid = pl.col("Uniqueid") if "Uniqueid" in have else pl.lit(None, dtype=pl.String)
+    ev = pl.col("event")
+    extra_cols: list[pl.Series] = []
+    extra_long = pl.DataFrame(
+        schema={POS: pl.UInt32, "_key": pl.String, "value": pl.String, "_idx": pl.Int64}
+    )
+    if "extra" in have:
+        extra_long = _extra_long(df.lazy()).collect()
+        legacy = (
+            extra_long.lazy()
+            .filter(pl.col("_key").is_in(["uniqueid", "subevent"]))
+            .group_by(POS)
+            .agg(
+                pl.col("value").filter(pl.col("_key") == "uniqueid").first().alias("_xuid"),
+                pl.col("value").filter(pl.col("_key") == "subevent").first().alias("_xsub"),
             )
+            .collect()
         )
-        if parts
-        else pl.lit([], dtype=pl.List(pl.String))
-    )
-    uid_parts = [pl.col("Uniqueid")] if "Uniqueid" in have else []
-    if has_extra:
-        uid_parts.append(_extra_first("uniqueid"))
-    uid = pl.coalesce(uid_parts) if uid_parts else pl.lit(None, dtype=pl.String)
+        if legacy.height:
+            # few rows (AMI 1.x): scatter into full-length columns, no join of the frame
+            for name in ("_xuid", "_xsub"):
+                column = pl.repeat(None, n, dtype=pl.String, eager=True).alias(name)
+                column = column.scatter(legacy[POS], legacy[name])
+                extra_cols.append(column)
+            uid = pl.coalesce(uid, pl.col("_xuid"))
+            ev = (
+                pl.when((pl.col("event") == "Dial") & pl.col("_xsub").is_not_null())
+                .then(pl.lit("Dial") + pl.col("_xsub").str.to_titlecase())
+                .otherwise(pl.col("event"))
+            )
     uid = pl.when(uid.is_in(list(PLACEHOLDER_IDS))).then(None).otherwise(uid)
-    if has_extra:
-        subevent = _extra_first("subevent")
-        ev = (
-            pl.when((pl.col("event") == "Dial") & subevent.is_not_null())
-            .then(pl.lit("Dial") + subevent.str.to_titlecase())
-            .otherwise(pl.col("event"))
-        )
+    out = df.with_columns(*extra_cols).with_columns(time_expr(cols), ev.alias(EV), uid.alias(UID))
+    return out.drop([s.name for s in extra_cols]), extra_long
+
+
+def _clean(name: str) -> pl.Expr:
+    return pl.when(pl.col(name).is_in(list(PLACEHOLDER_IDS))).then(None).otherwise(pl.col(name))
+
+
+def _id_columns(prepared: pl.DataFrame) -> list[str]:
+    """The wide id columns that hold any value (most role columns are empty)."""
+    height = prepared.height
+    return [
+        c for c in prepared.columns if c.lower() in LINK_KEYS and prepared[c].null_count() < height
+    ]
+
+
+def _first_ids(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """``(firsts, extra_ids)``: each event's first channel id, and the ``extra`` ids.
+
+    The first id is taken in layout order (wide columns, then ``extra``), as the live
+    tracker does. ``firsts`` is row-aligned with ``prepared``.
+    """
+    wide = _id_columns(prepared)
+    placeholders = list(PLACEHOLDER_IDS)
+    if wide:
+        firsts = prepared.select(pl.coalesce(wide).alias("a")).to_series()
     else:
-        ev = pl.col("event")
-    return lf.with_columns(
-        time_expr(cols),
-        ev.alias(EV),
-        uid.alias(UID),
-        ids.alias(IDS),
-    )
+        firsts = pl.Series("a", [None] * prepared.height, dtype=pl.String)
+    bad = firsts.is_in(placeholders) | firsts.is_null()
+    extra_ids = extra_long.filter(
+        (pl.col("_key") != "subevent") & ~pl.col("value").is_in(placeholders)
+    ).select(POS, pl.col("value").alias("_id"), "_idx")
+    if bad.any():
+        # rare: no usable wide id ("<unknown>", "none", or only legacy ids in `extra`);
+        # look further along those rows only
+        rows = prepared.lazy().filter(bad)
+        fixed = (
+            rows.select(POS, pl.coalesce([_clean(c) for c in wide]).alias("_w"))
+            if wide
+            else (rows.select(POS, pl.lit(None, dtype=pl.String).alias("_w")))
+        )
+        if extra_ids.height:
+            extra_first = (
+                extra_ids.lazy()
+                .group_by(POS)
+                .agg(pl.col("_id").sort_by("_idx").first().alias("_x"))
+            )
+            fixed = fixed.join(extra_first, on=POS, how="left").with_columns(
+                pl.coalesce("_w", "_x").alias("_w")
+            )
+        fix = fixed.collect()
+        firsts = firsts.scatter(fix[POS], fix["_w"])
+    return firsts, extra_ids
 
 
 def _local_pair_links(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
@@ -141,55 +230,99 @@ def _local_pair_links(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
     )
 
 
-def _root_map(prepared: pl.LazyFrame, cols: list[str]) -> pl.DataFrame:
-    """``id -> root`` for every channel id, from the union-find over the links."""
-    firsts = prepared.select(pl.col(IDS).list.first().alias("a"), pl.col(IDS).alias("b"))
-    event_links = (
-        firsts.filter(pl.col("b").list.len() > 1).explode("b").filter(pl.col("a") != pl.col("b"))
-    )
-    singles = firsts.filter(pl.col("a").is_not_null()).select("a", pl.col("a").alias("b"))
-    links = (
-        pl.concat([singles, event_links, _local_pair_links(prepared, cols)])
-        .unique(maintain_order=True)
-        .collect()
-    )
+def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame:
+    """The prepared events with ``call_id`` (null for events of no call), lazily."""
+    cols = prepared.columns
+    lf = prepared.lazy()
+    first_series, extra_ids = _first_ids(prepared, extra_long)
+    firsts = pl.DataFrame({POS: prepared[POS], "a": first_series})
+    # links: (first id of an event, each other id of it), one column at a time so the
+    # mostly-null wide id columns are never materialised as one long frame
+    id_cols = _id_columns(prepared)
+    # firsts is row-aligned with prepared (same _pos order): no join needed
+    with_first = lf.select(POS, *id_cols).with_columns(firsts["a"])
+    parts = [
+        with_first.select("a", _clean(c).alias("b"))
+        .filter(pl.col("b").is_not_null() & (pl.col("a") != pl.col("b")))
+        .unique()
+        for c in id_cols
+    ]
+    if extra_ids.height:
+        parts.append(
+            extra_ids.lazy()
+            .join(firsts.lazy(), on=POS)
+            .select("a", pl.col("_id").alias("b"))
+            .filter(pl.col("a") != pl.col("b"))
+        )
+    parts.append(_local_pair_links(lf, cols))
+    links = pl.concat(parts).unique().collect()
     uf = UnionFind()
-    # ``order`` follows first appearance, so the oldest id of a call stays its root.
     for a, b in zip(links["a"].to_list(), links["b"].to_list(), strict=True):
-        uf.add(a)
-        uf.add(b)
-        if a != b:
-            uf.union(a, b)
-    ids = list(uf.parent)
-    return pl.DataFrame(
-        {"_id": ids, "_root": [uf.find(i) for i in ids]},
+        uf.union(a, b)
+    members = list(uf.parent)
+    roots = pl.DataFrame(
+        {"_id": members, "_root": [uf.find(i) for i in members]},
         schema={"_id": pl.String, "_root": pl.String},
-    )
+    ).lazy()
 
+    def rooted(ids: pl.LazyFrame) -> pl.LazyFrame:
+        # an id that never links to another is its own root
+        return ids.join(roots, on="_id", how="left").with_columns(
+            pl.coalesce("_root", "_id").alias("_root")
+        )
 
-def _with_roots(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
-    roots = _root_map(prepared, cols).lazy()
-    lf = (
-        prepared.with_columns(pl.col(IDS).list.first().alias("_id"))
-        .join(roots, on="_id", how="left")
-        .drop("_id")
-    )
-    if "BridgeUniqueid" in cols:
-        bridge_roots = (
-            lf.filter(pl.col("_root").is_not_null() & pl.col("BridgeUniqueid").is_not_null())
-            .group_by("BridgeUniqueid")
-            .agg(pl.col("_root").sort_by(POS).first().alias("_broot"))
-        )
-        lf = (
-            lf.join(bridge_roots, on="BridgeUniqueid", how="left")
-            .with_columns(pl.coalesce("_root", "_broot").alias("_root"))
-            .drop("_broot")
-        )
-    first_id = pl.col(IDS).list.first().sort_by(POS).drop_nulls().first()
+    # Rule 4, on the small set of distinct ids: the call id is the first Linkedid seen in
+    # the call, else the first id of its first event.
+    firsts_lf = firsts.lazy()
+    candidates = [
+        firsts_lf.select(pl.col("a").alias("_id"), POS, pl.lit(1).alias("_prio"))
+        .drop_nulls("_id")
+        .unique("_id", keep="first", maintain_order=True)
+    ]
     if "Linkedid" in cols:
-        first_id = pl.coalesce(pl.col("Linkedid").sort_by(POS).drop_nulls().first(), first_id)
-    call_ids = lf.filter(pl.col("_root").is_not_null()).group_by("_root").agg(first_id.alias(CALL))
-    return lf.join(call_ids, on="_root", how="left").drop("_root").sort(POS)
+        candidates.append(
+            lf.select(pl.col("Linkedid").alias("_id"), POS, pl.lit(0).alias("_prio"))
+            .filter(pl.col("_id").is_not_null() & ~pl.col("_id").is_in(list(PLACEHOLDER_IDS)))
+            .unique("_id", keep="first", maintain_order=True)
+        )
+    call_of_root = (
+        rooted(pl.concat(candidates))
+        .sort("_prio", POS)
+        .group_by("_root")
+        .agg(pl.col("_id").first().alias(CALL))
+    )
+    call_of_id = (
+        rooted(firsts_lf.select(pl.col("a").alias("_id")).drop_nulls().unique())
+        .join(call_of_root, on="_root", how="left")
+        .select("_id", CALL)
+    )
+    row_calls = firsts_lf.join(
+        call_of_id, left_on="a", right_on="_id", how="left", maintain_order="left"
+    ).collect()
+    out = prepared.with_columns(row_calls[CALL])
+    if "BridgeUniqueid" in cols:
+        # Rule 3: bridge-only events join the call of the first channel seen in the bridge
+        bridged = pl.col("BridgeUniqueid").is_not_null()
+        seen = (
+            out.lazy()
+            .select(POS, "BridgeUniqueid", CALL)
+            .filter(pl.col(CALL).is_not_null() & bridged)
+        )
+        bridge_call = seen.unique("BridgeUniqueid", keep="first", maintain_order=True).select(
+            "BridgeUniqueid", pl.col(CALL).alias("_bcall")
+        )
+        orphans = (
+            out.lazy()
+            .select(POS, "BridgeUniqueid", CALL)
+            .filter(pl.col(CALL).is_null() & bridged)
+            .select(POS, "BridgeUniqueid")
+            .join(bridge_call, on="BridgeUniqueid")
+            .select(POS, "_bcall")
+            .collect()
+        )
+        if orphans.height:
+            out = out.with_columns(out[CALL].scatter(orphans[POS], orphans["_bcall"]))
+    return out.lazy()
 
 
 def with_call_id(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
@@ -211,10 +344,11 @@ def with_call_id(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFr
         The input's columns (same order) plus ``call_id``; the same kind as the input.
     """
     lf = lazy(frame)
-    cols = columns_of(lf)
-    prepared = prepare(lf)
-    out = _with_roots(prepared, columns_of(prepared)).select(*cols, CALL)
-    return like(out, frame)
+    cols = [c for c in columns_of(lf) if c != CALL]
+    ids = with_roots(*prepare(lf)).select(CALL).collect().to_series()
+    if isinstance(frame, pl.DataFrame):
+        return frame.select(cols).with_columns(ids)
+    return lf.select(cols).with_columns(pl.lit(ids))
 
 
 def _channel_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
@@ -360,13 +494,12 @@ def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     >>> import amikit
     >>> amikit.calls(amikit.load("capture.raw"))  # doctest: +SKIP
     """
-    lf = lazy(frame)
-    cols = [c for c in columns_of(lf) if c != CALL]
-    lf = lf.select(cols)
-    prepared = prepare(lf)
-    pcols = columns_of(prepared)
-    events = _with_roots(prepared, pcols).filter(pl.col(CALL).is_not_null())
-    colset = set(pcols)
+    prepared, extra_long = prepare(frame)
+    colset = set(prepared.columns)
+    needed = [c for c in prepared.columns if c in _FACT_COLUMNS]
+    events = (
+        with_roots(prepared, extra_long).select(*needed, CALL).filter(pl.col(CALL).is_not_null())
+    )
     chan_df, call_df = pl.collect_all(
         [_channel_facts(events, colset), _call_facts(events, colset).sort("_first_pos")]
     )

@@ -13,9 +13,9 @@ from __future__ import annotations
 import polars as pl
 
 from .._exceptions import UsageError
-from ._calls import CALL, IDS, prepare
-from ._calls import _with_roots as with_roots
+from ._calls import CALL, prepare, with_roots
 from ._frame import POS, TIME, columns_of, lazy, like
+from ._rules import LINK_KEYS
 
 __all__ = ["endpoint_label", "timeline"]
 
@@ -155,12 +155,12 @@ def sentence(cols: set[str], fold_local: bool = True) -> pl.Expr:
     return expr.otherwise(default)
 
 
-def _resolve(prepared_with_calls: pl.LazyFrame, call_id: str) -> pl.LazyFrame:
-    # accept the call id, or any Uniqueid/Linkedid of the call
-    return prepared_with_calls.filter(
-        (pl.col(CALL) == call_id).any().over(CALL)
-        | pl.col(IDS).list.contains(call_id).any().over(CALL)
-    ).filter(pl.col(CALL).is_not_null())
+def _resolve(tagged: pl.LazyFrame, cols: list[str], call_id: str) -> pl.LazyFrame:
+    """The events of the call ``call_id`` names: its id, or any Uniqueid/Linkedid in it."""
+    id_cols = [c for c in cols if c.lower() in LINK_KEYS]
+    match = pl.any_horizontal([pl.col(CALL) == call_id, *[pl.col(c) == call_id for c in id_cols]])
+    wanted = tagged.filter(match.fill_null(False)).select(CALL).drop_nulls().unique()
+    return tagged.join(wanted, on=CALL, how="semi")
 
 
 def timeline(
@@ -196,10 +196,12 @@ def timeline(
     """
     lf = lazy(frame)
     cols = [c for c in columns_of(lf) if c != CALL]
-    prepared = prepare(lf.select(cols))
-    pcols = columns_of(prepared)
-    events = _resolve(with_roots(prepared, pcols), call_id)
-    have = set(pcols)
+    prepared, extra_long = prepare(lf)
+    helpers = with_roots(prepared, extra_long).select(POS, TIME, "_ev", CALL).collect()
+    # the model works on the columns it reads; the timeline shows them all
+    full = lf.select(cols).collect().hstack(helpers)
+    events = _resolve(full.lazy(), cols, call_id)
+    have = set(full.columns)
     if "BridgeUniqueid" in have and "Channel" in have:
         label = endpoint_label(pl.col("Channel"), fold_local=fold_local)
         enters = pl.col("_ev") == "BridgeEnter"
