@@ -109,10 +109,14 @@ def prepare(frame: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFr
     require(lf, ["event"])
     cols = model_columns([c for c in columns_of(lf) if c not in (POS, CALL)])
     have = set(cols)
-    # one contiguous chunk per column: a frame concatenated from many parts would
-    # otherwise be re-chunked again by every step below
-    df = lf.select(cols).with_row_index(POS).collect().rechunk()
+    # One contiguous chunk per column (a frame concatenated from many parts would be
+    # re-chunked again by every step below), without the bulky `extra` lists and the
+    # id columns that are empty throughout.
+    plain = [c for c in cols if c != "extra"]
+    df = lf.select(plain).collect()
     n = df.height
+    empty = {c for c in plain if c.lower() in LINK_KEYS and df[c].null_count() == n}
+    df = df.select([c for c in plain if c not in empty]).rechunk().with_row_index(POS)
     uid = pl.col("Uniqueid") if "Uniqueid" in have else pl.lit(None, dtype=pl.String)
     ev = pl.col("event")
     extra_cols: list[pl.Series] = []
@@ -120,7 +124,7 @@ def prepare(frame: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFr
         schema={POS: pl.UInt32, "_key": pl.String, "value": pl.String, "_idx": pl.Int64}
     )
     if "extra" in have:
-        extra_long = _extra_long(df.lazy()).collect()
+        extra_long = _extra_long(lf.select("extra").with_row_index(POS)).collect()
         legacy = (
             extra_long.lazy()
             .filter(pl.col("_key").is_in(["uniqueid", "subevent"]))
@@ -144,7 +148,9 @@ def prepare(frame: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFr
                 .otherwise(pl.col("event"))
             )
     uid = pl.when(uid.is_in(list(PLACEHOLDER_IDS))).then(None).otherwise(uid)
-    out = df.with_columns(*extra_cols).with_columns(time_expr(cols), ev.alias(EV), uid.alias(UID))
+    out = df.with_columns(*extra_cols).with_columns(
+        time_expr(df.columns), ev.alias(EV), uid.alias(UID)
+    )
     return out.drop([s.name for s in extra_cols]), extra_long
 
 
@@ -169,7 +175,12 @@ def _first_ids(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> tuple[pl.Ser
     wide = _id_columns(prepared)
     placeholders = list(PLACEHOLDER_IDS)
     if wide:
-        firsts = prepared.select(pl.coalesce(wide).alias("a")).to_series()
+        # most events name their own channel: only rows without one look further
+        firsts = prepared[wide[0]].alias("a")
+        if len(wide) > 1 and firsts.null_count():
+            rest = prepared.lazy().filter(pl.col(wide[0]).is_null())
+            rest = rest.select(POS, pl.coalesce(wide[1:]).alias("_r")).collect()
+            firsts = firsts.scatter(rest[POS], rest["_r"])
     else:
         firsts = pl.Series("a", [None] * prepared.height, dtype=pl.String)
     bad = firsts.is_in(placeholders) | firsts.is_null()
@@ -242,8 +253,9 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
     # firsts is row-aligned with prepared (same _pos order): no join needed
     with_first = lf.select(POS, *id_cols).with_columns(firsts["a"])
     parts = [
-        with_first.select("a", _clean(c).alias("b"))
-        .filter(pl.col("b").is_not_null() & (pl.col("a") != pl.col("b")))
+        with_first.select("a", pl.col(c).alias("b"))
+        .filter(pl.col("b").is_not_null())
+        .filter((pl.col("a") != pl.col("b")) & ~pl.col("b").is_in(list(PLACEHOLDER_IDS)))
         .unique()
         for c in id_cols
     ]
@@ -366,8 +378,10 @@ def _channel_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
     )
     own = (
         events.filter(pl.col(UID).is_not_null())
-        .group_by(CALL, UID)
+        # a Uniqueid belongs to exactly one call
+        .group_by(UID)
         .agg(
+            pl.col(CALL).first(),
             c("Channel").drop_nulls().first().alias("channel"),
             pl.col(POS).min().alias("first_pos"),
             pl.col(TIME).first().alias("first_time"),
