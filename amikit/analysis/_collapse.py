@@ -69,56 +69,62 @@ def collapse(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """
     import polars as pl
 
-    from ._frame import POS, TIME, columns_of, lazy, like, time_expr
+    from ._frame import POS, TIME, lazy, time_expr
 
-    lf = lazy(frame)
-    cols = columns_of(lf)
+    # The keys are computed eagerly on integer hashes (``hash_rows``: one pass over the
+    # row, much faster than hashing a struct); the rules then run on a frame of four
+    # integer columns, and the output is one gather of the kept rows.
+    df = lazy(frame).collect()
+    cols = df.columns
     have = set(cols)
     content = [c for c in cols if c not in PER_DELIVERY]
     repeat_cols = [c for c in content if c not in REPEAT_IGNORES and c != "extra"]
     stream_cols = [c for c in ("server", "connection") if c in have]
-    lf = lf.with_row_index(POS).with_columns(time_expr(cols))
-    extra_wo_time = (
-        [
-            pl.col("extra")
-            .list.eval(pl.element().filter(pl.element().struct.field("key") != "Timestamp"))
-            .alias("_extra_r")
-        ]
-        if "extra" in have
-        else []
+    n = df.height
+    pos = pl.int_range(n, dtype=pl.Int64, eager=True).alias(POS)
+    keys = pl.DataFrame(
+        {
+            POS: pos,
+            "_h": df.select(content).hash_rows() if content else pl.repeat(0, n, eager=True),
+            "_stream": df.select(stream_cols).hash_rows()
+            if stream_cols
+            else pl.repeat(0, n, dtype=pl.UInt64, eager=True),
+            "_seq": df.select(
+                pl.coalesce(pl.col("seq").cast(pl.Int64), -pos - 1) if "seq" in have else -pos - 1
+            ).to_series(),
+        }
     )
-    stream = pl.struct(stream_cols).hash() if stream_cols else pl.lit(0, dtype=pl.UInt64)
-    seq = (
-        pl.coalesce(pl.col("seq").cast(pl.Int64), -pl.col(POS).cast(pl.Int64) - 1)
-        if "seq" in have
-        else -pl.col(POS).cast(pl.Int64) - 1
-    )
-    lf = lf.with_columns(
-        pl.struct(content).hash().alias("_h"),
-        stream.alias("_stream"),
-        seq.alias("_seq"),
-        *extra_wo_time,
-    )
-    # Rule 2: the same delivery recorded twice
-    lf = lf.unique(subset=["_stream", "_seq", "_h"], keep="first", maintain_order=True)
-    # Rule 3: k-th occurrence in each stream is the same event
-    lf = lf.with_columns(pl.int_range(pl.len()).over("_stream", "_h").alias("_occ"))
-    lf = lf.unique(subset=["_h", "_occ"], keep="first", maintain_order=True)
-    # Rule 4: runs of repeats
-    rkey = pl.struct([*repeat_cols, *(["_extra_r"] if extra_wo_time else [])]).hash()
-    lf = lf.with_columns(rkey.alias("_r"))
-    new_run = (pl.col("_r") != pl.col("_r").shift(1)).fill_null(True)
-    lf = lf.with_columns(new_run.cum_sum().alias("_run"))
-    out = (
-        lf.with_columns(
-            pl.len().over("_run").cast(pl.Int64).alias("count"),
-            pl.col(TIME).alias("first"),
-            pl.col(TIME).last().over("_run").alias("last"),
+    repeat_frame = df.select(repeat_cols)
+    if "extra" in have:
+        repeat_frame = repeat_frame.with_columns(
+            df.select(
+                pl.col("extra").list.eval(
+                    pl.element().filter(pl.element().struct.field("key") != "Timestamp")
+                )
+            ).to_series()
         )
-        .filter(new_run)
-        .select(*cols, "count", "first", "last")
+    keys = keys.with_columns(repeat_frame.hash_rows().alias("_r"))
+    times = df.select(time_expr(cols)).to_series()
+    keys = keys.with_columns(times)
+    # Rule 2: the same delivery recorded twice
+    keys = keys.unique(subset=["_stream", "_seq", "_h"], keep="first", maintain_order=True)
+    # Rule 3: the k-th occurrence of a content in each stream is the same event
+    keys = keys.with_columns(pl.int_range(pl.len()).over("_stream", "_h").alias("_occ"))
+    keys = keys.unique(subset=["_h", "_occ"], keep="first", maintain_order=True)
+    # Rule 4: runs of repeats
+    new_run = (pl.col("_r") != pl.col("_r").shift(1)).fill_null(True)
+    runs = (
+        keys.with_columns(new_run.cum_sum().alias("_run"))
+        .group_by("_run", maintain_order=True)
+        .agg(
+            pl.col(POS).first(),
+            pl.len().cast(pl.Int64).alias("count"),
+            pl.col(TIME).first().alias("first"),
+            pl.col(TIME).last().alias("last"),
+        )
     )
-    return like(out, frame)
+    out = df[runs[POS]].with_columns(runs["count"], runs["first"], runs["last"])
+    return out if isinstance(frame, pl.DataFrame) else out.lazy()
 
 
 @dataclass
