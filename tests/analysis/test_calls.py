@@ -221,3 +221,37 @@ def test_reexported_from_amikit() -> None:
 def test_not_a_frame_is_a_usage_error() -> None:
     with pytest.raises(amikit.UsageError):
         calls([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_events_after_a_hangup_stay_in_the_call() -> None:
+    path = next(p for p in SAMPLES if p.name.startswith("14_"))
+    tagged = with_call_id(frame(path)).with_row_index("i")
+    hangups = (
+        tagged.filter(pl.col("event") == "Hangup")
+        .group_by("Uniqueid")
+        .agg(pl.col("i").min().alias("hung_up_at"))
+    )
+    late = tagged.join(hangups, on="Uniqueid").filter(pl.col("i") > pl.col("hung_up_at"))
+    assert late.height > 0  # e.g. NewConnectedLine after the Local;1 Hangup
+    assert late["call_id"].null_count() == 0
+    assert late["call_id"].n_unique() == 1
+
+
+def test_local_halves_are_paired_by_name_without_any_other_link() -> None:
+    path = next(p for p in SAMPLES if p.name.startswith("06_"))
+    df = frame(path).filter(pl.col("event") != "LocalBridge")
+    stripped = df.with_columns(
+        *[
+            pl.lit(None, dtype=pl.String).alias(c)
+            for c in df.columns
+            if c.endswith("Linkedid") or c.startswith("LocalOne") or c.startswith("LocalTwo")
+        ],
+        pl.col("extra").list.eval(
+            pl.element().filter(pl.element().struct.field("key") != "SwapUniqueid")
+        ),
+    )
+    assert calls(stripped).height == 1
+    assert with_call_id(stripped)["call_id"].drop_nulls().n_unique() == 1
+    # without the name rule nothing ties the halves together
+    renamed = stripped.with_columns(pl.col("Channel").str.replace(";2", "-two"))
+    assert calls(renamed).height == 2
