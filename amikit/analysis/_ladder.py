@@ -49,6 +49,17 @@ _SKIP = frozenset(
         "OriginateResponse",
     }
 )
+_MARK_LABELS = {
+    "QueueCallerJoin": "joins queue {queue}",
+    "QueueCallerLeave": "leaves queue {queue}",
+    "QueueCallerAbandon": "abandons queue {queue}",
+    "MusicOnHoldStart": "music on hold",
+    "MusicOnHoldStop": "music on hold ends",
+    "Hold": "hold",
+    "Unhold": "unhold",
+    "MixMonitorStart": "recording",
+    "MixMonitorStop": "recording ends",
+}
 _COLOURS = {
     "dial": "#1f77b4",
     "answer": "#2ca02c",
@@ -149,6 +160,9 @@ def _steps(tl: pl.DataFrame, fold_local: bool) -> list[Step]:
             steps.append(Step(off, _short(who), None, "new channel", "mark", ev))
         elif ev == "ParkedCall":
             steps.append(Step(off, _short(r["_parkee"]), None, "parked", "mark", ev))
+        elif ev in _MARK_LABELS:
+            label = _MARK_LABELS[ev].format(queue=r.get("Queue") or "")
+            steps.append(Step(off, _short(who), None, label.strip(), "mark", ev))
         elif ev == "DTMFEnd":
             steps.append(Step(off, _short(who), None, f"DTMF {r.get('Digit') or ''}", "mark", ev))
         elif ev == "Dialplan":

@@ -52,8 +52,9 @@ DIALPLAN_EVENTS: tuple[str, ...] = ("Newexten", "VarSet")
 
 #: What ``drop_noise`` drops by default: dialplan execution (``VarSet``, ``Newexten``),
 #: RTCP reports (every ``RTCP*`` event), device/extension/presence/peer/contact/
-#: registration state, queue member state, and security events. Call-model events
-#: (channels, dials, bridges, transfers, queues' caller events, hangups) are never in it.
+#: registration state, queue member state, security events, and the CDR/CEL records
+#: (``Cdr``, ``CEL``: reports that restate the call events). Call-model events (channels,
+#: dials, bridges, transfers, queues' caller events, hangups) are never in it.
 NOISE_EVENTS: frozenset[str] = frozenset(
     {
         "VarSet",
@@ -67,6 +68,8 @@ NOISE_EVENTS: frozenset[str] = frozenset(
         "ContactStatus",
         "Registry",
         "QueueMemberStatus",
+        "Cdr",
+        "CEL",
         *SECURITY_EVENTS,
     }
 )

@@ -57,6 +57,10 @@ def sentence(cols: set[str], fold_local: bool = True) -> pl.Expr:
     bridge = f("BridgeUniqueid").str.slice(0, 8)
     rules: list[tuple[pl.Expr, pl.Expr]] = [
         (
+            (ev == "Newchannel") & f("CallerIDNum").is_in(["", "<unknown>", "<Unknown>"]),
+            pl.format("{} created (to {})", a, f("Exten")),
+        ),
+        (
             ev == "Newchannel",
             pl.format("{} created ({} calls {})", a, f("CallerIDNum"), f("Exten")),
         ),
