@@ -117,6 +117,7 @@ def prepare(frame: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFr
     n = df.height
     empty = {c for c in plain if c.lower() in LINK_KEYS and df[c].null_count() == n}
     df = df.select([c for c in plain if c not in empty]).rechunk().with_row_index(POS)
+    have = set(df.columns) | ({"extra"} & have)
     uid = pl.col("Uniqueid") if "Uniqueid" in have else pl.lit(None, dtype=pl.String)
     ev = pl.col("event")
     extra_cols: list[pl.Series] = []

@@ -104,7 +104,7 @@ def collapse(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
             ).to_series()
         )
     keys = keys.with_columns(repeat_frame.hash_rows().alias("_r"))
-    times = df.select(time_expr(cols)).to_series()
+    times = df.with_columns(time_expr(cols)).get_column(TIME)
     keys = keys.with_columns(times)
     # Rule 2: the same delivery recorded twice
     keys = keys.unique(subset=["_stream", "_seq", "_h"], keep="first", maintain_order=True)

@@ -148,8 +148,18 @@ def event_rate(
     counts = timed.group_by(keys).agg(pl.len().cast(pl.Int64).alias("events"))
     if by is not None:
         return like(counts.sort("time", by), frame)
+    epoch = pl.lit(0).cast(pl.Datetime("us", "UTC"))
+    first, last = pl.col("time").min(), pl.col("time").max()
     grid = counts.select(
-        pl.datetime_range(pl.col("time").min(), pl.col("time").max(), every).alias("time")
+        # (an empty frame gives a one-slot grid at the epoch, dropped below)
+        pl.datetime_range(first.fill_null(epoch), last.fill_null(epoch), every).alias("time")
     )
-    out = grid.join(counts, on="time", how="left").with_columns(pl.col("events").fill_null(0))
+    bounds = counts.select(first.alias("_first"), last.alias("_last"))
+    out = (
+        grid.join(bounds, how="cross")
+        .filter(pl.col("time").is_between(pl.col("_first"), pl.col("_last")))
+        .drop("_first", "_last")
+        .join(counts, on="time", how="left")
+        .with_columns(pl.col("events").fill_null(0))
+    )
     return like(out.sort("time"), frame)
