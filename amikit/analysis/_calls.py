@@ -476,13 +476,28 @@ def calls_schema() -> dict[str, pl.DataType]:
     return types
 
 
-def summaries_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """A :func:`calls` frame from summary dicts, ordered by start (then call id)."""
+_TIME_COLUMNS = ("start", "answer", "end")
+
+
+def summaries_frame(
+    rows: list[dict[str, Any]], given: dict[str, pl.Series] | None = None
+) -> pl.DataFrame:
+    """A :func:`calls` frame from summary dicts (times as datetimes or epoch µs).
+
+    ``given`` supplies whole columns already built in polars (row-aligned with ``rows``).
+    """
     schema = calls_schema()
-    frame = pl.DataFrame(
-        {name: [r[name] for r in rows] for name in schema}, schema=schema, strict=False
-    )
-    return frame
+    columns: dict[str, pl.Series] = {}
+    for name, dtype in schema.items():
+        if given and name in given:
+            columns[name] = given[name].alias(name).cast(dtype)
+            continue
+        values = [r[name] for r in rows]
+        if name in _TIME_COLUMNS and any(isinstance(v, int) for v in values):
+            columns[name] = pl.Series(name, values, dtype=pl.Int64).cast(dtype)
+        else:
+            columns[name] = pl.Series(name, values, dtype=dtype)
+    return pl.DataFrame(columns, schema=schema)
 
 
 def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
@@ -519,40 +534,62 @@ def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
         [_channel_facts(events, colset), _call_facts(events, colset).sort("_first_pos")]
     )
     by_call: dict[str, list[ChannelFacts]] = {}
-    for row in chan_df.iter_rows(named=True):
-        dials = [(d["pos"], d["status"] or "", d["dest"], d["time"]) for d in row["dials"] or []]
+    # column lists and zip: much faster than iter_rows(named=True)
+    chan = {name: chan_df[name].to_list() for name in chan_df.columns}
+    for i, uniqueid in enumerate(chan["uniqueid"]):
+        dials = [
+            (d["pos"], d["status"] or "", d["dest"], d["time"]) for d in chan["dials"][i] or []
+        ]
         facts = ChannelFacts(
-            uniqueid=row["uniqueid"],
-            channel=row["channel"],
-            first_pos=row["first_pos"],
-            first_time=row["first_time"],
-            linkedid=row["linkedid"],
-            up_time=row["up_time"],
-            hangup_pos=row["hangup_pos"],
-            hangup_time=row["hangup_time"],
-            cause=row["cause"],
-            cause_txt=row["cause_txt"],
-            request_pos=row["request_pos"],
-            caller_num=row["caller_num"],
-            caller_name=row["caller_name"],
-            exten=row["exten"],
+            uniqueid=uniqueid,
+            channel=chan["channel"][i],
+            first_pos=chan["first_pos"][i],
+            first_time=chan["first_time"][i],
+            linkedid=chan["linkedid"][i],
+            up_time=chan["up_time"][i],
+            hangup_pos=chan["hangup_pos"][i],
+            hangup_time=chan["hangup_time"][i],
+            cause=chan["cause"][i],
+            cause_txt=chan["cause_txt"][i],
+            request_pos=chan["request_pos"][i],
+            caller_num=chan["caller_num"][i],
+            caller_name=chan["caller_name"][i],
+            exten=chan["exten"][i],
             dials=dials,
         )
-        by_call.setdefault(row[CALL], []).append(facts)
+        by_call.setdefault(chan[CALL][i], []).append(facts)
     rows = []
-    for row in call_df.iter_rows(named=True):
+    call_cols = {name: call_df[name].to_list() for name in call_df.columns}
+    for i, call_id in enumerate(call_cols[CALL]):
         call = CallFacts(
-            call_id=row[CALL],
-            n_events=row["n_events"],
-            first_time=row["first_time"],
-            last_time=row["last_time"],
-            linkedids=row["linkedids"] or [],
-            transfers=row["transfers"],
-            queue=row["queue"],
-            queue_join=row["queue_join"],
-            queue_connect=row["queue_connect"],
-            queue_leave=row["queue_leave"],
+            call_id=call_id,
+            n_events=call_cols["n_events"][i],
+            first_time=call_cols["first_time"][i],
+            last_time=call_cols["last_time"][i],
+            linkedids=call_cols["linkedids"][i] or [],
+            transfers=call_cols["transfers"][i],
+            queue=call_cols["queue"][i],
+            queue_join=call_cols["queue_join"][i],
+            queue_connect=call_cols["queue_connect"][i],
+            queue_leave=call_cols["queue_leave"][i],
         )
-        rows.append(summarize_call(call, by_call.get(row[CALL], [])))
-    out = summaries_frame(rows)
+        rows.append(summarize_call(call, by_call.get(call_id, [])))
+    # list columns are built in polars (Python lists of lists convert slowly)
+    channels = (
+        chan_df.lazy()
+        .sort("first_pos")
+        .group_by(CALL, maintain_order=True)
+        .agg(pl.col("channel").drop_nulls().alias("channels"))
+    )
+    aligned = (
+        call_df.lazy()
+        .select(CALL, "linkedids")
+        .join(channels, on=CALL, how="left", maintain_order="left")
+        .collect()
+    )
+    given = {
+        "linkedids": aligned["linkedids"].fill_null([]),
+        "channels": aligned["channels"].fill_null([]),
+    }
+    out = summaries_frame(rows, given)
     return out if isinstance(frame, pl.DataFrame) else out.lazy()

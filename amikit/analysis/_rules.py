@@ -269,10 +269,13 @@ def good_callerid(value: str | None) -> bool:
     return value is not None and value not in _BAD_CALLERID
 
 
-def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+def _seconds(later: Any, earlier: Any) -> float | None:
+    """Seconds between two times: datetimes (live) or epoch microseconds (batch)."""
     if later is None or earlier is None:
         return None
-    return (later - earlier).total_seconds()
+    if isinstance(later, int):
+        return (later - earlier) / 1e6
+    return float((later - earlier).total_seconds())
 
 
 def _dialed(first: ChannelFacts) -> str | None:
