@@ -1,0 +1,784 @@
+"""The call engine of the simulated PBX: pure, deterministic, no sockets and no clock.
+
+Strategy
+--------
+A *template* (see :mod:`amikit.sim._extract`) is one real Asterisk 22 call with its identities
+replaced by slots. :class:`CompiledTemplate` turns each event into a list of byte chunks and
+slot tokens, so rendering an event is one ``b"".join`` (the flood benchmark needs tens of
+thousands of events a second from one core).
+
+A :class:`Call` is one live instance of a template. It owns
+
+* its identities, allocated lazily the first time a slot is rendered, from engine-wide counters
+  exactly as Asterisk does (``Uniqueid`` = ``<epoch at creation>.<global counter>``, Local
+  channel sequence = global counter in 8 hex digits, bridge ids = random UUIDs); ``Linkedid``
+  is a Uniqueid slot, so the real Linkedid behaviour (inheritance, and the change on attended
+  transfer and pickup) carries over unchanged;
+* its own timing: every gap of the template longer than a blink (ringing, talk, hold, prompts)
+  is stretched or shrunk by a factor drawn from the call's own ``random.Random``; CDR dates and
+  durations are mapped through the same time warp so they stay consistent with the events;
+* the live channel model (which channels exist, their latest snapshot, application, bridge,
+  pending dials), updated as events are emitted. ``CoreShowChannels`` and ``Status`` read it,
+  and :meth:`Call.hang_up` uses it to end the call early with the events Asterisk emits for a
+  torn-down call: ``SoftHangupRequest`` on the requested channel, ``HangupRequest`` on the
+  others, ``DialEnd`` ``CANCEL`` for a dial still ringing, ``BridgeLeave`` before ``Hangup``,
+  ``BridgeDestroy`` once a bridge is empty.
+
+:class:`Engine` schedules calls (background arrivals as a Poisson process with a weighted mix,
+plus calls started by ``Originate``) and hands out due frames in time order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ..protocol import encode_message
+
+__all__ = [
+    "Call",
+    "Channel",
+    "CompiledEvent",
+    "CompiledTemplate",
+    "Engine",
+    "Frame",
+    "load_templates",
+]
+
+_SLOT = "\x00"
+_SLOT_RE = re.compile("\x00([^\x00]*)\x00")
+_SMALL_GAP = 0.2  # seconds: gaps below this are processing time, not a phase of the call
+_CRLF = b"\r\n"
+
+#: Snapshot fields of a channel, in Asterisk's emission order (manager_channels.c).
+SNAPSHOT_KEYS = (
+    "Channel",
+    "ChannelState",
+    "ChannelStateDesc",
+    "CallerIDNum",
+    "CallerIDName",
+    "ConnectedLineNum",
+    "ConnectedLineName",
+    "Language",
+    "AccountCode",
+    "Context",
+    "Exten",
+    "Priority",
+    "Uniqueid",
+    "Linkedid",
+)
+BRIDGE_KEYS = (
+    "BridgeUniqueid",
+    "BridgeType",
+    "BridgeTechnology",
+    "BridgeCreator",
+    "BridgeName",
+    "BridgeNumChannels",
+    "BridgeVideoSourceMode",
+)
+
+CAUSE_TEXT = {
+    0: "Unknown",
+    1: "Unallocated (unassigned) number",
+    16: "Normal Clearing",
+    17: "User busy",
+    18: "No user responding",
+    19: "User alerting, no answer",
+    21: "Call Rejected",
+    34: "Circuit/channel congestion",
+}
+
+
+@lru_cache(maxsize=1)
+def load_templates() -> dict[str, Any]:
+    """The templates shipped with the package (``amikit/sim/scenarios.json``)."""
+    text = resources.files("amikit.sim").joinpath("scenarios.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _tokens(value: str) -> list[str | tuple[str]]:
+    """Split a template value into literal strings and ``(slot,)`` tuples."""
+    parts: list[str | tuple[str]] = []
+    pos = 0
+    for m in _SLOT_RE.finditer(value):
+        if m.start() > pos:
+            parts.append(value[pos : m.start()])
+        parts.append((m.group(1),))
+        pos = m.end()
+    if pos < len(value):
+        parts.append(value[pos:])
+    return parts
+
+
+def _pure_slot(value: str) -> str | None:
+    m = _SLOT_RE.fullmatch(value)
+    return m.group(1) if m else None
+
+
+@dataclass(slots=True)
+class CompiledEvent:
+    """One template event, ready to render."""
+
+    index: int
+    offset: float
+    name: str
+    privilege: str
+    pairs: list[tuple[str, str]]
+    chunks: list[bytes | str]
+    channel_slot: str | None  # the U-slot of the (unprefixed) channel snapshot
+    dest_slot: str | None  # the U-slot of the Dest snapshot (dial events)
+    originate: int | None  # OriginateResponse: which originate of the template
+    cdr: bool
+    cel: bool
+
+    def value(self, key: str) -> str | None:
+        for k, v in self.pairs:
+            if k == key:
+                return v
+        return None
+
+
+def _compile_chunks(pairs: Sequence[tuple[str, str]]) -> list[bytes | str]:
+    chunks: list[bytes | str] = []
+    literal: list[str] = []
+    for key, value in pairs:
+        literal.append(f"{key}: ")
+        for part in _tokens(value):
+            if isinstance(part, tuple):
+                chunks.append("".join(literal).encode())
+                literal = []
+                chunks.append(part[0])
+            else:
+                literal.append(part)
+        literal.append("\r\n")
+    literal.append("\r\n")
+    chunks.append("".join(literal).encode())
+    return [c for c in chunks if c != b""]
+
+
+class CompiledTemplate:
+    """A template compiled for fast rendering (see the module docstring)."""
+
+    def __init__(self, kind: str, data: dict[str, Any], *, cdr: bool, cel: bool) -> None:
+        self.kind = kind
+        self.originates = int(data.get("originates", 1))
+        self.callers = int(data.get("callers", 1))
+        events: list[CompiledEvent] = []
+        for offset, raw_pairs in data["events"]:
+            pairs = [(k, v) for k, v in raw_pairs]
+            name = pairs[0][1]
+            if name == "Cdr" and not cdr:
+                continue
+            if name == "CEL" and not cel:
+                continue
+            d = dict(pairs)
+            uid = _pure_slot(d.get("Uniqueid", "")) if "Uniqueid" in d else None
+            dest = _pure_slot(d.get("DestUniqueid", "")) if "DestUniqueid" in d else None
+            origin = None
+            if name == "OriginateResponse":
+                slot = _pure_slot(d.get("ActionID", ""))
+                origin = int(slot[1:]) if slot and slot.startswith("A") else 0
+                uid = None  # OriginateResponse is about the call, not a snapshot
+            events.append(
+                CompiledEvent(
+                    index=len(events),
+                    offset=float(offset),
+                    name=name,
+                    privilege=d.get("Privilege", ""),
+                    pairs=pairs,
+                    chunks=_compile_chunks(pairs),
+                    channel_slot=uid,
+                    dest_slot=dest,
+                    originate=origin,
+                    cdr=name == "Cdr",
+                    cel=name == "CEL",
+                )
+            )
+        self.events = events
+        self.offsets = [e.offset for e in events]
+
+    def first_index(self, predicate: Callable[[CompiledEvent], bool]) -> int:
+        """Index of the first event matching ``predicate`` (len(events) if none)."""
+        for e in self.events:
+            if predicate(e):
+                return e.index
+        return len(self.events)
+
+
+@dataclass(slots=True)
+class Channel:
+    """A live simulated channel: the latest snapshot and what it is doing."""
+
+    slot: str
+    name: str
+    created: float
+    snapshot: CompiledEvent
+    application: tuple[str, str] = ("", "")
+    bridge: CompiledEvent | None = None
+
+
+@dataclass(slots=True, order=True)
+class Frame:
+    """One rendered event: when it is due, its bytes, its name."""
+
+    time: float
+    data: bytes = field(compare=False)
+    name: str = field(compare=False)
+
+
+def _fmt_tv(t: float) -> str:
+    dt = datetime.fromtimestamp(t, timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+
+
+def _fmt_date(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Call:
+    """One simulated call: a template instance with identities, timing and live channels."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        template: CompiledTemplate,
+        start: float,
+        *,
+        number: int,
+        rng: random.Random,
+        callers: Sequence[tuple[str, str]],
+        action_ids: Sequence[str | None],
+        stop_index: int | None = None,
+        hangup_at: float | None = None,
+        scenario: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.template = template
+        self.scenario = scenario or template.kind
+        self.number = number
+        self.start = start
+        self.rng = rng
+        self.callers = list(callers)
+        self.action_ids = list(action_ids)
+        self.slots: dict[str, str] = {}
+        self.channels: dict[str, Channel] = {}
+        self.gone: set[str] = set()
+        self.heap_key = math.inf
+        self.dials: dict[str, tuple[str | None, CompiledEvent]] = {}  # dest slot -> caller
+        self.bridges: dict[str, int] = {}  # rendered bridge id -> members
+        self.index = 0
+        self.stop_index = len(template.events) if stop_index is None else stop_index
+        self.pending: list[tuple[float, list[tuple[str, str]]]] = []  # synthesized frames
+        self.finished = False
+        self.on_originate: Callable[[Call, int, bool], None] | None = None
+        # the time warp: every long gap stretched by its own factor
+        offsets = template.offsets
+        warped: list[float] = []
+        previous_real = 0.0
+        now = 0.0
+        for real in offsets:
+            gap = real - previous_real
+            if gap > _SMALL_GAP:
+                gap *= rng.uniform(0.6, 1.6)
+            now += max(gap, 0.0)
+            warped.append(now)
+            previous_real = real
+        self.real = offsets
+        self.warped = warped
+        self.hangup_at = None
+        if hangup_at is not None:
+            self.hangup_at = start + hangup_at
+        # events dropped by this call: OriginateResponse of a sync originate
+        self.suppress_originate: set[int] = set()
+
+    # -- time -----------------------------------------------------------------------------
+    def due(self) -> float:
+        """When the next event of this call is due (inf when done)."""
+        nxt = math.inf
+        if self.pending:
+            nxt = self.pending[0][0]
+        if self.index < self.stop_index:
+            nxt = min(nxt, self.start + self.warped[self.index])
+        elif self.hangup_at is not None and self.channels:
+            nxt = min(nxt, self.hangup_at)
+        return nxt
+
+    def warp(self, real_offset: float) -> float:
+        """Map a real (template) offset to this call's absolute time."""
+        real, warped = self.real, self.warped
+        if not real or real_offset <= real[0]:
+            return self.start + real_offset
+        if real_offset >= real[-1]:
+            return self.start + warped[-1] + (real_offset - real[-1])
+        lo, hi = 0, len(real) - 1
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if real[mid] <= real_offset:
+                lo = mid
+            else:
+                hi = mid
+        span = real[hi] - real[lo]
+        frac = (real_offset - real[lo]) / span if span else 0.0
+        return self.start + warped[lo] + frac * (warped[hi] - warped[lo])
+
+    # -- slots ----------------------------------------------------------------------------
+    def slot(self, token: str, now: float) -> str:
+        value = self.slots.get(token)
+        if value is not None:
+            return value
+        head = token[0]
+        if head == "U":
+            value = f"{int(now)}.{self.engine.next_uniqueid()}"
+        elif head == "L":
+            value = f"{self.engine.next_local():08x}"
+        elif head == "B":
+            value = self.engine.new_uuid()
+        elif head == "N":
+            k = int(token[1:])
+            value = self.callers[k][0] if k < len(self.callers) else "<unknown>"
+        elif head == "M":
+            k = int(token[1:])
+            value = self.callers[k][1] if k < len(self.callers) else "<unknown>"
+        elif head == "A":
+            k = int(token[1:])
+            given = self.action_ids[k] if k < len(self.action_ids) else None
+            value = given if given is not None else f"sim-{self.number:05d}-{k}"
+        else:
+            return self._time_slot(token, now)
+        self.slots[token] = value
+        return value
+
+    def _time_slot(self, token: str, now: float) -> str:
+        if token == "T":
+            return f"{now:.6f}"
+        if token == "V":
+            return _fmt_tv(now)
+        if token == "E":
+            return _fmt_date(now)
+        if token == "S":
+            return str(int(now))
+        if token.startswith("C"):
+            return _fmt_date(self.warp(float(token[1:])))
+        if token in ("DUR", "BILL"):
+            return "0"  # replaced in _render_cdr
+        return ""
+
+    def render_value(self, value: str, now: float) -> str:
+        if _SLOT not in value:
+            return value
+        return _SLOT_RE.sub(lambda m: self.slot(m.group(1), now), value)
+
+    def render_pairs(self, pairs: Iterable[tuple[str, str]], now: float) -> list[tuple[str, str]]:
+        return [(k, self.render_value(v, now)) for k, v in pairs]
+
+    def render(self, event: CompiledEvent, now: float) -> bytes:
+        if event.cdr:
+            return encode_message(self._render_cdr(event, now))
+        out = []
+        slot = self.slot
+        for chunk in event.chunks:
+            out.append(chunk if type(chunk) is bytes else slot(chunk, now).encode())  # type: ignore[union-attr]
+        return b"".join(out)
+
+    def _render_cdr(self, event: CompiledEvent, now: float) -> list[tuple[str, str]]:
+        pairs = self.render_pairs(event.pairs, now)
+        times: dict[str, int] = {}
+        for k, v in pairs:
+            if k in ("StartTime", "AnswerTime", "EndTime") and v:
+                dt = datetime.strptime(v, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+                times[k] = int(dt.timestamp())
+        start = times.get("StartTime")
+        end = times.get("EndTime", start)
+        answer = times.get("AnswerTime")
+        out = []
+        for k, v in pairs:
+            if k == "Duration":
+                v = str(max(0, (end or 0) - (start or 0)))
+            elif k == "BillableSeconds":
+                v = str(max(0, (end or 0) - answer)) if answer is not None else "0"
+            out.append((k, v))
+        return out
+
+    # -- the live channel model ------------------------------------------------------------
+    def _track(self, event: CompiledEvent, now: float) -> None:
+        name = event.name
+        slot = event.channel_slot
+        if slot is None:
+            return
+        if name == "Hangup":
+            ch = self.channels.pop(slot, None)
+            self.gone.add(slot)
+            if ch is not None:
+                self.engine.forget_channel(ch.name)
+            return
+        ch = self.channels.get(slot)
+        if ch is None:
+            if slot in self.gone:
+                return
+            chan_name = self.render_value(event.value("Channel") or "", now)
+            ch = Channel(slot=slot, name=chan_name, created=now, snapshot=event)
+            self.channels[slot] = ch
+            self.engine.remember_channel(chan_name, self, slot)
+        ch.snapshot = event
+        if name == "Newexten":
+            ch.application = (
+                self.render_value(event.value("Application") or "", now),
+                self.render_value(event.value("AppData") or "", now),
+            )
+        elif name == "BridgeEnter":
+            ch.bridge = event
+            bid = self.render_value(event.value("BridgeUniqueid") or "", now)
+            self.bridges[bid] = self.bridges.get(bid, 0) + 1
+        elif name == "BridgeLeave":
+            ch.bridge = None
+            bid = self.render_value(event.value("BridgeUniqueid") or "", now)
+            self.bridges[bid] = max(0, self.bridges.get(bid, 1) - 1)
+        elif name == "DialBegin" and event.dest_slot:
+            self.dials[event.dest_slot] = (slot, event)
+        elif name == "DialEnd" and event.dest_slot:
+            self.dials.pop(event.dest_slot, None)
+
+    def snapshot(self, channel: Channel, now: float, prefix: str = "") -> list[tuple[str, str]]:
+        """The channel's current snapshot block (optionally with a role prefix)."""
+        event = channel.snapshot
+        out: list[tuple[str, str]] = []
+        base = ""
+        if event.name in ("DialBegin", "DialState", "DialEnd") and event.dest_slot == channel.slot:
+            base = "Dest"
+        for key in SNAPSHOT_KEYS:
+            value = event.value(base + key)
+            if value is None:
+                value = ""
+            out.append((prefix + key, self.render_value(value, now)))
+        return out
+
+    def bridge_fields(self, channel: Channel, now: float, members: int) -> list[tuple[str, str]]:
+        event = channel.bridge
+        if event is None:
+            return []
+        out = []
+        for key in BRIDGE_KEYS:
+            value = self.render_value(event.value(key) or "", now)
+            if key == "BridgeNumChannels":
+                value = str(members)
+            out.append((key, value))
+        return out
+
+    # -- emitting ----------------------------------------------------------------------------
+    def pop_due(self, until: float, out: list[Frame]) -> None:
+        """Append every frame of this call due at or before ``until`` to ``out``."""
+        events = self.template.events
+        while True:
+            t_template = (
+                self.start + self.warped[self.index] if self.index < self.stop_index else math.inf
+            )
+            t_pending = self.pending[0][0] if self.pending else math.inf
+            t_hangup = (
+                self.hangup_at
+                if self.hangup_at is not None and self.index >= self.stop_index and self.channels
+                else math.inf
+            )
+            t = min(t_template, t_pending, t_hangup)
+            if t > until or t == math.inf:
+                break
+            if t == t_pending:
+                when, pairs = self.pending.pop(0)
+                out.append(Frame(when, encode_message(pairs), pairs[0][1]))
+                continue
+            if t == t_hangup and t < t_template:
+                target = next(iter(self.channels.values()))
+                self.hangup_at = None
+                self.hang_up(target.slot, 16, t, soft=False)
+                continue
+            event = events[self.index]
+            self.index += 1
+            if event.originate is not None:
+                if event.originate in self.suppress_originate:
+                    if self.on_originate is not None:
+                        self.on_originate(self, event.originate, self._originate_ok(event))
+                    continue
+                if self.on_originate is not None:
+                    self.on_originate(self, event.originate, self._originate_ok(event))
+            self._track(event, t)
+            out.append(Frame(t, self.render(event, t), event.name))
+        if (
+            self.index >= self.stop_index
+            and not self.pending
+            and (self.hangup_at is None or not self.channels)
+        ):
+            self.finished = True
+
+    @staticmethod
+    def _originate_ok(event: CompiledEvent) -> bool:
+        return event.value("Response") == "Success"
+
+    def hang_up(self, slot: str, cause: int, now: float, *, soft: bool = True) -> None:
+        """End the call now: the teardown Asterisk emits when ``slot``'s channel is hung up.
+
+        The rest of the template is dropped; the frames are queued as pending (due ``now``).
+        """
+        if slot not in self.channels:
+            return
+        self.gone.update(self.channels)
+        self.stop_index = self.index
+        self.hangup_at = None
+        frames: list[list[tuple[str, str]]] = []
+        ts = f"{now:.6f}"
+
+        def head(name: str) -> list[tuple[str, str]]:
+            return [("Event", name), ("Privilege", "call,all"), ("Timestamp", ts)]
+
+        target = self.channels[slot]
+        frames.append(
+            [
+                *head("SoftHangupRequest" if soft else "HangupRequest"),
+                *self.snapshot(target, now),
+                ("Cause", str(cause)),
+            ]
+        )
+        # dials still ringing are cancelled first
+        for dest_slot, (caller_slot, dial_event) in list(self.dials.items()):
+            dest = self.channels.get(dest_slot)
+            caller = self.channels.get(caller_slot) if caller_slot else None
+            if dest is None:
+                continue
+            pairs = head("DialEnd")
+            if caller is not None:
+                pairs += self.snapshot(caller, now)
+            pairs += self.snapshot(dest, now, prefix="Dest")
+            pairs.append(("DialStatus", "CANCEL"))
+            frames.append(pairs)
+        self.dials.clear()
+        members = dict(self.bridges)
+        order = [target] + [c for c in self.channels.values() if c is not target]
+        for ch in order:
+            if ch is not target:
+                frames.append([*head("HangupRequest"), *self.snapshot(ch, now), ("Cause", "16")])
+            if ch.bridge is not None:
+                bid = self.render_value(ch.bridge.value("BridgeUniqueid") or "", now)
+                members[bid] = max(0, members.get(bid, 1) - 1)
+                frames.append(
+                    [
+                        *head("BridgeLeave"),
+                        *self.bridge_fields(ch, now, members[bid]),
+                        *self.snapshot(ch, now),
+                    ]
+                )
+                if members[bid] == 0:
+                    bridge_pairs = self.bridge_fields(ch, now, 0)
+                    frames.append([*head("BridgeDestroy"), *bridge_pairs])
+            code = cause if ch is target else 16
+            frames.append(
+                [
+                    *head("Hangup"),
+                    *self.snapshot(ch, now),
+                    ("Cause", str(code)),
+                    ("Cause-txt", CAUSE_TEXT.get(code, "Unknown")),
+                ]
+            )
+        for ch in order:
+            self.engine.forget_channel(ch.name)
+        self.channels.clear()
+        self.bridges.clear()
+        self.pending.extend((now, pairs) for pairs in frames)
+
+
+@dataclass
+class ScenarioSpec:
+    """How a named scenario uses a template (see :mod:`amikit.sim._scenarios`)."""
+
+    name: str
+    template: str
+    # cancel: keep only events before the first event on a channel starting with this
+    cut_before_channel: str | None = None
+    # cancel: hang the first channel up this many seconds (range) after the start
+    hangup_after: tuple[float, float] | None = None
+
+
+class Engine:
+    """Schedules simulated calls and renders their frames in time order (pure, seeded).
+
+    Parameters
+    ----------
+    seed:
+        Seed of the engine's ``random.Random``: same seed, same calls.
+    start_time:
+        Epoch seconds of the simulated clock's origin (Uniqueids and Timestamps derive from it).
+    calls_per_minute:
+        Rate of background calls (Poisson arrivals); 0 for none.
+    mix:
+        Scenario name -> weight for background calls.
+    scenarios:
+        Scenario name -> :class:`ScenarioSpec`.
+    cdr, cel:
+        Emit the ``Cdr`` (cdr_manager) / ``CEL`` (cel_manager) events of the templates.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None,
+        start_time: float,
+        calls_per_minute: float,
+        mix: dict[str, float],
+        scenarios: dict[str, ScenarioSpec],
+        cdr: bool = False,
+        cel: bool = False,
+        callers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.start_time = start_time
+        self.calls_per_minute = calls_per_minute
+        self.mix = dict(mix)
+        self.scenarios = scenarios
+        self.cdr = cdr
+        self.cel = cel
+        self.caller_pool = list(callers) or [("5550100", "Sim caller")]
+        raw = load_templates()
+        self.templates = {
+            kind: CompiledTemplate(kind, data, cdr=cdr, cel=cel) for kind, data in raw.items()
+        }
+        self._uniqueid = 0
+        self._local = 0
+        self._calls = 0
+        self.heap: list[tuple[float, int, Call]] = []
+        self.live: dict[str, tuple[Call, str]] = {}  # channel name -> (call, slot)
+        self.next_arrival = (
+            start_time + self.rng.expovariate(calls_per_minute / 60.0)
+            if calls_per_minute > 0
+            else math.inf
+        )
+        self.emitted = 0
+
+    # identities ---------------------------------------------------------------------------
+    def next_uniqueid(self) -> int:
+        value = self._uniqueid
+        self._uniqueid += 1
+        return value
+
+    def next_local(self) -> int:
+        value = self._local
+        self._local += 1
+        return value
+
+    def new_uuid(self) -> str:
+        r = self.rng.getrandbits(128)
+        h = f"{r:032x}"
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[r & 3]}{h[17:20]}-{h[20:32]}"
+
+    def remember_channel(self, name: str, call: Call, slot: str) -> None:
+        self.live[name] = (call, slot)
+
+    def forget_channel(self, name: str) -> None:
+        self.live.pop(name, None)
+
+    # calls ----------------------------------------------------------------------------------
+    def random_caller(self, rng: random.Random) -> tuple[str, str]:
+        return rng.choice(self.caller_pool)
+
+    def start_call(
+        self,
+        scenario: str,
+        at: float,
+        *,
+        callers: Sequence[tuple[str, str]] | None = None,
+        action_ids: Sequence[str | None] = (),
+        sync: bool = False,
+        on_originate: Callable[[Call, int, bool], None] | None = None,
+    ) -> Call:
+        """Start one call of ``scenario`` at time ``at``."""
+        spec = self.scenarios[scenario]
+        template = self.templates[spec.template]
+        self._calls += 1
+        rng = random.Random(self.rng.getrandbits(64))
+        chosen = list(callers or [])
+        while len(chosen) < template.callers:
+            chosen.append(self.random_caller(rng))
+        stop = None
+        hangup_at = None
+        if spec.cut_before_channel:
+            prefix = spec.cut_before_channel
+
+            def on_cut(e: CompiledEvent) -> bool:
+                return (e.value("Channel") or "").startswith(prefix)
+
+            stop = template.first_index(on_cut)
+        if spec.hangup_after:
+            hangup_at = rng.uniform(*spec.hangup_after)
+        call = Call(
+            self,
+            template,
+            at,
+            number=self._calls,
+            rng=rng,
+            callers=chosen,
+            action_ids=action_ids,
+            stop_index=stop,
+            hangup_at=hangup_at,
+            scenario=scenario,
+        )
+        if sync:
+            call.suppress_originate.add(0)
+        call.on_originate = on_originate
+        self._push(call)
+        return call
+
+    def _push(self, call: Call) -> None:
+        due = call.due()
+        call.heap_key = due
+        if due != math.inf:
+            heapq.heappush(self.heap, (due, call.number, call))
+
+    def hang_up(self, channel: str, cause: int, now: float) -> bool:
+        """Hang up a live channel by name; False if there is no such channel."""
+        found = self.live.get(channel)
+        if found is None:
+            return False
+        call, slot = found
+        call.hang_up(slot, cause, now)
+        self._push(call)
+        return True
+
+    def channels(self) -> list[tuple[Call, Channel]]:
+        """Live channels in creation order."""
+        out = []
+        for call, slot in self.live.values():
+            ch = call.channels.get(slot)
+            if ch is not None:
+                out.append((call, ch))
+        out.sort(key=lambda item: (item[1].created, item[0].number))
+        return out
+
+    def advance(self, until: float) -> list[Frame]:
+        """Every frame due at or before ``until``, in time order; background calls start."""
+        out: list[Frame] = []
+        while True:
+            if self.next_arrival <= until and (
+                not self.heap or self.next_arrival <= self.heap[0][0]
+            ):
+                at = self.next_arrival
+                names = list(self.mix)
+                weights = [self.mix[n] for n in names]
+                scenario = self.rng.choices(names, weights)[0]
+                self.start_call(scenario, at)
+                self.next_arrival = at + self.rng.expovariate(self.calls_per_minute / 60.0)
+                continue
+            if not self.heap or self.heap[0][0] > until:
+                break
+            due, _, call = heapq.heappop(self.heap)
+            if due != call.heap_key:  # stale entry: the call was re-pushed since
+                continue
+            limit = min(until, self.next_arrival, self.heap[0][0] if self.heap else math.inf)
+            call.pop_due(max(limit, due), out)
+            self._push(call)
+        self.emitted += len(out)
+        return out
