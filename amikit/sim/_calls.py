@@ -546,7 +546,7 @@ class Call:
             ]
         )
         # dials still ringing are cancelled first
-        for dest_slot, (caller_slot, dial_event) in list(self.dials.items()):
+        for dest_slot, (caller_slot, _dial) in list(self.dials.items()):
             dest = self.channels.get(dest_slot)
             caller = self.channels.get(caller_slot) if caller_slot else None
             if dest is None:

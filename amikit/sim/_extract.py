@@ -176,7 +176,7 @@ def group_calls(events: list[tuple[float, Message]]) -> list[list[tuple[float, M
         if device:
             owner[i] = device_last.get(_device(device))
     groups: dict[str, list[tuple[float, Message]]] = {}
-    for (t, msg), root in zip(events, owner):
+    for (t, msg), root in zip(events, owner, strict=True):
         if root is not None:
             groups.setdefault(root, []).append((t, msg))
     return list(groups.values())
