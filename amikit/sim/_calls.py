@@ -762,8 +762,10 @@ class Engine:
         """Every frame due at or before ``until``, in time order; background calls start."""
         out: list[Frame] = []
         while True:
-            if self.next_arrival <= until and (
-                not self.heap or self.next_arrival <= self.heap[0][0]
+            if (
+                self.next_arrival <= until
+                and self.next_arrival != math.inf
+                and (not self.heap or self.next_arrival <= self.heap[0][0])
             ):
                 at = self.next_arrival
                 names = list(self.mix)

@@ -1,0 +1,176 @@
+"""Every simulated scenario against the real Asterisk 22 call of the same kind.
+
+For each scenario the simulator's output must have, per channel (Local sequence numbers
+stripped), the same event names in the same order, the same field names in every event, and
+the same Linkedid behaviour (which channels share a Linkedid, and when it changes: attended
+transfer to a parked call, pickup) as the real capture.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from amikit.sim._scenarios import SCENARIOS
+from tests.sim._real import AST, linkedid_pattern, per_channel, real_call, sim_call
+
+MIXED = AST / "mixed60.raw"
+KINDS = AST / "kinds"
+
+# scenario -> (capture, first channel of the real call, an event the real call must contain)
+CASES = {
+    "answered": (MIXED, "Local/200@internal", None),
+    "noanswer": (MIXED, "Local/501@internal", None),
+    "busy": (MIXED, "Local/500@internal", None),
+    "congestion": (MIXED, "Local/502@internal", None),
+    "rejected": (MIXED, "Local/503@internal", None),
+    "parallel": (MIXED, "Local/220@internal", None),
+    "queue": (MIXED, "Local/300@internal", "AgentRingNoAnswer"),
+    "ivr": (MIXED, "Local/110@internal", None),
+    "ivr_dial": (MIXED, "Local/210@internal", None),
+    "playback": (MIXED, "Local/120@internal", None),
+    "voicemail": (MIXED, "Local/230@internal", None),
+    "echo": (MIXED, "Local/100@internal", None),
+    "moh": (MIXED, "Local/800@internal", None),
+    "record": (MIXED, "Local/900@internal", None),
+    "conference": (MIXED, "Local/400@internal", None),
+    "park": (MIXED, "Local/700@internal", None),
+    "varset": (MIXED, "Local/600@internal", None),
+    "blind_transfer": (KINDS / "blind_xfer.raw", "Local/1100@internal", None),
+    "blind_transfer_dtmf": (KINDS / "blind_xfer_dtmf.raw", "Local/1110@internal", None),
+    "attended_transfer": (KINDS / "atxfer.raw", "Local/1200@internal", None),
+    "attended_transfer_park": (KINDS / "atxfer_park.raw", "Local/1210@internal", None),
+    "pickup": (KINDS / "pickup.raw", "Local/1300@internal", None),
+    "forward": (KINDS / "forward.raw", "Local/1400@internal", None),
+    "hold": (KINDS / "hold.raw", "Local/1500@internal", None),
+}
+
+
+def test_every_scenario_has_a_real_counterpart():
+    assert set(CASES) | {"cancel"} == set(SCENARIOS)
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def pair(request):
+    name = request.param
+    path, prefix, needs = CASES[name]
+    return name, real_call(path, prefix, needs=needs), sim_call(name)
+
+
+def test_event_names_per_channel_match_the_real_call(pair):
+    name, real, sim = pair
+    real_seq = {r: [m.name for m in ms] for r, ms in per_channel(real).items()}
+    sim_seq = {r: [m.name for m in ms] for r, ms in per_channel(sim).items()}
+    assert sim_seq.keys() == real_seq.keys(), name
+    for r in real_seq:
+        assert sim_seq[r] == real_seq[r], (name, r)
+
+
+def test_field_names_per_event_match_the_real_call(pair):
+    name, real, sim = pair
+    real_ch, sim_ch = per_channel(real), per_channel(sim)
+    for r, events in real_ch.items():
+        for real_msg, sim_msg in zip(events, sim_ch[r], strict=True):
+            assert sim_msg.keys() == real_msg.keys(), (name, r, real_msg.name)
+
+
+def test_linkedid_behaviour_matches_the_real_call(pair):
+    name, real, sim = pair
+    assert linkedid_pattern(sim) == linkedid_pattern(real), name
+
+
+def test_linkedid_changes_on_attended_transfer_to_a_parked_call_and_on_pickup():
+    for name in ("attended_transfer_park", "pickup"):
+        pattern = linkedid_pattern(sim_call(name))
+        changed = [r for r, seq in pattern.items() if len(set(seq)) > 1]
+        assert changed, name
+        # it changes to the first call's Linkedid (index 0), never away from it
+        assert all(seq[-1] == 0 for r, seq in pattern.items() if r in changed)
+
+
+def test_identities_are_fresh_and_follow_asterisk_rules():
+    sim = sim_call("answered")
+    uniqueids = [m["Uniqueid"] for m in sim if m.name == "Newchannel"]
+    assert len(set(uniqueids)) == len(uniqueids) == 4
+    epoch, counters = zip(*(u.split(".") for u in uniqueids), strict=True)
+    assert set(epoch) == {"1800000000"}
+    assert [int(c) for c in counters] == [0, 1, 2, 3]
+    # every channel of a simple call has the first channel's Uniqueid as Linkedid
+    assert {m["Linkedid"] for m in sim if m.get("Linkedid")} == {uniqueids[0]}
+    names = {m["Channel"] for m in sim if m.name == "Newchannel"}
+    assert names == {
+        "Local/200@internal-00000000;1",
+        "Local/200@internal-00000000;2",
+        "Local/100@internal-00000001;1",
+        "Local/100@internal-00000001;2",
+    }
+    bridges = {m["BridgeUniqueid"] for m in sim if m.name == "BridgeCreate"}
+    real = real_call(MIXED, "Local/200@internal")
+    assert not bridges & {m.get("BridgeUniqueid") for m in real}
+    assert all(len(b) == 36 for b in bridges)
+
+
+def test_every_channel_is_hung_up_and_every_dial_ends():
+    for name in SCENARIOS:
+        sim = sim_call(name)
+        created = {m["Uniqueid"] for m in sim if m.name == "Newchannel"}
+        gone = {m["Uniqueid"] for m in sim if m.name == "Hangup"}
+        assert created == gone, name
+        begins = sum(1 for m in sim if m.name == "DialBegin")
+        ends = sum(1 for m in sim if m.name == "DialEnd")
+        if name == "noanswer":
+            # real Asterisk 22 too: an Originate that times out ringing gets no DialEnd
+            assert (begins, ends) == (1, 0)
+        else:
+            assert begins == ends, name
+
+
+def test_caller_cancel_tears_the_ringing_call_down():
+    sim = sim_call("cancel")
+    ends = [m for m in sim if m.name == "DialEnd" and m.get("Channel")]
+    assert [m["DialStatus"] for m in ends] == ["CANCEL"]
+    assert not any(m.name in ("BridgeEnter", "Pickup") for m in sim)
+    first = per_channel(sim)["Local/1300@internal;1"]
+    assert first[-1].name == "Hangup"
+    assert any(m.name == "HangupRequest" for m in first)
+    # the callee was ringing (Ringing state) when the caller gave up
+    dave = per_channel(sim)["Local/2003@phones;1"]
+    assert "Ringing" in [m["ChannelStateDesc"] for m in dave]
+    assert dave[-1].name == "Hangup"
+    # same shape as a real caller cancel (ami-samples 09): the dial ends CANCEL before the
+    # callee's Hangup and the caller's Hangup is last
+    order = [m.name for m in sim if m.name in ("DialEnd", "Hangup")]
+    assert order[0] == "DialEnd"
+
+
+def test_cdr_events_only_when_asked_and_consistent():
+    plain = sim_call("answered")
+    assert not any(m.name == "Cdr" for m in plain)
+    with_cdr = sim_call("answered", cdr=True)
+    cdrs = [m for m in with_cdr if m.name == "Cdr"]
+    real = [m for m in Parser_events(MIXED) if m.name == "Cdr"]
+    assert cdrs and cdrs[0].keys() == real[0].keys()
+    for cdr in cdrs:
+        start = cdr["StartTime"]
+        assert start.startswith("2027-01-15")  # 1_800_000_000 is 2027-01-15
+        assert int(cdr["Duration"]) >= int(cdr["BillableSeconds"]) >= 0
+    answered = [c for c in cdrs if c["Disposition"] == "ANSWERED"]
+    assert answered and all(int(c["BillableSeconds"]) > 0 for c in answered[:1])
+
+
+def Parser_events(path):
+    from amikit.protocol import Parser
+    from amikit.record._files import read_capture
+
+    return [m for m in Parser().feed(read_capture(path)) if m.is_event]
+
+
+def test_timing_varies_per_call_but_stays_realistic():
+    durations = []
+    for seed in range(6):
+        sim = sim_call("answered", seed=seed)
+        t = [float(m["Timestamp"]) for m in sim]
+        durations.append(t[-1] - t[0])
+    real = [float(m["Timestamp"]) for m in real_call(MIXED, "Local/200@internal")]
+    real_duration = real[-1] - real[0]
+    assert len({round(d, 3) for d in durations}) == len(durations)
+    assert all(0.5 * real_duration <= d <= 1.7 * real_duration for d in durations)
