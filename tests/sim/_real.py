@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 from amikit.protocol import Message, Parser
 from amikit.record._files import read_capture
@@ -25,9 +26,16 @@ def role(channel: str) -> str:
     return _SEQ.sub(";", channel)
 
 
+@lru_cache(maxsize=16)
+def capture_events(path) -> tuple[Message, ...]:
+    """The events of a capture (parsed once per test session)."""
+    return tuple(m for m in Parser().feed(read_capture(path)) if m.is_event)
+
+
+@lru_cache(maxsize=16)
 def real_calls(path) -> list[list[Message]]:
     """Channel events of a capture grouped into calls (Linkedid union via Uniqueid)."""
-    msgs = [m for m in Parser().feed(read_capture(path)) if m.is_event]
+    msgs = capture_events(path)
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
