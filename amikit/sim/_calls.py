@@ -224,6 +224,7 @@ class Channel:
     snapshot: CompiledEvent
     application: tuple[str, str] = ("", "")
     bridge: CompiledEvent | None = None
+    queue: tuple[str, float] | None = None  # (queue name, joined at) while waiting
 
 
 @dataclass(slots=True, order=True)
@@ -412,6 +413,8 @@ class Call:
     def _track(self, event: CompiledEvent, now: float) -> None:
         name = event.name
         slot = event.channel_slot
+        if name.startswith(("Queue", "Agent")):
+            self._track_queue(event, now)
         if slot is None:
             return
         if name == "Hangup":
@@ -446,6 +449,37 @@ class Call:
             self.dials[event.dest_slot] = (slot, event)
         elif name == "DialEnd" and event.dest_slot:
             self.dials.pop(event.dest_slot, None)
+
+    def _track_queue(self, event: CompiledEvent, now: float) -> None:
+        engine = self.engine
+        name = event.name
+        queue = event.value("Queue") or ""
+        if name == "QueueMemberStatus":
+            fields = dict(self.render_pairs(event.pairs, now))
+            engine.queue_members[(queue, fields.get("Interface", ""))] = fields
+            return
+        stats = engine.queue_stats.setdefault(
+            queue, {"completed": 0, "abandoned": 0, "holdtime": 0, "talktime": 0}
+        )
+        slot = event.channel_slot
+        ch = self.channels.get(slot) if slot else None
+        if name == "QueueCallerJoin" and ch is not None:
+            ch.queue = (queue, now)
+        elif name in ("QueueCallerLeave", "QueueCallerAbandon") and ch is not None:
+            ch.queue = None
+            if name == "QueueCallerAbandon":
+                stats["abandoned"] += 1
+        elif name == "AgentConnect":
+            stats["completed"] += 1
+            try:
+                stats["holdtime"] = int(event.value("HoldTime") or 0)
+            except ValueError:
+                pass
+        elif name == "AgentComplete":
+            try:
+                stats["talktime"] = int(event.value("TalkTime") or 0)
+            except ValueError:
+                pass
 
     def snapshot(self, channel: Channel, now: float, prefix: str = "") -> list[tuple[str, str]]:
         """The channel's current snapshot block (optionally with a role prefix)."""
@@ -658,6 +692,9 @@ class Engine:
             else math.inf
         )
         self.emitted = 0
+        self.calls_processed = 0
+        self.queue_members: dict[tuple[str, str], dict[str, str]] = {}
+        self.queue_stats: dict[str, dict[str, int]] = {}
 
     # identities ---------------------------------------------------------------------------
     def next_uniqueid(self) -> int:
@@ -699,6 +736,7 @@ class Engine:
         spec = self.scenarios[scenario]
         template = self.templates[spec.template]
         self._calls += 1
+        self.calls_processed += 1
         rng = random.Random(self.rng.getrandbits(64))
         chosen = list(callers or [])
         while len(chosen) < template.callers:
@@ -757,6 +795,19 @@ class Engine:
                 out.append((call, ch))
         out.sort(key=lambda item: (item[1].created, item[0].number))
         return out
+
+    def queue_callers(self) -> list[tuple[str, Call, Channel, float]]:
+        """Callers waiting in a queue now: (queue, call, channel, joined at)."""
+        out = []
+        for call, ch in self.channels():
+            if ch.queue is not None:
+                out.append((ch.queue[0], call, ch, ch.queue[1]))
+        out.sort(key=lambda item: item[3])
+        return out
+
+    def next_due(self) -> float:
+        """When the next frame (or background arrival) is due."""
+        return min(self.heap[0][0] if self.heap else math.inf, self.next_arrival)
 
     def advance(self, until: float) -> list[Frame]:
         """Every frame due at or before ``until``, in time order; background calls start."""
