@@ -555,6 +555,38 @@ class Call:
     def _originate_ok(event: CompiledEvent) -> bool:
         return event.value("Response") == "Success"
 
+    def _teardown_order(self, target: Channel, now: float) -> list[Channel]:
+        """Channels in the order a hangup propagates: breadth-first from ``target`` over the
+        Local ``;1``/``;2`` pairing, shared bridges and dial relations; then the rest."""
+        chans = list(self.channels.values())
+
+        def bridge_of(ch: Channel) -> str | None:
+            if ch.bridge is None:
+                return None
+            return self.render_value(ch.bridge.value("BridgeUniqueid") or "", now)
+
+        def linked(a: Channel, b: Channel) -> bool:
+            if a.name[:-1] == b.name[:-1] and a.name[-2:-1] == ";":
+                return True
+            ba = bridge_of(a)
+            if ba is not None and ba == bridge_of(b):
+                return True
+            for dest, (caller, _) in self.dials.items():
+                if {dest, caller} == {a.slot, b.slot}:
+                    return True
+            return False
+
+        order = [target]
+        queue = [target]
+        while queue:
+            current = queue.pop(0)
+            for ch in chans:
+                if ch not in order and linked(current, ch):
+                    order.append(ch)
+                    queue.append(ch)
+        order += [ch for ch in chans if ch not in order]
+        return order
+
     def hang_up(self, slot: str, cause: int, now: float, *, soft: bool = True) -> None:
         """End the call now: the teardown Asterisk emits when ``slot``'s channel is hung up.
 
@@ -593,7 +625,7 @@ class Call:
             frames.append(pairs)
         self.dials.clear()
         members = dict(self.bridges)
-        order = [target] + [c for c in self.channels.values() if c is not target]
+        order = self._teardown_order(target, now)
         for ch in order:
             if ch is not target:
                 frames.append([*head("HangupRequest"), *self.snapshot(ch, now), ("Cause", "16")])

@@ -26,7 +26,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._exceptions import UsageError
@@ -161,6 +161,7 @@ class PBX:
         self._t0_sim = 0.0
         self._flood_now = 0.0
         self.events_sent = 0
+        self._after_batch: list[Callable[[], Any]] = []
         self.calls_started = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -253,7 +254,7 @@ class PBX:
             self._wake.clear()
 
     def _send(self, frames: list[Frame]) -> None:
-        if not frames:
+        if not frames and not self._after_batch:
             return
         self.events_sent += len(frames)
         server = self.server
@@ -261,14 +262,17 @@ class PBX:
         if loop is None:
             return
         msgs = [Message(f.data) for f in frames]
+        after, self._after_batch = self._after_batch, []
         try:
-            loop.call_soon_threadsafe(self._broadcast_batch, msgs)
+            loop.call_soon_threadsafe(self._broadcast_batch, msgs, after)
         except RuntimeError:  # the loop closed under us while stopping
             pass
 
-    def _broadcast_batch(self, msgs: list[Message]) -> None:
+    def _broadcast_batch(self, msgs: list[Message], after: list[Callable[[], Any]]) -> None:
         for msg in msgs:
             self.server._broadcast(msg)
+        for callback in after:
+            callback()
 
     # -- calls from Python -------------------------------------------------------------------
     def call(
@@ -314,8 +318,10 @@ class PBX:
         outcome: asyncio.Future[bool] = loop.create_future()
 
         def on_originate(_call: Call, index: int, ok: bool) -> None:
-            if index == 0 and not outcome.done():
-                loop.call_soon_threadsafe(
+            # runs on the clock thread inside advance(): resolve only after the frames of
+            # this batch went out, so the Response follows the events that preceded it
+            if index == 0:
+                self._after_batch.append(
                     lambda: outcome.done() or outcome.set_result(ok)  # type: ignore[func-returns-value]
                 )
 
