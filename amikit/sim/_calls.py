@@ -129,6 +129,7 @@ class CompiledEvent:
     """One template event, ready to render."""
 
     index: int
+    full_index: int  # position in the unfiltered template (before dropping Cdr/CEL)
     offset: float
     name: str
     privilege: str
@@ -173,7 +174,8 @@ class CompiledTemplate:
         self.originates = int(data.get("originates", 1))
         self.callers = int(data.get("callers", 1))
         events: list[CompiledEvent] = []
-        for offset, raw_pairs in data["events"]:
+        self.all_offsets = [float(offset) for offset, _ in data["events"]]
+        for full_index, (offset, raw_pairs) in enumerate(data["events"]):
             pairs = [(k, v) for k, v in raw_pairs]
             name = pairs[0][1]
             if name == "Cdr" and not cdr:
@@ -191,6 +193,7 @@ class CompiledTemplate:
             events.append(
                 CompiledEvent(
                     index=len(events),
+                    full_index=full_index,
                     offset=float(offset),
                     name=name,
                     privilege=d.get("Privilege", ""),
@@ -236,6 +239,13 @@ class Frame:
     name: str = field(compare=False)
 
 
+def _uuid(rng: random.Random) -> str:
+    """A version-4 UUID string drawn from ``rng``."""
+    r = rng.getrandbits(128)
+    h = f"{r:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[r & 3]}{h[17:20]}-{h[20:32]}"
+
+
 def _fmt_tv(t: float) -> str:
     dt = datetime.fromtimestamp(t, timezone.utc)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
@@ -271,6 +281,7 @@ class Call:
         self.callers = list(callers)
         self.action_ids = list(action_ids)
         self.slots: dict[str, str] = {}
+        self.uuid_seed = rng.getrandbits(64)
         self.channels: dict[str, Channel] = {}
         self.gone: set[str] = set()
         self.heap_key = math.inf
@@ -281,8 +292,9 @@ class Call:
         self.pending: list[tuple[float, list[tuple[str, str]]]] = []  # synthesized frames
         self.finished = False
         self.on_originate: Callable[[Call, int, bool], None] | None = None
-        # the time warp: every long gap stretched by its own factor
-        offsets = template.offsets
+        # the time warp: every long gap of the full template (Cdr/CEL included, so that
+        # switching them on does not change the timing) stretched by its own factor
+        offsets = template.all_offsets
         warped: list[float] = []
         previous_real = 0.0
         now = 0.0
@@ -294,7 +306,8 @@ class Call:
             warped.append(now)
             previous_real = real
         self.real = offsets
-        self.warped = warped
+        self.warped_full = warped
+        self.warped = [warped[e.full_index] for e in template.events]
         self.hangup_at = None
         if hangup_at is not None:
             self.hangup_at = start + hangup_at
@@ -315,7 +328,7 @@ class Call:
 
     def warp(self, real_offset: float) -> float:
         """Map a real (template) offset to this call's absolute time."""
-        real, warped = self.real, self.warped
+        real, warped = self.real, self.warped_full
         if not real or real_offset <= real[0]:
             return self.start + real_offset
         if real_offset >= real[-1]:
@@ -342,7 +355,9 @@ class Call:
         elif head == "L":
             value = f"{self.engine.next_local():08x}"
         elif head == "B":
-            value = self.engine.new_uuid()
+            # derived from the call's seed and the slot, not drawn in render order: the same
+            # bridge gets the same id whichever event mentions it first
+            value = _uuid(random.Random(f"{self.uuid_seed}/{token}"))
         elif head == "N":
             k = int(token[1:])
             value = self.callers[k][0] if k < len(self.callers) else "<unknown>"
@@ -738,11 +753,6 @@ class Engine:
         value = self._local
         self._local += 1
         return value
-
-    def new_uuid(self) -> str:
-        r = self.rng.getrandbits(128)
-        h = f"{r:032x}"
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[r & 3]}{h[17:20]}-{h[20:32]}"
 
     def remember_channel(self, name: str, call: Call, slot: str) -> None:
         self.live[name] = (call, slot)

@@ -17,6 +17,7 @@ class RawAMI:
         self.timeout = timeout
         self.buf = b""
         self.frames: list[dict[str, str]] = []  # everything received, in order
+        self.arrivals: list[float] = []  # time.monotonic() when each frame was read
         line_end = self._read_until(b"\r\n")
         self.banner = line_end.decode()
 
@@ -47,6 +48,7 @@ class RawAMI:
             else:
                 frame[key] = value
         self.frames.append(frame)
+        self.arrivals.append(time.monotonic())
         return frame
 
     def wait_for(self, predicate, timeout: float | None = None, since: int = 0) -> dict[str, str]:
