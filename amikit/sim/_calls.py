@@ -105,6 +105,15 @@ def load_templates() -> dict[str, Any]:
     return json.loads(text)
 
 
+@lru_cache(maxsize=4)
+def compiled_templates(cdr: bool, cel: bool) -> dict[str, CompiledTemplate]:
+    """Every shipped template compiled once per (cdr, cel) switch (they are read-only)."""
+    return {
+        kind: CompiledTemplate(kind, data, cdr=cdr, cel=cel)
+        for kind, data in load_templates().items()
+    }
+
+
 def _tokens(value: str) -> list[str | tuple[str]]:
     """Split a template value into literal strings and ``(slot,)`` tuples."""
     parts: list[str | tuple[str]] = []
@@ -724,10 +733,7 @@ class Engine:
         self.cdr = cdr
         self.cel = cel
         self.caller_pool = list(callers) or [("5550100", "Sim caller")]
-        raw = load_templates()
-        self.templates = {
-            kind: CompiledTemplate(kind, data, cdr=cdr, cel=cel) for kind, data in raw.items()
-        }
+        self.templates = compiled_templates(cdr, cel)
         self._uniqueid = 0
         self._local = 0
         self._calls = 0

@@ -92,22 +92,31 @@ def load_events(path: Path) -> list[tuple[float, Message]]:
                 chunks.append((int(rec["offset"]) + int(rec["len"]), float(rec["t"])))
     offset = len((parser.banner or "").encode()) + 2 if parser.banner else 0
     offset += skipped
-    out: list[tuple[float, Message]] = []
+    arrival: list[tuple[float | None, float, Message]] = []
     ci = 0
     for msg in messages:
         end = offset + len(msg.raw)
         offset = end
         if not msg.is_event:
             continue
+        while ci < len(chunks) - 1 and chunks[ci][0] < end:
+            ci += 1
         stamp = msg.get("Timestamp")
-        if stamp:
-            t = float(stamp)
-        else:
-            while ci < len(chunks) - 1 and chunks[ci][0] < end:
-                ci += 1
-            t = chunks[ci][1] if chunks else 0.0
-        out.append((t, msg))
-    return out
+        try:
+            server_time = float(stamp) if stamp else None
+        except ValueError:
+            server_time = None
+        arrival.append((server_time, chunks[ci][1] if chunks else 0.0, msg))
+    # One clock for the whole capture: the server's Timestamps when it has them (an event
+    # without one, like FullyBooted, takes its neighbour's), else the arrival times.
+    if any(st is not None for st, _, _ in arrival):
+        known = next(st for st, _, _ in arrival if st is not None)
+        out: list[tuple[float, Message]] = []
+        for st, _, msg in arrival:
+            known = st if st is not None else known
+            out.append((known, msg))
+        return out
+    return [(at, msg) for _, at, msg in arrival]
 
 
 def _device(channel: str) -> str:
