@@ -91,7 +91,7 @@ def describe(msg: Any) -> str:
     chan = _channel(msg)
     detail = ""
     if name == "Newchannel":
-        detail = f"{msg.get('CallerIDNum', '')} -> {msg.get('Exten', '')}"
+        detail = f"-> {msg.get('Exten', '')}@{msg.get('Context', '')}"
     elif name in ("DialBegin", "DialState", "DialEnd"):
         detail = f"-> {msg.get('DestChannel', '')} {msg.get('DialStatus', '')}".rstrip()
     elif name in ("BridgeEnter", "BridgeLeave"):
@@ -131,6 +131,7 @@ def stage_live(run: DemoRun) -> None:
         run.print()
         with AMIClient(pbx.host, pbx.port, "admin", "amikit") as client:
             client.on("*", inbox.put, thread="loop", lossless=True)
+            pbx.call("answered")  # something to watch at once; the traffic follows
             run.started = time.monotonic()
             deadline = run.started + args.seconds
             while True:

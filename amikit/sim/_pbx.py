@@ -162,6 +162,8 @@ class PBX:
         self._flood_now = 0.0
         self.events_sent = 0
         self._after_batch: list[Callable[[], Any]] = []
+        self._inflight = 0
+        self._inflight_cond = threading.Condition()
         self.calls_started = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -216,6 +218,8 @@ class PBX:
             return
         self._stopping.set()
         self._wake.set()
+        with self._inflight_cond:
+            self._inflight_cond.notify_all()
         self._thread.join(10.0)
         self._thread = None
         self.server.stop()
@@ -240,14 +244,25 @@ class PBX:
     def _run(self) -> None:
         engine = self.engine
         assert engine is not None
+        step = 0.05
         while not self._stopping.is_set():
             if self.flood:
-                self._flood_now += 0.05
+                # virtual time: batches of a few hundred frames, never more than a few
+                # batches in flight (back-pressure from the server's write queues)
+                self._flood_now += step
+                with self._inflight_cond:
+                    self._inflight_cond.wait_for(
+                        lambda: self._inflight < 4 or self._stopping.is_set(), 1.0
+                    )
             with self._lock:
                 frames = engine.advance(self.now())
                 due = engine.next_due()
             self._send(frames)
             if self.flood:
+                if len(frames) < 300:
+                    step = min(step * 2, 60.0)
+                elif len(frames) > 3000:
+                    step /= 2
                 continue
             wait = (due - self.now()) / self.speed if due != math.inf else 0.5
             self._wake.wait(min(max(wait, 0.0), 0.5))
@@ -263,6 +278,8 @@ class PBX:
             return
         msgs = [Message(f.data) for f in frames]
         after, self._after_batch = self._after_batch, []
+        with self._inflight_cond:
+            self._inflight += 1
         try:
             loop.call_soon_threadsafe(self._broadcast_batch, msgs, after)
         except RuntimeError:  # the loop closed under us while stopping
@@ -273,6 +290,16 @@ class PBX:
             self.server._broadcast(msg)
         for callback in after:
             callback()
+        if self.flood:
+            # hold the batch "in flight" until the sessions' write queues have drained
+            backlog = max((len(s._out) for s in self.server._sessions), default=0)
+            if backlog > 20_000:
+                loop = asyncio.get_running_loop()
+                loop.call_later(0.005, self._broadcast_batch, [], [])
+                return
+        with self._inflight_cond:
+            self._inflight -= 1
+            self._inflight_cond.notify_all()
 
     # -- calls from Python -------------------------------------------------------------------
     def call(

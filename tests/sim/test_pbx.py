@@ -222,3 +222,24 @@ def test_events_off_stops_events(ami):
     ami.response("p")
     start = ami.frames.index(off)
     assert not [f for f in ami.frames[start:] if "Event" in f]
+
+
+def test_flood_mode_streams_complete_frames_without_waiting_for_the_clock():
+    with PBX(calls_per_minute=600, seed=5, flood=True) as pbx:
+        client = RawAMI(pbx.host, pbx.port)
+        client.login()
+        count = [0]
+
+        def many(frame):
+            count[0] += "Event" in frame
+            return count[0] >= 5000
+
+        client.wait_for(many, timeout=60)
+        client.close()
+    stamps = [float(f["Timestamp"]) for f in client.frames if "Timestamp" in f and "Event" in f]
+    # thousands of events covering seconds of simulated time (~50 calls), in time order
+    assert stamps[-1] - stamps[0] > 3
+    assert stamps == sorted(stamps)
+    assert all(
+        f.get("Privilege") for f in client.frames if f.get("Event") not in (None, "FullyBooted")
+    )
