@@ -1,8 +1,10 @@
 """Simulated AMI peers for tests and demos, on 127.0.0.1 only.
 
-:class:`AMIServer` speaks the real protocol with users, permissions and fault controls;
-:class:`PBX` builds a simulated Asterisk 22 on it (scenario engine derived from real captures);
-:func:`replay` serves a recorded capture in real time or faster.
+:class:`AMIServer` speaks the real protocol with users, permissions and fault controls; the
+simulated PBX builds on it through :meth:`AMIServer.register_action` and
+:meth:`AMIServer.broadcast`: :class:`PBX` is a simulated Asterisk 22 (its scenarios are
+derived from real captures), and :func:`replay` serves a recorded capture in real time or
+faster.
 """
 
 from __future__ import annotations
