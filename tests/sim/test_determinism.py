@@ -62,34 +62,26 @@ def test_cdr_switch_only_adds_cdr_events():
     assert [f.name for f in with_cdr if f.name != "Cdr"] == [f.name for f in plain]
 
 
-def _normalised(frames):
-    out = []
-    for f in frames:
-        if "Event" not in f:
-            continue
-        items = []
-        for k, v in f.items():
-            if k in ("Timestamp", "Duration", "Seconds"):
-                continue
-            items.append((k, re.sub(r"\b\d{10}\.(\d+)", r"E.\1", v)))
-        out.append(tuple(items))
-    return out
-
-
-def test_pbx_runs_with_the_same_seed_emit_the_same_calls():
+def test_pbx_runs_with_the_same_seed_emit_the_same_stream():
+    # Background traffic depends only on the seed (and start_time): two runs produce the
+    # same endless stream, byte for byte; a client only chooses where it starts reading.
     runs = []
     for _ in range(2):
-        with PBX(calls_per_minute=0, seed=9, speed=8.0, start_time=T0) as pbx:
+        with PBX(calls_per_minute=120, seed=9, speed=20.0, start_time=T0) as pbx:
             ami = RawAMI(pbx.host, pbx.port)
             ami.login()
-            for n, exten in enumerate(("200", "220", "300")):
-                ami.action("Originate", f"o{n}", Channel=f"Local/{exten}@internal", Exten="talk")
-                ami.response(f"o{n}", timeout=20)
-            ami.action("Hangup", "h", Channel="/.*/")
-            ami.response("h")
-            ami.wait_for(lambda f: f.get("Event") == "Hangup" and f["Uniqueid"].endswith(".0"))
+
+            def enough(frame, count=[0]):  # noqa: B006 -- a fresh counter per run
+                count[0] += "Timestamp" in frame
+                return count[0] >= 600
+
+            ami.wait_for(enough, timeout=60)
             ami.close()
-            runs.append(_normalised(ami.frames[2:]))
-    shortest = min(len(r) for r in runs)
-    assert shortest > 50
-    assert runs[0][:shortest] == runs[1][:shortest]
+            runs.append([f for f in ami.frames if "Timestamp" in f and "Event" in f])
+    first, second = runs
+    if first[0]["Timestamp"] > second[0]["Timestamp"]:
+        first, second = second, first
+    start = first.index(second[0])  # Timestamps are unique: an exact alignment
+    overlap = min(len(first) - start, len(second))
+    assert overlap > 300
+    assert first[start : start + overlap] == second[:overlap]
