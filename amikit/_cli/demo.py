@@ -82,7 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _channel(msg: Any) -> str:
-    return msg.get("Channel") or msg.get("DestChannel") or ""
+    if msg.get("Channel"):
+        return msg.get("Channel")
+    return "(originate)" if msg.name.startswith("Dial") else ""
 
 
 def describe(msg: Any) -> str:
