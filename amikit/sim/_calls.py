@@ -105,11 +105,11 @@ def load_templates() -> dict[str, Any]:
     return json.loads(text)
 
 
-@lru_cache(maxsize=4)
-def compiled_templates(cdr: bool, cel: bool) -> dict[str, CompiledTemplate]:
-    """Every shipped template compiled once per (cdr, cel) switch (they are read-only)."""
+@lru_cache(maxsize=8)
+def compiled_templates(cdr: bool, cel: bool, timestamps: bool) -> dict[str, CompiledTemplate]:
+    """Every shipped template compiled once per switch setting (they are read-only)."""
     return {
-        kind: CompiledTemplate(kind, data, cdr=cdr, cel=cel)
+        kind: CompiledTemplate(kind, data, cdr=cdr, cel=cel, timestamps=timestamps)
         for kind, data in load_templates().items()
     }
 
@@ -178,14 +178,21 @@ def _compile_chunks(pairs: Sequence[tuple[str, str]]) -> list[bytes | str]:
 class CompiledTemplate:
     """A template compiled for fast rendering (see the module docstring)."""
 
-    def __init__(self, kind: str, data: dict[str, Any], *, cdr: bool, cel: bool) -> None:
+    def __init__(
+        self, kind: str, data: dict[str, Any], *, cdr: bool, cel: bool, timestamps: bool = True
+    ) -> None:
         self.kind = kind
         self.originates = int(data.get("originates", 1))
         self.callers = int(data.get("callers", 1))
         events: list[CompiledEvent] = []
         self.all_offsets = [float(offset) for offset, _ in data["events"]]
         for full_index, (offset, raw_pairs) in enumerate(data["events"]):
-            pairs = [(k, v) for k, v in raw_pairs]
+            pairs = [(k, v) for k, v in raw_pairs if k != "Timestamp"]
+            if timestamps:
+                # manager.conf timestampevents = yes: right after Privilege (some captures
+                # were taken without it; one PBX has one setting)
+                at = 2 if len(pairs) > 1 and pairs[1][0] == "Privilege" else 1
+                pairs.insert(at, ("Timestamp", f"{_SLOT}T{_SLOT}"))
             name = pairs[0][1]
             if name == "Cdr" and not cdr:
                 continue
@@ -294,6 +301,7 @@ class Call:
         self.channels: dict[str, Channel] = {}
         self.gone: set[str] = set()
         self.heap_key = math.inf
+        self.last_time = start
         self.dials: dict[str, tuple[str | None, CompiledEvent]] = {}  # dest slot -> caller
         self.bridges: dict[str, int] = {}  # rendered bridge id -> members
         self.index = 0
@@ -320,6 +328,8 @@ class Call:
         self.hangup_at = None
         if hangup_at is not None:
             self.hangup_at = start + hangup_at
+        # what the Originate action asked for (Context, Exten): shown in its OriginateResponse
+        self.originate_fields: dict[str, str] = {}
         # events dropped by this call: OriginateResponse of a sync originate
         self.suppress_originate: set[int] = set()
 
@@ -331,8 +341,8 @@ class Call:
             nxt = self.pending[0][0]
         if self.index < self.stop_index:
             nxt = min(nxt, self.start + self.warped[self.index])
-        elif self.hangup_at is not None and self.channels:
-            nxt = min(nxt, self.hangup_at)
+        if self.hangup_at is not None and self.channels:
+            nxt = min(nxt, max(self.hangup_at, self.last_time))
         return nxt
 
     def warp(self, real_offset: float) -> float:
@@ -541,8 +551,8 @@ class Call:
             )
             t_pending = self.pending[0][0] if self.pending else math.inf
             t_hangup = (
-                self.hangup_at
-                if self.hangup_at is not None and self.index >= self.stop_index and self.channels
+                max(self.hangup_at, self.last_time)
+                if self.hangup_at is not None and self.channels
                 else math.inf
             )
             t = min(t_template, t_pending, t_hangup)
@@ -553,12 +563,14 @@ class Call:
                 out.append(Frame(when, encode_message(pairs), pairs[0][1]))
                 continue
             if t == t_hangup and t < t_template:
+                # the scheduled hangup of the first channel (the caller giving up)
                 target = next(iter(self.channels.values()))
                 self.hangup_at = None
                 self.hang_up(target.slot, 16, t, soft=False)
                 continue
             event = events[self.index]
             self.index += 1
+            self.last_time = t
             if event.originate is not None:
                 if event.originate in self.suppress_originate:
                     if self.on_originate is not None:
@@ -567,6 +579,13 @@ class Call:
                 if self.on_originate is not None:
                     self.on_originate(self, event.originate, self._originate_ok(event))
             self._track(event, t)
+            if event.originate == 0 and self.originate_fields:
+                pairs = [
+                    (k, self.originate_fields.get(k, v))
+                    for k, v in self.render_pairs(event.pairs, t)
+                ]
+                out.append(Frame(t, encode_message(pairs), event.name))
+                continue
             out.append(Frame(t, self.render(event, t), event.name))
         if (
             self.index >= self.stop_index
@@ -625,6 +644,8 @@ class Call:
         ts = f"{now:.6f}"
 
         def head(name: str) -> list[tuple[str, str]]:
+            if not self.engine.timestamps:
+                return [("Event", name), ("Privilege", "call,all")]
             return [("Event", name), ("Privilege", "call,all"), ("Timestamp", ts)]
 
         target = self.channels[slot]
@@ -711,6 +732,8 @@ class Engine:
         Scenario name -> :class:`ScenarioSpec`.
     cdr, cel:
         Emit the ``Cdr`` (cdr_manager) / ``CEL`` (cel_manager) events of the templates.
+    timestamps:
+        ``Timestamp:`` on every event (``timestampevents = yes`` in manager.conf).
     """
 
     def __init__(
@@ -723,6 +746,7 @@ class Engine:
         scenarios: dict[str, ScenarioSpec],
         cdr: bool = False,
         cel: bool = False,
+        timestamps: bool = True,
         callers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.rng = random.Random(seed)
@@ -733,7 +757,8 @@ class Engine:
         self.cdr = cdr
         self.cel = cel
         self.caller_pool = list(callers) or [("5550100", "Sim caller")]
-        self.templates = compiled_templates(cdr, cel)
+        self.timestamps = timestamps
+        self.templates = compiled_templates(cdr, cel, timestamps)
         self._uniqueid = 0
         self._local = 0
         self._calls = 0
@@ -779,6 +804,7 @@ class Engine:
         action_ids: Sequence[str | None] = (),
         sync: bool = False,
         on_originate: Callable[[Call, int, bool], None] | None = None,
+        originate_fields: dict[str, str] | None = None,
     ) -> Call:
         """Start one call of ``scenario`` at time ``at``."""
         spec = self.scenarios[scenario]
@@ -815,6 +841,7 @@ class Engine:
         if sync:
             call.suppress_originate.add(0)
         call.on_originate = on_originate
+        call.originate_fields = dict(originate_fields or {})
         self._push(call)
         return call
 

@@ -114,6 +114,8 @@ class PBX:
         Benchmark mode: ignore the clock and emit as fast as one core can.
     start_time : float, optional
         Epoch of the simulated clock at start (default: now). Fix it for byte-identical runs.
+    timestamps : bool
+        ``Timestamp:`` on every event, as with ``timestampevents = yes`` (default).
 
     Examples
     --------
@@ -136,6 +138,7 @@ class PBX:
         speed: float = 1.0,
         flood: bool = False,
         start_time: float | None = None,
+        timestamps: bool = True,
         callers: Sequence[tuple[str, str]] = DEFAULT_CALLERS,
     ) -> None:
         if calls_per_minute < 0:
@@ -152,6 +155,7 @@ class PBX:
         self.calls_per_minute = calls_per_minute
         self._start_time = start_time
         self._callers = tuple(callers)
+        self.timestamps = timestamps
         self.engine: Engine | None = None
         self._lock = threading.RLock()
         self._wake = threading.Event()
@@ -190,6 +194,7 @@ class PBX:
             scenarios=SCENARIOS,
             cdr=self.cdr,
             cel=self.cel,
+            timestamps=self.timestamps,
             callers=self._callers,
         )
         self._t0_mono = time.monotonic()
@@ -360,6 +365,9 @@ class PBX:
                 action_ids=[action_id or ""],
                 sync=not is_async,
                 on_originate=None if is_async else on_originate,
+                originate_fields={
+                    k: msg.get(k) or "" for k in ("Context", "Exten") if msg.get(k) is not None
+                },
             )
             self.calls_started += 1
         self._wake.set()
@@ -377,11 +385,9 @@ class PBX:
     def _originate_failed_later(self, msg: Message, caller: tuple[str, str] | None) -> None:
         """Async Originate to a destination the dialplan does not have: Failure, Reason 0."""
         num, name = caller or ("<unknown>", "<unknown>")
-        pairs: list[tuple[str, str]] = [
-            ("Event", "OriginateResponse"),
-            ("Privilege", "call,all"),
-            ("Timestamp", f"{self.now():.6f}"),
-        ]
+        pairs: list[tuple[str, str]] = [("Event", "OriginateResponse"), ("Privilege", "call,all")]
+        if self.timestamps:
+            pairs.append(("Timestamp", f"{self.now():.6f}"))
         if msg.action_id is not None:
             pairs.append(("ActionID", msg.action_id))
         pairs += [

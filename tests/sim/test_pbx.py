@@ -49,6 +49,7 @@ def test_plain_socket_client_logs_in_originates_and_sees_the_call(pbx):
     result = client.wait_for(lambda f: f.get("Event") == "OriginateResponse")
     assert result["ActionID"] == "o1" and result["Response"] == "Success"
     assert result["CallerIDNum"] == "5551234" and result["CallerIDName"] == "Plain Socket"
+    assert (result["Context"], result["Exten"]) == ("caller", "talk")
     linkedid = result["Uniqueid"]
     _last_hangup_of(client, linkedid, 4)
     names = [f["Event"] for f in client.events() if f.get("Linkedid") == linkedid]
@@ -243,3 +244,21 @@ def test_flood_mode_streams_complete_frames_without_waiting_for_the_clock():
     assert all(
         f.get("Privilege") for f in client.frames if f.get("Event") not in (None, "FullyBooted")
     )
+
+
+def test_hangup_with_a_cause_and_by_regex(ami):
+    ami.action("Originate", "o", Channel="Local/1300@internal", Exten="s", Context="x", Async="1")
+    ami.wait_for(lambda f: f.get("Event") == "DialState")
+    first = ami.wait_for(lambda f: f.get("Event") == "Newchannel")["Channel"]
+    ami.action("Hangup", "h", Channel=first, Cause="21")
+    assert ami.response("h")["Response"] == "Success"
+    gone = ami.wait_for(lambda f: f.get("Event") == "Hangup" and f["Channel"] == first)
+    assert (gone["Cause"], gone["Cause-txt"]) == ("21", "Call Rejected")
+    cancel = ami.wait_for(lambda f: f.get("Event") == "DialEnd" and f.get("Channel"))
+    assert cancel["DialStatus"] == "CANCEL"
+    ami.action("Originate", "o2", Channel="Local/200@internal", Exten="talk", Async="1")
+    ami.wait_for(lambda f: f.get("Event") == "BridgeEnter")
+    ami.action("Hangup", "h2", Channel="/^Local/(200|100)@/")
+    assert ami.response("h2")["Message"].endswith("channels hung up.")
+    ami.action("CoreShowChannels", "c")
+    assert ami.event_list("c")[-1]["ListItems"] == "0"
