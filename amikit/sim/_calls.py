@@ -401,6 +401,8 @@ class Call:
             return _fmt_date(now)
         if token == "S":
             return str(int(now))
+        if token == "START":
+            return str(int(self.engine.start_time))
         if token.startswith("C"):
             return _fmt_date(self.warp(float(token[1:])))
         if token in ("DUR", "BILL"):

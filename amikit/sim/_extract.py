@@ -15,7 +15,8 @@ sits, which ``VarSet`` Asterisk itself emits), so the *facts* are taken from rea
 2. pick one call per kind and turn it into a *template*: every identity in it becomes a slot
    (``\\x00U3\\x00`` = the call's third Uniqueid, ``L`` = Local channel sequence, ``B`` = bridge
    UUID, ``N``/``M`` = caller number/name, ``A`` = ActionID, ``T``/``V``/``E``/``S`` = the
-   event's own time in its four spellings, ``C`` = a CDR date, ``DUR``/``BILL`` = CDR seconds);
+   event's own time in its four spellings, ``START`` = when the PBX started, ``C`` = a CDR
+   date, ``DUR``/``BILL`` = CDR seconds);
    event times become offsets from the call start.
 
 The result is written to ``scenarios.json`` next to this module (shipped with the package, so
@@ -269,6 +270,8 @@ def template_from_group(kind: str, group: list[tuple[float, Message]]) -> dict[s
                 return value
             real = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
             return slot(f"C{round(real.timestamp() - abs0, 3)}")
+        if key == "LoginTime" and value.isdigit() and value != "0":
+            return slot("START")  # a queue member logged in when the PBX started
         if event == "Cdr" and key == "Duration":
             return slot("DUR")
         if event == "Cdr" and key == "BillableSeconds":
