@@ -300,6 +300,8 @@ class Call:
         self.uuid_seed = rng.getrandbits(64)
         self.channels: dict[str, Channel] = {}
         self.gone: set[str] = set()
+        self.created_names: dict[str, str] = {}  # channel name -> slot
+        self.answered: set[str] = set()  # slots that reached state Up
         self.heap_key = math.inf
         self.last_time = start
         self.dials: dict[str, tuple[str | None, CompiledEvent]] = {}  # dest slot -> caller
@@ -466,8 +468,11 @@ class Call:
             chan_name = self.render_value(event.value("Channel") or "", now)
             ch = Channel(slot=slot, name=chan_name, created=now, snapshot=event)
             self.channels[slot] = ch
+            self.created_names[chan_name] = slot
             self.engine.remember_channel(chan_name, self, slot)
         ch.snapshot = event
+        if event.value("ChannelState") == "6":
+            self.answered.add(slot)
         if name == "Newexten":
             ch.application = (
                 self.render_value(event.value("Application") or "", now),
@@ -698,11 +703,57 @@ class Call:
                     ("Cause-txt", CAUSE_TEXT.get(code, "Unknown")),
                 ]
             )
+        frames += self._early_cdrs(now)
         for ch in order:
             self.engine.forget_channel(ch.name)
         self.channels.clear()
         self.bridges.clear()
         self.pending.extend((now, pairs) for pairs in frames)
+
+    def _early_cdrs(self, now: float) -> list[list[tuple[str, str]]]:
+        """The CDR records of a call cut short: the template's records still to come, for the
+        channels that existed, ended now (unanswered if the answer was still ahead)."""
+        out = []
+        created = self.gone
+        for event in self.template.events[self.index :]:
+            if not event.cdr:
+                continue
+            uid = _pure_slot(event.value("UniqueID") or "")
+            if uid is None or uid not in created:
+                continue
+            pairs = self._render_cdr(event, now)
+            fields = dict(pairs)
+            dest = fields.get("DestinationChannel", "")
+            if dest and dest not in self.created_names:
+                continue  # a record about a channel this call never got to create
+            stamp = _fmt_date(now)
+            if fields.get("StartTime", "") > stamp:
+                continue
+            party = self.created_names.get(dest) if dest else uid
+            answered = bool(fields.get("AnswerTime")) and party in self.answered
+            start = datetime.strptime(fields["StartTime"], "%Y-%m-%d %H:%M:%S")
+            end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+            fixed = []
+            for k, v in pairs:
+                if k == "Timestamp":
+                    v = f"{now:.6f}"
+                elif k == "EndTime":
+                    v = stamp
+                elif k == "AnswerTime" and not answered:
+                    v = ""
+                elif k == "Duration":
+                    v = str(max(0, int((end - start).total_seconds())))
+                elif k == "BillableSeconds":
+                    if answered:
+                        answer = datetime.strptime(fields["AnswerTime"], "%Y-%m-%d %H:%M:%S")
+                        v = str(max(0, int((end - answer).total_seconds())))
+                    else:
+                        v = "0"
+                elif k == "Disposition" and not answered:
+                    v = "NO ANSWER"
+                fixed.append((k, v))
+            out.append(fixed)
+        return out
 
 
 @dataclass

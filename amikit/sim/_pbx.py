@@ -22,6 +22,7 @@ wire output.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import threading
@@ -36,6 +37,8 @@ from ._scenarios import SCENARIOS, resolve_mix, scenario_for
 from ._server import AMIServer, ServerSession, User
 
 __all__ = ["ASTERISK_VERSION", "PBX"]
+
+log = logging.getLogger("amikit.sim.pbx")
 
 ASTERISK_VERSION = "22.10.1"
 _VERSION_TEXT = (
@@ -165,6 +168,7 @@ class PBX:
         self._t0_sim = 0.0
         self._flood_now = 0.0
         self.events_sent = 0
+        self.errors = 0
         self._after_batch: list[Callable[[], Any]] = []
         self._inflight = 0
         self._inflight_cond = threading.Condition()
@@ -259,9 +263,15 @@ class PBX:
                     self._inflight_cond.wait_for(
                         lambda: self._inflight < 4 or self._stopping.is_set(), 1.0
                     )
-            with self._lock:
-                frames = engine.advance(self.now())
-                due = engine.next_due()
+            try:
+                with self._lock:
+                    frames = engine.advance(self.now())
+                    due = engine.next_due()
+            except Exception:  # a bug must not silently stop the traffic: log, keep going
+                log.exception("simulated PBX: advancing the calls failed")
+                self.errors += 1
+                self._wake.wait(0.5)
+                continue
             self._send(frames)
             if self.flood:
                 if len(frames) < 300:

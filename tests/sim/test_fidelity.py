@@ -235,3 +235,15 @@ def test_simulated_call_matches_the_other_real_calls_of_its_kind(name):
         for r, events in real_ch.items():
             for real_msg, sim_msg in zip(events, sim[r], strict=True):
                 assert sim_msg.keys() == real_msg.keys()
+
+
+def test_a_call_cut_short_still_gets_its_cdr_records():
+    sim = sim_call("cancel", cdr=True)
+    cdrs = [m for m in sim if m.name == "Cdr"]
+    assert cdrs
+    assert {m["Disposition"] for m in cdrs} <= {"NO ANSWER", "ANSWERED"}
+    assert "NO ANSWER" in {m["Disposition"] for m in cdrs}
+    real_keys = next(m for m in capture_events(MIXED) if m.name == "Cdr").keys()
+    for cdr in cdrs:
+        assert cdr.keys() == real_keys
+        assert int(cdr["Duration"]) >= int(cdr["BillableSeconds"]) >= 0
