@@ -370,6 +370,8 @@ class Call:
         value = self.slots.get(token)
         if value is not None:
             return value
+        if token in ("DUR", "BILL"):
+            return "0"  # computed from the record's dates in _render_cdr
         head = token[0]
         if head == "U":
             value = f"{int(now)}.{self.engine.next_uniqueid()}"
@@ -407,8 +409,6 @@ class Call:
             return str(int(self.engine.start_time))
         if token.startswith("C"):
             return _fmt_date(self.warp(float(token[1:])))
-        if token in ("DUR", "BILL"):
-            return "0"  # replaced in _render_cdr
         return ""
 
     def render_value(self, value: str, now: float) -> str:
@@ -586,10 +586,12 @@ class Call:
                 if self.on_originate is not None:
                     self.on_originate(self, event.originate, self._originate_ok(event))
             self._track(event, t)
-            if event.originate == 0 and self.originate_fields:
+            if event.originate == 0 and (self.originate_fields or self.action_ids == [""]):
+                # as the action asked: its Context/Exten; no ActionID line if it had none
                 pairs = [
                     (k, self.originate_fields.get(k, v))
                     for k, v in self.render_pairs(event.pairs, t)
+                    if not (k == "ActionID" and self.action_ids == [""])
                 ]
                 out.append(Frame(t, encode_message(pairs), event.name))
                 continue

@@ -262,3 +262,9 @@ def test_hangup_with_a_cause_and_by_regex(ami):
     assert ami.response("h2")["Message"].endswith("channels hung up.")
     ami.action("CoreShowChannels", "c")
     assert ami.event_list("c")[-1]["ListItems"] == "0"
+
+
+def test_async_originate_without_action_id_gets_a_response_event_without_one(ami):
+    ami.send("Action: Originate\nChannel: Local/100@internal\nExten: talk\nAsync: yes\n")
+    event = ami.wait_for(lambda f: f.get("Event") == "OriginateResponse")
+    assert "ActionID" not in event and event["Response"] == "Success"
