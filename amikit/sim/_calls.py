@@ -665,6 +665,13 @@ class Call:
                 ("Cause", str(cause)),
             ]
         )
+        # the Local partner hears of it at once (real capture, AMI Hangup of a Local ;2:
+        # SoftHangupRequest ;2, HangupRequest ;1, Hangup ;2, BridgeLeave ;1, Hangup ;1)
+        requested = {target.slot}
+        for ch in self.channels.values():
+            if ch is not target and ch.name[:-1] == target.name[:-1] and ch.name[-2] == ";":
+                frames.append([*head("HangupRequest"), *self.snapshot(ch, now), ("Cause", "16")])
+                requested.add(ch.slot)
         # dials still ringing are cancelled first
         for dest_slot, (caller_slot, _dial) in list(self.dials.items()):
             dest = self.channels.get(dest_slot)
@@ -681,7 +688,7 @@ class Call:
         members = dict(self.bridges)
         order = self._teardown_order(target, now)
         for ch in order:
-            if ch is not target:
+            if ch.slot not in requested:
                 frames.append([*head("HangupRequest"), *self.snapshot(ch, now), ("Cause", "16")])
             if ch.bridge is not None:
                 bid = self.render_value(ch.bridge.value("BridgeUniqueid") or "", now)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from amikit.sim._scenarios import SCENARIOS
+from amikit.protocol import Parser
+from amikit.sim._calls import Engine
+from amikit.sim._scenarios import DEFAULT_MIX, SCENARIOS
 from tests.sim._real import (
     AST,
     capture_events,
@@ -22,6 +24,7 @@ from tests.sim._real import (
 )
 
 MIXED = AST / "mixed60.raw"
+T0 = 1_800_000_000.0
 KINDS = AST / "kinds"
 
 # scenario -> (capture, first channel of the real call, an event the real call must contain)
@@ -247,3 +250,34 @@ def test_a_call_cut_short_still_gets_its_cdr_records():
     for cdr in cdrs:
         assert cdr.keys() == real_keys
         assert int(cdr["Duration"]) >= int(cdr["BillableSeconds"]) >= 0
+
+
+def test_ami_hangup_of_a_local_half_tears_down_like_real_asterisk():
+    # kinds/atxfer.raw: AMI Hangup of Bob's Local ;2 while its ;1 is bridged
+    real = [
+        (m.name, m["Channel"][-2:])
+        for m in capture_events(KINDS / "atxfer.raw")
+        if m.get("Channel", "").startswith("Local/2001@phones-0000000d")
+        and m.name in ("SoftHangupRequest", "HangupRequest", "Hangup", "BridgeLeave")
+    ][-5:]
+    assert real == [
+        ("SoftHangupRequest", ";2"),
+        ("HangupRequest", ";1"),
+        ("Hangup", ";2"),
+        ("BridgeLeave", ";1"),
+        ("Hangup", ";1"),
+    ]
+    engine = Engine(seed=1, start_time=T0, calls_per_minute=0, mix=DEFAULT_MIX, scenarios=SCENARIOS)
+    engine.start_call("answered", T0)
+    frames = engine.advance(T0 + 1.5)
+    assert "BridgeEnter" in [f.name for f in frames]
+    callee = "Local/100@internal-00000001"
+    assert engine.hang_up(callee + ";2", 16, T0 + 1.5)
+    msgs = Parser(banner=False).feed(b"".join(f.data for f in engine.advance(T0 + 2)))
+    sim = [
+        (m.name, m["Channel"][-2:])
+        for m in msgs
+        if m.get("Channel", "").startswith(callee)
+        and m.name in ("SoftHangupRequest", "HangupRequest", "Hangup", "BridgeLeave")
+    ]
+    assert sim == real
