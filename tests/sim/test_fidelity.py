@@ -8,6 +8,8 @@ transfer to a parked call, pickup) as the real capture.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from amikit.protocol import Parser
@@ -281,3 +283,25 @@ def test_ami_hangup_of_a_local_half_tears_down_like_real_asterisk():
         and m.name in ("SoftHangupRequest", "HangupRequest", "Hangup", "BridgeLeave")
     ]
     assert sim == real
+
+
+def test_no_identity_of_the_captured_calls_leaks_into_simulated_ones():
+    for name in SCENARIOS:
+        engine = Engine(
+            seed=5,
+            start_time=T0,
+            calls_per_minute=0,
+            mix=DEFAULT_MIX,
+            scenarios=SCENARIOS,
+            cdr=True,
+            cel=True,
+        )
+        engine.start_call(name, T0)
+        data = b"".join(f.data for f in engine.advance(float("inf")))
+        assert b"\x00" not in data, name
+        # epochs, caller numbers, ActionIDs and dates of the capture session
+        for leak in (b"17957", b"gen-6b087d74", b"2026-11-26", b"Gen "):
+            assert leak not in data, (name, leak)
+        assert not re.search(rb"(?<!\d)55500[0-6]\d(?!\d)", data), name
+        msgs = Parser(banner=False).feed(data)
+        assert all(m.is_event for m in msgs)
