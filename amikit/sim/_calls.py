@@ -150,11 +150,17 @@ class CompiledEvent:
     cdr: bool
     cel: bool
 
+    fields: dict[str, str] = field(default_factory=dict)  # first value of each key
+
     def value(self, key: str) -> str | None:
-        for k, v in self.pairs:
-            if k == key:
-                return v
-        return None
+        return self.fields.get(key)
+
+
+def _first_values(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
 
 
 def _compile_chunks(pairs: Sequence[tuple[str, str]]) -> list[bytes | str]:
@@ -220,6 +226,7 @@ class CompiledTemplate:
                     originate=origin,
                     cdr=name == "Cdr",
                     cel=name == "CEL",
+                    fields=_first_values(pairs),
                 )
             )
         self.events = events
@@ -253,6 +260,7 @@ class Frame:
     time: float
     data: bytes = field(compare=False)
     name: str = field(compare=False)
+    privilege: str = field(compare=False, default="")
 
 
 def _uuid(rng: random.Random) -> str:
@@ -297,6 +305,7 @@ class Call:
         self.callers = list(callers)
         self.action_ids = list(action_ids)
         self.slots: dict[str, str] = {}
+        self.encoded: dict[str, bytes] = {}  # slots already rendered, as bytes
         self.uuid_seed = rng.getrandbits(64)
         self.channels: dict[str, Channel] = {}
         self.gone: set[str] = set()
@@ -423,9 +432,18 @@ class Call:
         if event.cdr:
             return encode_message(self._render_cdr(event, now))
         out = []
-        slot = self.slot
+        cache = self.encoded
         for chunk in event.chunks:
-            out.append(chunk if type(chunk) is bytes else slot(chunk, now).encode())  # type: ignore[union-attr]
+            if chunk.__class__ is bytes:
+                out.append(chunk)
+                continue
+            value = cache.get(chunk)  # type: ignore[call-overload]
+            if value is None:
+                text = self.slot(chunk, now)  # type: ignore[arg-type]
+                value = text.encode()
+                if chunk in self.slots:  # a fixed identity, not a time: keep it encoded
+                    cache[chunk] = value  # type: ignore[index]
+            out.append(value)
         return b"".join(out)
 
     def _render_cdr(self, event: CompiledEvent, now: float) -> list[tuple[str, str]]:
@@ -567,7 +585,7 @@ class Call:
                 break
             if t == t_pending:
                 when, pairs = self.pending.pop(0)
-                out.append(Frame(when, encode_message(pairs), pairs[0][1]))
+                out.append(Frame(when, encode_message(pairs), pairs[0][1], pairs[1][1]))
                 continue
             if t == t_hangup and t < t_template:
                 # the scheduled hangup of the first channel (the caller giving up)
@@ -593,9 +611,9 @@ class Call:
                     for k, v in self.render_pairs(event.pairs, t)
                     if not (k == "ActionID" and self.action_ids == [""])
                 ]
-                out.append(Frame(t, encode_message(pairs), event.name))
+                out.append(Frame(t, encode_message(pairs), event.name, event.privilege))
                 continue
-            out.append(Frame(t, self.render(event, t), event.name))
+            out.append(Frame(t, self.render(event, t), event.name, event.privilege))
         if (
             self.index >= self.stop_index
             and not self.pending

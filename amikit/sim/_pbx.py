@@ -22,6 +22,7 @@ wire output.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import re
@@ -84,6 +85,14 @@ def _parse_callerid(text: str | None) -> tuple[str, str] | None:
     if m:
         return (m.group(2) or "<unknown>", m.group(1).strip() or "<unknown>")
     return (text.strip(), "<unknown>")
+
+
+@functools.lru_cache(maxsize=64)
+def _classes(privilege: str) -> frozenset[str]:
+    """``"call,all"`` -> ``{"call"}``: the classes a session must be allowed to read."""
+    return frozenset(
+        p.strip().lower() for p in privilege.split(",") if p.strip() and p.strip().lower() != "all"
+    )
 
 
 def _hms(seconds: float) -> str:
@@ -291,7 +300,7 @@ class PBX:
         loop = server._loop
         if loop is None:
             return
-        msgs = [Message(f.data) for f in frames]
+        msgs = [(Message(f.data), _classes(f.privilege)) for f in frames]
         after, self._after_batch = self._after_batch, []
         with self._inflight_cond:
             self._inflight += 1
@@ -300,9 +309,15 @@ class PBX:
         except RuntimeError:  # the loop closed under us while stopping
             pass
 
-    def _broadcast_batch(self, msgs: list[Message], after: list[Callable[[], Any]]) -> None:
-        for msg in msgs:
-            self.server._broadcast(msg)
+    def _broadcast_batch(
+        self, msgs: list[tuple[Message, frozenset[str]]], after: list[Callable[[], Any]]
+    ) -> None:
+        # the server's broadcast, with the Privilege classes known in advance (flood speed)
+        sessions = self.server._sessions
+        for msg, classes in msgs:
+            for session in sessions:
+                if session.wants(msg, classes, None):
+                    session.send(msg.raw)
         for callback in after:
             callback()
         if self.flood:
