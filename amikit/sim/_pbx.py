@@ -348,6 +348,25 @@ class PBX:
         self._wake.set()
         return call
 
+    def channels(self) -> list[dict[str, str]]:
+        """The live simulated channels now: snapshot fields plus ``Application``, ``BridgeId``.
+
+        The same view ``CoreShowChannels`` and ``Status`` report, for scripts and notebooks.
+        """
+        out = []
+        with self._lock:
+            for call, ch, now in self._channel_rows():
+                row = dict(call.snapshot(ch, now))
+                row["Application"], row["ApplicationData"] = ch.application
+                row["BridgeId"] = (
+                    call.render_value(ch.bridge.value("BridgeUniqueid") or "", now)
+                    if ch.bridge is not None
+                    else ""
+                )
+                row["Scenario"] = call.scenario
+                out.append(row)
+        return out
+
     def _engine(self) -> Engine:
         if self.engine is None:
             raise UsageError("PBX is not running: use start() or a with block")
@@ -647,8 +666,9 @@ class PBX:
 
     def _channels_text(self) -> str:
         engine = self._engine()
-        header = f"{'Channel':<64} {'Location':<32} {'State':<7} Application(Data)"
-        rows = [header]
+        # Asterisk's FORMAT_STRING: "%-64.64s %-32.32s %-7.7s %-50.50s"
+        row = "{:<64.64} {:<32.32} {:<7.7} {:<50.50}"
+        rows = [row.format("Channel", "Location", "State", "Application(Data)")]
         with self._lock:
             now = self.now()
             live = self._channel_rows()
@@ -657,7 +677,8 @@ class PBX:
                 snap = dict(call.snapshot(ch, now))
                 location = f"{snap['Exten']}@{snap['Context']}:{snap['Priority']}"
                 app = f"{ch.application[0]}({ch.application[1]})" if ch.application[0] else ""
-                rows.append(f"{ch.name:<64} {location:<32} {snap['ChannelStateDesc']:<7} {app}")
+                state = snap["ChannelStateDesc"]
+                rows.append(row.format(ch.name, location, state, app))
             processed = engine.calls_processed
         n = len(live)
         rows.append(f"{n} active channel{'' if n == 1 else 's'}")

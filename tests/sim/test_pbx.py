@@ -20,6 +20,7 @@ def pbx():
 def ami(pbx):
     client = RawAMI(pbx.host, pbx.port)
     assert client.login()["Response"] == "Success"
+    client.pbx = pbx
     yield client
     client.close()
 
@@ -125,6 +126,10 @@ def test_hangup_action_ends_a_live_call_with_the_proper_events(ami):
     }
 
 
+def ami_pbx_channels(ami):
+    return ami.pbx.channels()
+
+
 def test_core_show_channels_status_and_cli_reflect_live_channels(ami):
     ami.action("Originate", "o", Channel="Local/200@internal", Exten="talk", Async="1")
     ami.wait_for(lambda f: f.get("Event") == "BridgeEnter")
@@ -141,6 +146,7 @@ def test_core_show_channels_status_and_cli_reflect_live_channels(ami):
     for f in items:
         for key in ("Uniqueid", "Linkedid", "BridgeId", "Application", "Duration"):
             assert key in f
+    assert {row["Channel"] for row in ami_pbx_channels(ami)} == live
     ami.action("Status", "s")
     status = ami.event_list("s")
     assert {f["Channel"] for f in status[1:-1]} == live
