@@ -9,18 +9,13 @@ union-find over channel links).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
 
 import polars as pl
 
 from .._exceptions import UsageError
-from ..record._schema import WIDE_COLUMNS
-
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 POS = "_pos"
 TIME = "_time"
-_WIDE = frozenset(WIDE_COLUMNS)
 
 
 def lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -55,13 +50,6 @@ def require(lf: pl.LazyFrame, names: Iterable[str]) -> None:
         raise UsageError(msg)
 
 
-def col_or_null(lf_columns: Iterable[str], name: str) -> pl.Expr:
-    """``pl.col(name)`` if the frame has it, else a null string column of that name."""
-    if name in set(lf_columns):
-        return pl.col(name)
-    return pl.lit(None, dtype=pl.String).alias(name)
-
-
 def time_expr(columns: Iterable[str]) -> pl.Expr:
     """Event time: the server ``Timestamp`` when present, else the arrival time."""
     cols = set(columns)
@@ -69,30 +57,3 @@ def time_expr(columns: Iterable[str]) -> pl.Expr:
     if not parts:
         return pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias(TIME)
     return pl.coalesce(parts).alias(TIME)
-
-
-def extra_value(key: str) -> pl.Expr:
-    """The first value of ``key`` (case-insensitive) in the ``extra`` list column."""
-    wanted = key.lower()
-    return (
-        pl.col("extra")
-        .list.eval(
-            pl.element()
-            .filter(pl.element().struct.field("key").str.to_lowercase() == wanted)
-            .struct.field("value")
-        )
-        .list.first()
-    )
-
-
-def field(columns: Iterable[str], name: str) -> pl.Expr:
-    """A header by name: its wide column, or (case-insensitively) its ``extra`` entry."""
-    cols = set(columns)
-    parts = []
-    if name in cols:
-        parts.append(pl.col(name))
-    if "extra" in cols:
-        parts.append(extra_value(name))
-    if not parts:
-        return pl.lit(None, dtype=pl.String).alias(name)
-    return (pl.coalesce(parts) if len(parts) > 1 else parts[0]).alias(name)
