@@ -1,21 +1,24 @@
 """Grouping events into calls (``with_call_id``) and one summary row per call (``calls``).
 
-Strategy: everything per event is a polars expression on a LazyFrame; only the links
-between ids go through Python.
+Strategy: everything per event is a polars expression; only the links between ids (a
+few per channel, far fewer than events) and the per-call summary go through Python.
 
-1. ``prepare`` numbers the rows (``_pos``), picks the event time (``_time``), normalises
-   AMI 1.x ``Dial`` into ``DialBegin``/``DialEnd`` (``_ev``), takes the event's own channel
-   id (``_uid``) and gathers every channel id the event mentions (``_ids``: Rule 1 of
-   :mod:`._rules`, the ``LINK_KEYS`` fields, wide or in ``extra``).
-2. The links are the distinct pairs (first id of an event, each other id) plus the Local
-   ``;1``/``;2`` pairs (Rule 2, an as-of join). They are far fewer than events (a few per
-   channel), so a Python union-find over them is cheap.
-3. Each event gets its call from its first id; events with no id but a bridge id get the
-   call of the first channel seen in that bridge (Rule 3); the call id is the first
-   Linkedid of the call (Rule 4).
+1. ``prepare`` reads only the columns the call model needs (ids, facts, time, ``extra``),
+   in one chunk each; numbers the rows (``_pos``); picks the event time (``_time``);
+   normalises AMI 1.x ``Dial`` into ``DialBegin``/``DialEnd`` (``_ev``); takes the event's
+   own channel id (``_uid``). ``extra`` is exploded once, keeping only the entries the
+   model reads (legacy ``UniqueID``, ``SwapUniqueid``, ``SubEvent`` ...).
+2. Each event's first id (layout order: wide columns, then ``extra``) is paired with every
+   other id it mentions (Rule 1 of :mod:`._rules`), one id column at a time, plus the
+   Local ``;1``/``;2`` pairs (Rule 2, an as-of join); a Python union-find merges them.
+3. The call id of each set is decided on the distinct ids (Rule 4) and mapped back to the
+   events through their first id; events with no id but a bridge id get the call of the
+   first channel seen in that bridge (Rule 3).
 4. ``calls`` aggregates per channel and per call in polars, then hands the facts of each
    call to :func:`._rules.summarize_call` - the same function the live ``CallTracker``
-   uses - so batch and live cannot disagree on what a disposition is.
+   uses - so batch and live cannot disagree on what a disposition is. Times travel as
+   epoch microseconds and list columns stay in polars, because converting Python
+   datetimes and lists is the slow part of that hand-over.
 """
 
 from __future__ import annotations
