@@ -214,6 +214,11 @@ class ServerSession:
         who = self.username or "(not logged in)"
         return f"<ServerSession {who} from {self.peer} read={','.join(sorted(self.read))}>"
 
+    @property
+    def backlog(self) -> int:
+        """Frames queued for this client and not yet written (a slow reader grows it)."""
+        return len(self._out)
+
     # -- output -------------------------------------------------------------------------
 
     def send(self, data: bytes | Frame) -> None:
