@@ -214,6 +214,11 @@ class ServerSession:
         who = self.username or "(not logged in)"
         return f"<ServerSession {who} from {self.peer} read={','.join(sorted(self.read))}>"
 
+    @property
+    def backlog(self) -> int:
+        """Frames queued for this client and not yet written (a slow reader grows it)."""
+        return len(self._out)
+
     # -- output -------------------------------------------------------------------------
 
     def send(self, data: bytes | Frame) -> None:
@@ -227,6 +232,18 @@ class ServerSession:
         self._out.append(bytes(data))
         self._wake.set()
 
+    async def send_bulk(self, data: bytes) -> None:
+        """Write ``data`` now and wait until the socket buffer drains (bulk senders).
+
+        Frames queued with :meth:`send` go first; fault controls do not apply here.
+        """
+        while self._out and not self._closing:
+            await asyncio.sleep(0)  # let the writer task flush what send() queued
+        if self._closing:
+            raise ConnectionResetError("session closed")
+        self._writer.write(data)
+        await self._writer.drain()
+
     async def _write_loop(self) -> None:
         writer = self._writer
         server = self.server
@@ -239,9 +256,10 @@ class ServerSession:
                         self._out.clear()  # a silent server writes nothing at all
                         break
                     if server._slow > 0:
-                        writer.write(self._out.popleft())
-                        await writer.drain()
-                        await asyncio.sleep(server._slow)
+                        await asyncio.sleep(server._slow)  # a peer that writes slowly
+                        if self._out:
+                            writer.write(self._out.popleft())
+                            await writer.drain()
                         continue
                     chunk = b"".join(self._out)
                     self._out.clear()
@@ -492,11 +510,17 @@ class AMIServer:
         handler : callable
             ``handler(session, msg)`` runs on the server loop and returns the reply frames: a
             list whose items are lists of ``(key, value)`` pairs or :class:`~amikit.Message`
-            objects (``None`` or ``[]``: no reply). It may be ``async def``. The first frame is
-            the ``Response``; later frames are the events of an event list. The server adds the
-            action's ``ActionID`` to every frame. An exception becomes ``Response: Error`` with
-            the exception text as ``Message``. Use ``session.send(...)`` for anything else
-            (e.g. events after a delay) and :meth:`broadcast` for events everyone may see.
+            objects, or ``bytes`` of a complete frame sent exactly as given (no ActionID is
+            added: for unusual frames such as old-style ``Follows`` output, or unrelated
+            events interleaved in a list); ``None`` or ``[]``: no reply. It may be
+            ``async def``. The first frame is the ``Response``; later frames are the events
+            of an event list. The server adds the action's ``ActionID`` to every frame that
+            is not bytes. An exception becomes ``Response: Error`` with the exception text
+            as ``Message``. An ``async`` handler runs as a task of its own, so the session
+            goes on reading and answering other actions meanwhile (replies may then come in
+            a different order than the actions; ``Login``/``Logoff`` are always in order).
+            Use ``session.send(...)`` for anything else (e.g. events after a delay) and
+            :meth:`broadcast` for events everyone may see.
         privilege : str
             Write classes of which the user needs at least one (``"originate"``); ``""``
             allows every logged-in user.
@@ -550,7 +574,7 @@ class AMIServer:
             session._wake.set()
 
     def slow_down(self, seconds_per_write: float) -> None:
-        """Pause ``seconds_per_write`` after writing each frame (0 restores full speed)."""
+        """Wait ``seconds_per_write`` before writing each frame (0 restores full speed)."""
         self._slow = max(0.0, float(seconds_per_write))
 
     def send_raw(self, data: bytes) -> None:
