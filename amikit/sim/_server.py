@@ -45,7 +45,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -221,6 +221,18 @@ class ServerSession:
 
     # -- output -------------------------------------------------------------------------
 
+    @property
+    def closing(self) -> bool:
+        """True once the session is being closed; stop producing for it."""
+        return self._closing
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coro`` on the server loop as part of this session (cancelled with it)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._action_tasks.add(task)
+        task.add_done_callback(self._action_tasks.discard)
+        return task
+
     def send(self, data: bytes | Frame) -> None:
         """Queue one frame (bytes, pairs or a Message) for this client. Loop thread only."""
         if isinstance(data, Message):
@@ -378,6 +390,7 @@ class AMIServer:
         ):
             self._handlers[name.lower()] = (method, parse_classes(_BUILTIN_PRIVILEGE[name.lower()]))
         self._sessions: list[ServerSession] = []
+        self._login_hooks: list[Callable[[ServerSession], Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -543,11 +556,42 @@ class AMIServer:
         self._soon(self._broadcast, msg)
 
     def _broadcast(self, msg: Message) -> None:
-        privilege = _event_classes(msg.get("Privilege"))
-        text = None
+        self.deliver(msg)
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Schedule ``fn(*args)`` on the server loop. Thread-safe.
+
+        Always scheduled, never run inline, even from the loop thread: what the caller is
+        doing now (e.g. queueing an action's response) goes out first.
+        """
+        loop = self._loop
+        if loop is None:
+            raise UsageError("AMIServer is not running")
+        loop.call_soon_threadsafe(fn, *args)
+
+    def deliver(self, msg: Message, privilege: frozenset[str] | None = None) -> None:
+        """On the server loop: send one event to every session allowed to see it.
+
+        ``privilege`` is the event's class set when the caller already knows it (a flood
+        of pre-rendered events need not re-read every ``Privilege:`` header).
+        """
+        if privilege is None:
+            privilege = _event_classes(msg.get("Privilege"))
         for session in self._sessions:
-            if session.wants(msg, privilege, text):
+            if session.wants(msg, privilege, None):
                 session.send(msg.raw)
+
+    @property
+    def max_backlog(self) -> int:
+        """The longest write queue of any session, in frames (for producers that pace)."""
+        return max((s.backlog for s in self._sessions), default=0)
+
+    def on_login(self, callback: Callable[[ServerSession], Any]) -> None:
+        """Call ``callback(session)`` on the server loop after each successful login.
+
+        It runs after the login response is queued, so anything it sends comes after it.
+        """
+        self._login_hooks.append(callback)
 
     # -- fault controls -----------------------------------------------------------------
 
@@ -686,11 +730,7 @@ class AMIServer:
             if key in _PRE_AUTH:  # login and logoff complete before the next action is read
                 await self._finish(session, name, action_id, frames)
             else:  # other async handlers run concurrently: replies may come out of order
-                task = asyncio.get_running_loop().create_task(
-                    self._finish(session, name, action_id, frames)
-                )
-                session._action_tasks.add(task)
-                task.add_done_callback(session._action_tasks.discard)
+                session.spawn(self._finish(session, name, action_id, frames))
         elif frames:
             self._reply(session, action_id, frames)
 
@@ -751,6 +791,8 @@ class AMIServer:
             return None
         frames = self._login_ok(session, user, msg)
         self._reply(session, msg.action_id, frames)
+        for hook in self._login_hooks:
+            hook(session)
         if "system" in session.read and "system" in session.event_mask:
             session.send(
                 encode_message(
