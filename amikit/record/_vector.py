@@ -1,0 +1,448 @@
+"""AMI text to rows of the recording layout, in bulk, with polars string expressions.
+
+Strategy
+--------
+The codec (:class:`~amikit.protocol.Parser` + :func:`~amikit.record._schema.message_row`) is
+the reference, but it costs a Python call per message. Here a whole buffer is handled at
+once:
+
+1. the text is decoded once (UTF-8, U+FFFD for bad bytes; decoding is the same per frame or
+   per buffer because frames are cut at ASCII bytes) and cut into frames at the terminator
+   (``\\r\\n\\r\\n`` or ``\\n\\n``) by polars;
+2. frames are cut into lines and lines into ``key``/``value`` on the first colon, the value's
+   leading blanks stripped (codec Rule 1);
+3. the keys that feed columns (``Event``, ``ActionID``, ``Timestamp`` and every wide column)
+   are mapped to small integer codes through an ``Enum`` cast; the first line of each
+   (frame, code) is found by scattering line numbers in *reverse* order into a dense
+   ``frame * K + code`` table (the last write wins, so the first line wins); each wide
+   column is then one gather;
+4. every other line goes to ``extra`` (a list of ``{key, value}``), in order.
+
+Rule 1: the result is exactly what the codec gives, row for row. A frame this path cannot
+        reproduce exactly is handed to the codec instead ("fallback"), decided per frame:
+        a frame starting with stray CR/LF, a bare LF inside a CRLF frame (the codec's
+        byte-level lookup could see a header after it), a case variant of ``Event``,
+        ``Response`` or ``Action`` (the codec's lookup is case-insensitive), ``Response:
+        Follows`` (old Command output), the legacy ``ChanVariable(chan:with:colons):`` key,
+        or a ``Timestamp`` that is not plain ``digits[.digits]``.
+Rule 2: the decision to route a whole buffer through the codec is taken for things that
+        change how frames are cut: old-style ``Response: Follows`` frames (their body may
+        hold blank lines) and U+FFFD in the decoded text (byte offsets would shift).
+Rule 3: frames the codec rejects (no ``Key: value`` line at all, or larger than
+        ``max_frame_size``) are dropped here too and counted in ``errors``.
+
+The equality with the codec is tested on every real capture in ``tests/data``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..protocol import DEFAULT_MAX_FRAME_SIZE, Message, Parser, RemoteProtocolError
+from ._schema import META_COLUMNS, WIDE_COLUMNS, message_row, polars_schema
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "ConvertStats",
+    "frames_from_buffer",
+    "rows_from_buffer",
+    "rows_from_frames",
+    "rows_from_messages",
+]
+
+# Codes: 0 Event, 1 ActionID, 2 Timestamp, 3 Response, 4 Action, then the wide columns
+# (Response is also wide; its code is shared).
+_SPECIAL = ("Event", "ActionID", "Timestamp", "Action")
+_CODE_NAMES: tuple[str, ...] = _SPECIAL + WIDE_COLUMNS
+_CODE = {name: i for i, name in enumerate(_CODE_NAMES)}
+_K = len(_CODE_NAMES)
+_WIDE_CODES = [(name, _CODE[name]) for name in WIDE_COLUMNS]
+_NAME_KEYS = ("event", "response", "action")
+_TIMESTAMP_RE = r"^[0-9]{1,12}(\.[0-9]{0,6})?$"
+_FOLLOWS_HEAD = re.compile(rb"(?i)response:[ \t]{0,8}follows")
+_SENTINEL = (1 << 32) - 1
+_PIECE = 1 << 20  # polars splits faster on many ~1 MiB strings than on one huge string
+
+
+@dataclass
+class ConvertStats:
+    """What a conversion saw: frames kept, frames routed to the codec, frames rejected."""
+
+    frames: int = 0
+    fallback: int = 0
+    errors: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, other: ConvertStats) -> None:
+        self.frames += other.frames
+        self.fallback += other.fallback
+        self.errors += other.errors
+        self.problems.extend(other.problems[:20])
+
+
+def _enum() -> pl.Enum:
+    import polars as pl
+
+    return pl.Enum(list(_CODE_NAMES))
+
+
+def _pieces(text: str, term: str) -> list[str]:
+    """Cut ``text`` into ~1 MiB strings at terminators (each piece ends with one)."""
+    out = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        end = text.find(term, pos + _PIECE)
+        if end < 0:
+            out.append(text[pos:])
+            break
+        out.append(text[pos : end + len(term)])
+        pos = end + len(term)
+    return out
+
+
+def frames_from_buffer(text: str, term: str) -> pl.Series:
+    """Split decoded text (starting at a frame, ending with ``term``) into frame texts.
+
+    Empty parts and parts made only of CR/LF are dropped; other parts keep any leading
+    CR/LF (the row builder routes those frames to the codec).
+    """
+    import polars as pl
+
+    parts = pl.Series("frame", _pieces(text, term), dtype=pl.String).str.split(term).explode()
+    return parts.filter(parts.str.strip_chars("\r\n") != "")
+
+
+def rows_from_frames(
+    frames: pl.Series,
+    *,
+    lf: bool = False,
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+) -> tuple[pl.DataFrame, pl.Series, ConvertStats]:
+    """Rows for frame texts (no terminator). Returns (rows, fallback frame numbers, stats).
+
+    ``rows`` has a ``frame`` column (position in ``frames``) and the layout's columns
+    except ``received_at``, ``server``, ``connection`` and ``seq``. Frames listed in the
+    returned fallback series are absent from ``rows`` and must go through the codec;
+    rejected frames (Rule 3) are absent from both.
+    """
+    import polars as pl
+
+    stats = ConvertStats()
+    eol = "\n" if lf else "\r\n"
+    n_frames = len(frames)
+    fdf = pl.DataFrame({"text": frames}).with_row_index("frame")
+    lines = (
+        fdf.lazy()
+        .select(
+            "frame",
+            pl.col("text").str.len_bytes().alias("size"),
+            pl.col("text").str.split(eol).alias("line"),
+        )
+        .explode("line")
+        .with_row_index("pos")
+        .with_columns(
+            pl.col("line").str.find(":", literal=True).alias("colon"),
+            (pl.col("frame") != pl.col("frame").shift(1, fill_value=-1)).alias("first_line"),
+        )
+        .collect()
+    )
+    kv = lines.lazy().select(
+        "pos",
+        "frame",
+        "first_line",
+        "size",
+        pl.col("line"),
+        pl.col("line").str.splitn(":", 2).alias("kv"),
+    )
+    kv = (
+        kv.with_columns(
+            pl.col("kv").struct.field("field_0").alias("key"),
+            pl.col("kv").struct.field("field_1").str.strip_chars_start(" \t").alias("value"),
+        )
+        .with_columns(
+            pl.when(pl.col("value").is_not_null()).then(pl.col("key")).otherwise(None).alias("key")
+        )
+        .with_columns(pl.col("key").cast(_enum(), strict=False).to_physical().alias("code"))
+        .drop("kv")
+        .collect()
+    )
+
+    # -- frames the codec must handle (Rule 1) or reject (Rule 3) --------------------------
+    odd_line = pl.col("first_line") & pl.col("line").str.contains(r"^[\r\n]")
+    if not lf:
+        odd_line = odd_line | pl.col("line").str.contains("\n", literal=True)
+    unknown = pl.col("code").is_null() & pl.col("key").is_not_null()
+    odd_line = odd_line | (unknown & pl.col("key").str.to_lowercase().is_in(list(_NAME_KEYS)))
+    odd_line = odd_line | (
+        unknown
+        & pl.col("key").str.contains("(", literal=True)
+        & ~pl.col("key").str.contains(")", literal=True)
+    )
+    flags = (
+        kv.lazy()
+        .group_by("frame")
+        .agg(
+            odd_line.any().alias("odd"),
+            pl.col("key").is_not_null().any().alias("has_header"),
+            pl.col("size").first().alias("size"),
+        )
+        .collect()
+    )
+    rejected = flags.filter(~pl.col("has_header") | (pl.col("size") > max_frame_size))
+    if rejected.height:
+        stats.errors += rejected.height
+        stats.problems.append(f"dropped {rejected.height} frame(s) with no header or too big")
+    odd = flags.filter(pl.col("odd") & pl.col("has_header") & (pl.col("size") <= max_frame_size))
+
+    # -- first line of each (frame, code): reverse scatter, first one wins ----------------
+    coded = kv.filter(pl.col("code").is_not_null()).select("pos", "frame", "code", "value")
+    slot = (coded["frame"].cast(pl.UInt64) * _K + coded["code"].cast(pl.UInt64)).alias("slot")
+    dense = pl.Series("dense", [_SENTINEL], dtype=pl.UInt32).extend_constant(
+        _SENTINEL, n_frames * _K - 1
+    )
+    if coded.height:
+        order = pl.int_range(coded.height, dtype=pl.UInt32, eager=True)
+        dense.scatter(slot.reverse(), order.reverse())
+    dense = pl.select(
+        pl.when(pl.lit(dense) == _SENTINEL).then(None).otherwise(pl.lit(dense)).alias("d")
+    ).to_series()
+    winner = dense.gather(slot) == pl.int_range(coded.height, dtype=pl.UInt32, eager=True)
+    consumed_pos = coded.filter(
+        winner & ~pl.col("code").is_in([_CODE["Timestamp"], _CODE["Action"]])
+    )["pos"]
+    if coded.height == 0:
+        consumed_pos = pl.Series("pos", [], dtype=pl.UInt32)
+    values = coded["value"]
+
+    def column(code: int) -> pl.Series:
+        return values.gather(dense.gather_every(_K, offset=code))
+
+    columns: dict[str, Any] = {"frame": pl.int_range(n_frames, dtype=pl.UInt32, eager=True)}
+    event = column(_CODE["Event"])
+    response = column(_CODE["Response"])
+    action = column(_CODE["Action"])
+    columns["_event"] = event
+    columns["_response"] = response
+    columns["_action"] = action
+    columns["action_id"] = column(_CODE["ActionID"])
+    columns["_timestamp"] = column(_CODE["Timestamp"])
+    for name, code in _WIDE_CODES:
+        columns[name] = column(code)
+    wide = pl.DataFrame(columns)
+
+    # -- extra: everything not consumed, in order ----------------------------------------
+    extra = (
+        kv.lazy()
+        .filter(pl.col("key").is_not_null() & ~pl.col("pos").is_in(consumed_pos.implode()))
+        .group_by("frame", maintain_order=True)
+        .agg(pl.struct(pl.col("key"), pl.col("value")).alias("extra"))
+    )
+    utc = pl.Datetime("us", "UTC")
+    ts_ok = (
+        pl.col("_timestamp").is_null()
+        | (pl.col("_timestamp") == "")
+        | pl.col("_timestamp").str.contains(_TIMESTAMP_RE)
+    )
+    rows = (
+        wide.lazy()
+        .join(extra, on="frame", how="left", maintain_order="left")
+        .join(
+            flags.lazy()
+            .filter(
+                (pl.col("has_header") & (pl.col("size") <= max_frame_size)).not_() | pl.col("odd")
+            )
+            .select("frame", pl.lit(True).alias("_skip")),
+            on="frame",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.col("extra").fill_null(pl.lit([], dtype=polars_schema()["extra"])),
+            pl.when(pl.col("_event").is_not_null())
+            .then(pl.lit("event"))
+            .when(pl.col("_response").is_not_null())
+            .then(pl.lit("response"))
+            .otherwise(pl.lit("action"))
+            .alias("kind"),
+            pl.coalesce(
+                pl.col("_event"),
+                pl.when(pl.col("_response") != "").then(pl.col("_response")),
+                pl.when(pl.col("_action") != "").then(pl.col("_action")),
+                pl.lit(""),
+            ).alias("event"),
+            pl.when(pl.col("_timestamp").str.contains(_TIMESTAMP_RE))
+            .then((pl.col("_timestamp").cast(pl.Float64) * 1_000_000).round().cast(pl.Int64))
+            .cast(utc)
+            .alias("timestamp"),
+            # old Command output in this framing: the codec adds its stray lines to extra
+            ((pl.col("_response") == "Follows") | ~ts_ok).fill_null(False).alias("_late"),
+        )
+        .collect()
+    )
+    late = rows.filter(pl.col("_late") & pl.col("_skip").is_null())["frame"]
+    fallback = pl.concat([odd["frame"].cast(pl.UInt32), late.cast(pl.UInt32)]).sort()
+    rows = rows.filter(pl.col("_skip").is_null() & ~pl.col("_late"))
+    stats.frames = rows.height + len(fallback)
+    stats.fallback = len(fallback)
+    keep = ["frame", *(c for c in META_COLUMNS if c in rows.columns), *WIDE_COLUMNS, "extra"]
+    return rows.select(keep), fallback, stats
+
+
+def _finish(
+    rows: pl.DataFrame, codec_rows: list[dict[str, Any]], codec_frames: list[int]
+) -> pl.DataFrame:
+    """Merge vectorised rows and codec rows by frame number; full schema plus ``frame``."""
+    import polars as pl
+
+    schema = polars_schema()
+    parts = [
+        rows.with_columns(
+            *(pl.lit(None, dtype=schema[c]).alias(c) for c in schema if c not in rows.columns)
+        ).select("frame", *schema)
+    ]
+    if codec_rows:
+        from ._schema import rows_to_frame
+
+        extra = rows_to_frame(codec_rows).with_columns(
+            pl.Series("frame", codec_frames, dtype=pl.UInt32)
+        )
+        parts.append(extra.select("frame", *schema))
+    out = pl.concat(parts)
+    if codec_rows:
+        out = out.sort("frame")
+    return out
+
+
+def _codec_rows(raws: Sequence[bytes], lf: bool) -> list[dict[str, Any]]:
+    """Rows for complete frames through the codec (the line ending fixed first)."""
+    term = b"\n\n" if lf else b"\r\n\r\n"
+    out = []
+    for raw in raws:
+        parser = Parser(banner=False, max_frame_size=1 << 62)
+        parser.feed(b"X: y" + term)  # fixes the line ending (codec Rule 3)
+        msgs = parser.feed(raw)
+        if len(msgs) != 1:
+            raise AssertionError("codec fallback expects exactly one frame")
+        out.append(message_row(msgs[0]))
+    return out
+
+
+def rows_from_messages(messages: Sequence[Message]) -> pl.DataFrame:
+    """Rows for messages the codec produced, in order (the live recorder's batch path).
+
+    Equal to ``[message_row(m) for m in messages]`` (metadata columns null), built in bulk.
+    Returns the full schema plus ``frame`` (index into ``messages``).
+    """
+    if not messages:
+        return _finish(_empty_rows(), [], [])
+    raws = [m.raw for m in messages]
+    lf = not raws[0].endswith(b"\r\n\r\n")
+    term = b"\n\n" if lf else b"\r\n\r\n"
+    joined = b"".join(raws)
+    if (
+        b"ollows" in joined
+        or joined.count(term) != len(raws)
+        or (not joined.isascii() and b"\xef\xbf\xbd" in joined)
+    ):
+        return _rows_per_message(messages, raws, lf)
+    try:
+        text = joined.decode("utf-8")
+    except UnicodeDecodeError:
+        return _rows_per_message(messages, raws, lf)
+    frames = frames_from_buffer(text, term.decode())
+    if len(frames) != len(raws):
+        return _rows_per_message(messages, raws, lf)
+    rows, fallback, _ = rows_from_frames(frames, lf=lf, max_frame_size=1 << 62)
+    idx = fallback.to_list()
+    return _finish(rows, [message_row(messages[i]) for i in idx], idx)
+
+
+def _rows_per_message(messages: Sequence[Message], raws: Sequence[bytes], lf: bool) -> pl.DataFrame:
+    import polars as pl
+
+    term = b"\n\n" if lf else b"\r\n\r\n"
+    simple: list[int] = []
+    codec: list[int] = []
+    for i, raw in enumerate(raws):
+        if (
+            not raw.endswith(term)
+            or raw.count(term) != 1
+            or b"ollows" in raw
+            or b"\xef\xbf\xbd" in raw
+        ):
+            codec.append(i)
+            continue
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            codec.append(i)
+        else:
+            simple.append(i)
+    t = term.decode()
+    texts = pl.Series(
+        "frame", [raws[i].decode("utf-8").removesuffix(t) for i in simple], dtype=pl.String
+    )
+    rows, fallback, _ = rows_from_frames(texts, lf=lf, max_frame_size=1 << 62)
+    mapping = pl.Series("frame", simple, dtype=pl.UInt32)
+    rows = rows.with_columns(mapping.gather(rows["frame"]).alias("frame"))
+    codec_idx = sorted(codec + [simple[j] for j in fallback.to_list()])
+    return _finish(rows, [message_row(messages[i]) for i in codec_idx], codec_idx)
+
+
+def rows_from_buffer(
+    data: bytes,
+    *,
+    lf: bool,
+    follows: bool,
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+) -> tuple[pl.DataFrame, ConvertStats]:
+    """Rows for a buffer of whole frames (no banner, cut right after a terminator).
+
+    ``follows`` says whether the codec would use its old-Command-output framing for the
+    stream this buffer comes from (``b"Follows" + eol`` anywhere in it). Returns the rows
+    (full schema plus ``frame``, the frame's number within this buffer) and stats.
+    """
+    term = b"\n\n" if lf else b"\r\n\r\n"
+    stats = ConvertStats()
+    text = data.decode("utf-8", "replace")
+    if (follows and _FOLLOWS_HEAD.search(data)) or "\ufffd" in text:
+        return _rows_via_codec(data, lf, max_frame_size, stats)
+    frames = frames_from_buffer(text, term.decode())
+    rows, fallback, stats = rows_from_frames(frames, lf=lf, max_frame_size=max_frame_size)
+    idx = fallback.to_list()
+    raws = [frames[i].encode("utf-8") + term for i in idx] if idx else []
+    if raws:
+        stripped = [r.lstrip(b"\r\n") for r in raws]
+        return _finish(rows, _codec_rows(stripped, lf), idx), stats
+    return _finish(rows, [], []), stats
+
+
+def _rows_via_codec(
+    data: bytes, lf: bool, max_frame_size: int, stats: ConvertStats
+) -> tuple[pl.DataFrame, ConvertStats]:
+    term = b"\n\n" if lf else b"\r\n\r\n"
+    parser = Parser(banner=False, max_frame_size=max_frame_size)
+    parser.feed(b"X: y" + term)
+    try:
+        msgs = parser.feed(data)
+    except RemoteProtocolError as exc:
+        msgs = exc.messages
+        stats.errors += parser.errors
+        stats.problems.append(str(exc))
+    out = rows_from_messages(msgs)
+    stats.frames += len(msgs)
+    stats.fallback += len(msgs)
+    return out, stats
+
+
+def _empty_rows() -> pl.DataFrame:
+    import polars as pl
+
+    schema = {"frame": pl.UInt32(), **polars_schema()}
+    return pl.DataFrame(schema=schema).drop(["received_at", "server", "connection", "seq"])
