@@ -123,6 +123,8 @@ def rows_from_frames(
     *,
     lf: bool = False,
     max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    ascii: bool = False,
+    bare_lf: bool = True,
 ) -> tuple[pl.DataFrame, pl.Series, ConvertStats]:
     """Rows for frame texts (no terminator). Returns (rows, fallback frame numbers, stats).
 
@@ -130,140 +132,119 @@ def rows_from_frames(
     except ``received_at``, ``server``, ``connection`` and ``seq``. Frames listed in the
     returned fallback series are absent from ``rows`` and must go through the codec;
     rejected frames (Rule 3) are absent from both.
+
+    ``ascii=True`` promises that the frames are ASCII (then a cheaper split is used);
+    ``bare_lf=False`` promises that no LF without CR occurs in a CRLF stream.
     """
     import polars as pl
 
     stats = ConvertStats()
     eol = "\n" if lf else "\r\n"
     n_frames = len(frames)
-    fdf = pl.DataFrame({"text": frames}).with_row_index("frame")
-    lines = (
-        fdf.lazy()
+    u32 = pl.UInt32
+    frames_idx = pl.int_range(n_frames, dtype=u32, eager=True)
+    if ascii:
+        # byte offset == character offset: slice at the colon (cheaper than splitn)
+        colon = pl.col("line").str.find(":", literal=True)
+        key = pl.col("line").str.slice(0, colon)
+        value = pl.col("line").str.slice(colon + 1)
+    else:
+        parts = pl.col("line").str.splitn(":", 2)
+        key = parts.struct.field("field_0")
+        value = parts.struct.field("field_1")
+    kv = (
+        pl.DataFrame({"line": frames.str.split(eol)})
+        .with_row_index("frame")
+        .lazy()
+        .explode("line")
         .select(
             "frame",
-            pl.col("text").str.len_bytes().alias("size"),
-            pl.col("text").str.split(eol).alias("line"),
-        )
-        .explode("line")
-        .with_row_index("pos")
-        .with_columns(
-            pl.col("line").str.find(":", literal=True).alias("colon"),
-            (pl.col("frame") != pl.col("frame").shift(1, fill_value=-1)).alias("first_line"),
-        )
-        .collect()
-    )
-    kv = lines.lazy().select(
-        "pos",
-        "frame",
-        "first_line",
-        "size",
-        pl.col("line"),
-        pl.col("line").str.splitn(":", 2).alias("kv"),
-    )
-    kv = (
-        kv.with_columns(
-            pl.col("kv").struct.field("field_0").alias("key"),
-            pl.col("kv").struct.field("field_1").str.strip_chars_start(" \t").alias("value"),
-        )
-        .with_columns(
-            pl.when(pl.col("value").is_not_null()).then(pl.col("key")).otherwise(None).alias("key")
+            pl.when(value.is_not_null()).then(key).alias("key"),
+            value.str.strip_chars_start(" \t").alias("value"),
         )
         .with_columns(pl.col("key").cast(_enum(), strict=False).to_physical().alias("code"))
-        .drop("kv")
-        .collect()
+        .collect(engine="streaming")
+        .rechunk()  # one chunk: the gathers below are much cheaper
     )
+    n_lines = kv.height
+    pos = pl.int_range(n_lines, dtype=u32, eager=True)
 
     # -- frames the codec must handle (Rule 1) or reject (Rule 3) --------------------------
-    odd_line = pl.col("first_line") & pl.col("line").str.contains(r"^[\r\n]")
-    if not lf:
-        odd_line = odd_line | pl.col("line").str.contains("\n", literal=True)
-    unknown = pl.col("code").is_null() & pl.col("key").is_not_null()
-    odd_line = odd_line | (unknown & pl.col("key").str.to_lowercase().is_in(list(_NAME_KEYS)))
-    odd_line = odd_line | (
-        unknown
-        & pl.col("key").str.contains("(", literal=True)
-        & ~pl.col("key").str.contains(")", literal=True)
+    odd_frames = [frames_idx.filter(frames.str.starts_with("\r") | frames.str.starts_with("\n"))]
+    if bare_lf and not lf:
+        odd_frames.append(frames_idx.filter(frames.str.contains(r"(^|[^\r])\n")))
+    unknown = kv.filter(pl.col("code").is_null() & pl.col("key").is_not_null())
+    odd_frames.append(
+        unknown.filter(
+            pl.col("key").str.to_lowercase().is_in(list(_NAME_KEYS))
+            | (
+                pl.col("key").str.contains("(", literal=True)
+                & ~pl.col("key").str.contains(")", literal=True)
+            )
+        )["frame"]
     )
-    flags = (
-        kv.lazy()
-        .group_by("frame")
-        .agg(
-            odd_line.any().alias("odd"),
-            pl.col("key").is_not_null().any().alias("has_header"),
-            pl.col("size").first().alias("size"),
-        )
-        .collect()
-    )
-    rejected = flags.filter(~pl.col("has_header") | (pl.col("size") > max_frame_size))
-    if rejected.height:
-        stats.errors += rejected.height
-        stats.problems.append(f"dropped {rejected.height} frame(s) with no header or too big")
-    odd = flags.filter(pl.col("odd") & pl.col("has_header") & (pl.col("size") <= max_frame_size))
+    sizes = frames.str.len_bytes()
+    with_header = kv.filter(pl.col("key").is_not_null())["frame"].unique()
+    bad = sizes.cast(pl.Int64) > max_frame_size
+    rejected = pl.int_range(n_frames, dtype=u32, eager=True).filter(bad)
+    if len(with_header) != n_frames:
+        has = pl.Series([False], dtype=pl.Boolean).extend_constant(False, n_frames - 1)
+        has.scatter(with_header, True)
+        rejected = pl.int_range(n_frames, dtype=u32, eager=True).filter(bad | ~has)
+    if len(rejected):
+        stats.errors += len(rejected)
+        stats.problems.append(f"dropped {len(rejected)} frame(s) with no header or too big")
 
     # -- first line of each (frame, code): reverse scatter, first one wins ----------------
-    coded = kv.filter(pl.col("code").is_not_null()).select("pos", "frame", "code", "value")
-    slot = (coded["frame"].cast(pl.UInt64) * _K + coded["code"].cast(pl.UInt64)).alias("slot")
-    dense = pl.Series("dense", [_SENTINEL], dtype=pl.UInt32).extend_constant(
-        _SENTINEL, n_frames * _K - 1
+    slot = kv["frame"].cast(pl.UInt64) * _K + kv["code"].cast(pl.UInt64)
+    dense = pl.Series("dense", [_SENTINEL], dtype=u32).extend_constant(_SENTINEL, n_frames * _K - 1)
+    coded = slot.is_not_null()
+    dense.scatter(slot.filter(coded).reverse(), pos.filter(coded).reverse())
+    dense = dense.set(dense == _SENTINEL, None)  # type: ignore[arg-type]
+    owner = dense.gather(slot)
+    consumed = (owner == pos).fill_null(False) & ~kv["code"].is_in(
+        [_CODE["Timestamp"], _CODE["Action"]]
     )
-    if coded.height:
-        order = pl.int_range(coded.height, dtype=pl.UInt32, eager=True)
-        dense.scatter(slot.reverse(), order.reverse())
-    dense = pl.select(
-        pl.when(pl.lit(dense) == _SENTINEL).then(None).otherwise(pl.lit(dense)).alias("d")
-    ).to_series()
-    winner = dense.gather(slot) == pl.int_range(coded.height, dtype=pl.UInt32, eager=True)
-    consumed_pos = coded.filter(
-        winner & ~pl.col("code").is_in([_CODE["Timestamp"], _CODE["Action"]])
-    )["pos"]
-    if coded.height == 0:
-        consumed_pos = pl.Series("pos", [], dtype=pl.UInt32)
-    values = coded["value"]
+    values = kv["value"]
 
     def column(code: int) -> pl.Series:
         return values.gather(dense.gather_every(_K, offset=code))
 
-    columns: dict[str, Any] = {"frame": pl.int_range(n_frames, dtype=pl.UInt32, eager=True)}
-    event = column(_CODE["Event"])
-    response = column(_CODE["Response"])
-    action = column(_CODE["Action"])
-    columns["_event"] = event
-    columns["_response"] = response
-    columns["_action"] = action
+    columns: dict[str, Any] = {"frame": pl.int_range(n_frames, dtype=u32, eager=True)}
+    columns["_event"] = column(_CODE["Event"])
+    columns["_response"] = column(_CODE["Response"])
+    columns["_action"] = column(_CODE["Action"])
     columns["action_id"] = column(_CODE["ActionID"])
     columns["_timestamp"] = column(_CODE["Timestamp"])
+    present = set(kv["code"].drop_nulls().unique().to_list())
     for name, code in _WIDE_CODES:
-        columns[name] = column(code)
-    wide = pl.DataFrame(columns)
+        if code in present:
+            columns[name] = column(code)
+        else:
+            columns[name] = pl.Series(name, [None], dtype=pl.String).extend_constant(
+                None, n_frames - 1
+            )
 
     # -- extra: everything not consumed, in order ----------------------------------------
-    extra = (
+    groups = (
         kv.lazy()
-        .filter(pl.col("key").is_not_null() & ~pl.col("pos").is_in(consumed_pos.implode()))
+        .filter(pl.col("key").is_not_null() & ~pl.lit(consumed))
         .group_by("frame", maintain_order=True)
         .agg(pl.struct(pl.col("key"), pl.col("value")).alias("extra"))
+        .collect()
     )
+    where = pl.Series([_SENTINEL], dtype=u32).extend_constant(_SENTINEL, n_frames - 1)
+    where.scatter(groups["frame"], pl.int_range(groups.height, dtype=u32, eager=True))
+    where = where.set(where == _SENTINEL, None)  # type: ignore[arg-type]
+    extra_type = polars_schema()["extra"]
+    columns["extra"] = groups["extra"].gather(where).fill_null(pl.lit([], dtype=extra_type))
+
     utc = pl.Datetime("us", "UTC")
-    ts_ok = (
-        pl.col("_timestamp").is_null()
-        | (pl.col("_timestamp") == "")
-        | pl.col("_timestamp").str.contains(_TIMESTAMP_RE)
-    )
+    stamp = pl.col("_timestamp")
     rows = (
-        wide.lazy()
-        .join(extra, on="frame", how="left", maintain_order="left")
-        .join(
-            flags.lazy()
-            .filter(
-                (pl.col("has_header") & (pl.col("size") <= max_frame_size)).not_() | pl.col("odd")
-            )
-            .select("frame", pl.lit(True).alias("_skip")),
-            on="frame",
-            how="left",
-            maintain_order="left",
-        )
+        pl.DataFrame(columns)
+        .lazy()
         .with_columns(
-            pl.col("extra").fill_null(pl.lit([], dtype=polars_schema()["extra"])),
             pl.when(pl.col("_event").is_not_null())
             .then(pl.lit("event"))
             .when(pl.col("_response").is_not_null())
@@ -276,18 +257,27 @@ def rows_from_frames(
                 pl.when(pl.col("_action") != "").then(pl.col("_action")),
                 pl.lit(""),
             ).alias("event"),
-            pl.when(pl.col("_timestamp").str.contains(_TIMESTAMP_RE))
-            .then((pl.col("_timestamp").cast(pl.Float64) * 1_000_000).round().cast(pl.Int64))
+            pl.when(stamp.str.contains(_TIMESTAMP_RE))
+            .then((stamp.cast(pl.Float64) * 1_000_000).round().cast(pl.Int64))
             .cast(utc)
             .alias("timestamp"),
-            # old Command output in this framing: the codec adds its stray lines to extra
-            ((pl.col("_response") == "Follows") | ~ts_ok).fill_null(False).alias("_late"),
+            # Old Command output framed as a plain frame (the codec adds its stray lines to
+            # extra) and timestamps that need Python's float(): the codec does these.
+            (
+                (pl.col("_response") == "Follows")
+                | (stamp.is_not_null() & (stamp != "") & ~stamp.str.contains(_TIMESTAMP_RE))
+            )
+            .fill_null(False)
+            .alias("_late"),
         )
         .collect()
     )
-    late = rows.filter(pl.col("_late") & pl.col("_skip").is_null())["frame"]
-    fallback = pl.concat([odd["frame"].cast(pl.UInt32), late.cast(pl.UInt32)]).sort()
-    rows = rows.filter(pl.col("_skip").is_null() & ~pl.col("_late"))
+    late = rows["frame"].filter(rows["_late"])
+    fallback = pl.concat([*(f.cast(u32) for f in odd_frames), late]).unique().sort()
+    fallback = fallback.filter(~fallback.is_in(rejected.implode()))
+    drop = pl.concat([fallback, rejected]).unique()
+    if len(drop):
+        rows = rows.filter(~pl.col("frame").is_in(drop.implode()))
     stats.frames = rows.height + len(fallback)
     stats.fallback = len(fallback)
     keep = ["frame", *(c for c in META_COLUMNS if c in rows.columns), *WIDE_COLUMNS, "extra"]
@@ -324,7 +314,7 @@ def _codec_rows(raws: Sequence[bytes], lf: bool) -> list[dict[str, Any]]:
     term = b"\n\n" if lf else b"\r\n\r\n"
     out = []
     for raw in raws:
-        parser = Parser(banner=False, max_frame_size=1 << 62)
+        parser = Parser(banner=False, max_frame_size=1 << 40)
         parser.feed(b"X: y" + term)  # fixes the line ending (codec Rule 3)
         msgs = parser.feed(raw)
         if len(msgs) != 1:
@@ -358,7 +348,10 @@ def rows_from_messages(messages: Sequence[Message]) -> pl.DataFrame:
     frames = frames_from_buffer(text, term.decode())
     if len(frames) != len(raws):
         return _rows_per_message(messages, raws, lf)
-    rows, fallback, _ = rows_from_frames(frames, lf=lf, max_frame_size=1 << 62)
+    bare_lf = not lf and joined.count(b"\n") != joined.count(b"\r\n")
+    rows, fallback, _ = rows_from_frames(
+        frames, lf=lf, max_frame_size=1 << 40, ascii=joined.isascii(), bare_lf=bare_lf
+    )
     idx = fallback.to_list()
     return _finish(rows, [message_row(messages[i]) for i in idx], idx)
 
@@ -388,7 +381,7 @@ def _rows_per_message(messages: Sequence[Message], raws: Sequence[bytes], lf: bo
     texts = pl.Series(
         "frame", [raws[i].decode("utf-8").removesuffix(t) for i in simple], dtype=pl.String
     )
-    rows, fallback, _ = rows_from_frames(texts, lf=lf, max_frame_size=1 << 62)
+    rows, fallback, _ = rows_from_frames(texts, lf=lf, max_frame_size=1 << 40)
     mapping = pl.Series("frame", simple, dtype=pl.UInt32)
     rows = rows.with_columns(mapping.gather(rows["frame"]).alias("frame"))
     codec_idx = sorted(codec + [simple[j] for j in fallback.to_list()])
@@ -414,7 +407,10 @@ def rows_from_buffer(
     if (follows and _FOLLOWS_HEAD.search(data)) or "\ufffd" in text:
         return _rows_via_codec(data, lf, max_frame_size, stats)
     frames = frames_from_buffer(text, term.decode())
-    rows, fallback, stats = rows_from_frames(frames, lf=lf, max_frame_size=max_frame_size)
+    bare_lf = not lf and data.count(b"\n") != data.count(b"\r\n")
+    rows, fallback, stats = rows_from_frames(
+        frames, lf=lf, max_frame_size=max_frame_size, ascii=data.isascii(), bare_lf=bare_lf
+    )
     idx = fallback.to_list()
     raws = [frames[i].encode("utf-8") + term for i in idx] if idx else []
     if raws:
