@@ -92,30 +92,37 @@ def _enum() -> pl.Enum:
 
 
 def _pieces(text: str, term: str) -> list[str]:
-    """Cut ``text`` into ~1 MiB strings at terminators (each piece ends with one)."""
+    """Cut ``text`` (ending with ``term``) into ~1 MiB pieces at terminators.
+
+    Each piece is a run of whole frames with the terminator of its last frame removed, so
+    splitting a piece on ``term`` gives frames that were each followed by one.
+    """
     out = []
     pos = 0
     n = len(text)
+    tlen = len(term)
     while pos < n:
         end = text.find(term, pos + _PIECE)
         if end < 0:
-            out.append(text[pos:])
-            break
-        out.append(text[pos : end + len(term)])
-        pos = end + len(term)
+            end = n - tlen
+        out.append(text[pos:end])
+        pos = end + tlen
     return out
 
 
-def frames_from_buffer(text: str, term: str) -> pl.Series:
+def frames_from_buffer(text: str, term: str) -> tuple[pl.Series, pl.Series]:
     """Split decoded text (starting at a frame, ending with ``term``) into frame texts.
 
-    Empty parts and parts made only of CR/LF are dropped; other parts keep any leading
-    CR/LF (the row builder routes those frames to the codec).
+    Returns the frame texts and, for each, the offset just past its terminator (in UTF-8
+    bytes of ``text``). Empty parts and parts made only of CR/LF are dropped; other parts
+    keep any leading CR/LF (the row builder routes those frames to the codec).
     """
     import polars as pl
 
     parts = pl.Series("frame", _pieces(text, term), dtype=pl.String).str.split(term).explode()
-    return parts.filter(parts.str.strip_chars("\r\n") != "")
+    ends = (parts.str.len_bytes().cast(pl.Int64) + len(term)).cum_sum()
+    keep = parts.str.strip_chars("\r\n") != ""
+    return parts.filter(keep), ends.filter(keep)
 
 
 def rows_from_frames(
@@ -345,7 +352,7 @@ def rows_from_messages(messages: Sequence[Message]) -> pl.DataFrame:
         text = joined.decode("utf-8")
     except UnicodeDecodeError:
         return _rows_per_message(messages, raws, lf)
-    frames = frames_from_buffer(text, term.decode())
+    frames, _ = frames_from_buffer(text, term.decode())
     if len(frames) != len(raws):
         return _rows_per_message(messages, raws, lf)
     bare_lf = not lf and joined.count(b"\n") != joined.count(b"\r\n")
@@ -394,34 +401,53 @@ def rows_from_buffer(
     lf: bool,
     follows: bool,
     max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
-) -> tuple[pl.DataFrame, ConvertStats]:
-    """Rows for a buffer of whole frames (no banner, cut right after a terminator).
+) -> tuple[pl.DataFrame, int, ConvertStats]:
+    """Rows for the complete frames at the start of ``data`` (which starts at a frame).
 
     ``follows`` says whether the codec would use its old-Command-output framing for the
-    stream this buffer comes from (``b"Follows" + eol`` anywhere in it). Returns the rows
-    (full schema plus ``frame``, the frame's number within this buffer) and stats.
+    stream this buffer comes from (``b"Follows" + eol`` anywhere in it).
+
+    Returns ``(rows, consumed, stats)``: the rows (full schema plus ``frame``, the frame's
+    number within this call, and ``_end``, the byte offset in ``data`` just past the
+    frame), how many bytes of ``data`` were used (the rest is an incomplete frame), and
+    stats.
     """
+
     term = b"\n\n" if lf else b"\r\n\r\n"
     stats = ConvertStats()
-    text = data.decode("utf-8", "replace")
-    if (follows and _FOLLOWS_HEAD.search(data)) or "\ufffd" in text:
+    if follows and _FOLLOWS_HEAD.search(data):
         return _rows_via_codec(data, lf, max_frame_size, stats)
-    frames = frames_from_buffer(text, term.decode())
-    bare_lf = not lf and data.count(b"\n") != data.count(b"\r\n")
+    cut = data.rfind(term)
+    cut = cut + len(term) if cut >= 0 else 0
+    if cut == 0:
+        return _with_end(_finish(_empty_rows(), [], []), []), 0, stats
+    whole = data[:cut]
+    text = whole.decode("utf-8", "replace")
+    if "\ufffd" in text:
+        return _rows_via_codec(whole, lf, max_frame_size, stats)
+    frames, ends = frames_from_buffer(text, term.decode())
+    bare_lf = not lf and whole.count(b"\n") != whole.count(b"\r\n")
     rows, fallback, stats = rows_from_frames(
-        frames, lf=lf, max_frame_size=max_frame_size, ascii=data.isascii(), bare_lf=bare_lf
+        frames, lf=lf, max_frame_size=max_frame_size, ascii=whole.isascii(), bare_lf=bare_lf
     )
     idx = fallback.to_list()
-    raws = [frames[i].encode("utf-8") + term for i in idx] if idx else []
-    if raws:
-        stripped = [r.lstrip(b"\r\n") for r in raws]
-        return _finish(rows, _codec_rows(stripped, lf), idx), stats
-    return _finish(rows, [], []), stats
+    codec = []
+    if idx:
+        codec = _codec_rows([frames[i].encode("utf-8").lstrip(b"\r\n") + term for i in idx], lf)
+    out = _finish(rows, codec, idx)
+    out = out.with_columns(ends.gather(out["frame"]).alias("_end"))
+    return out, cut, stats
+
+
+def _with_end(rows: pl.DataFrame, ends: list[int]) -> pl.DataFrame:
+    import polars as pl
+
+    return rows.with_columns(pl.Series("_end", ends, dtype=pl.Int64))
 
 
 def _rows_via_codec(
     data: bytes, lf: bool, max_frame_size: int, stats: ConvertStats
-) -> tuple[pl.DataFrame, ConvertStats]:
+) -> tuple[pl.DataFrame, int, ConvertStats]:
     term = b"\n\n" if lf else b"\r\n\r\n"
     parser = Parser(banner=False, max_frame_size=max_frame_size)
     parser.feed(b"X: y" + term)
@@ -431,10 +457,17 @@ def _rows_via_codec(
         msgs = exc.messages
         stats.errors += parser.errors
         stats.problems.append(str(exc))
-    out = rows_from_messages(msgs)
+    consumed = len(data) - parser.buffered
+    ends = []
+    pos = 0
+    for m in msgs:
+        start = data.find(m.raw, pos)
+        pos = start + len(m.raw)
+        ends.append(pos)
+    out = _with_end(rows_from_messages(msgs), ends)
     stats.frames += len(msgs)
     stats.fallback += len(msgs)
-    return out, stats
+    return out, consumed, stats
 
 
 def _empty_rows() -> pl.DataFrame:
