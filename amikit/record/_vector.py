@@ -150,6 +150,9 @@ def rows_from_frames(
     n_frames = len(frames)
     u32 = pl.UInt32
     frames_idx = pl.int_range(n_frames, dtype=u32, eager=True)
+    if n_frames == 0:
+        empty = _empty_rows()
+        return empty, pl.Series("frame", [], dtype=u32), stats
     if ascii:
         # byte offset == character offset: slice at the colon (cheaper than splitn)
         colon = pl.col("line").str.find(":", literal=True)

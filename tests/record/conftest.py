@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from amikit.protocol import Message, Parser
+from amikit.protocol import Message, Parser, RemoteProtocolError
 from amikit.record._schema import message_row, rows_to_frame
 
 META = ["received_at", "server", "connection", "seq"]
 
 
 def codec_messages(data: bytes) -> list[Message]:
-    """What the codec makes of a whole buffer fed at once."""
-    return Parser().feed(data)
+    """What the codec makes of a whole buffer fed at once (bad frames skipped)."""
+    try:
+        return Parser().feed(data)
+    except RemoteProtocolError as exc:
+        return exc.messages
 
 
 def codec_rows(messages: list[Message]) -> pl.DataFrame:
