@@ -242,6 +242,7 @@ def iter_text_rows(
         carry = b""
         seq = 0
         gap_done = 0
+        last: tuple[int | None, int | None] = (None, None)  # (seq, connection) so far
         while True:
             block = fh.read(chunk_bytes)
             data = carry + block if carry else block
@@ -266,6 +267,7 @@ def iter_text_rows(
                     rows = rows.drop("seq", "connection", "received_at").join(
                         index, on="_end", how="left", maintain_order="left"
                     )
+                    rows, last = _continue_sequence(rows, last)
                 elif timing is not None and n:
                     rows, anchor = _apply_timing(rows, timing, anchor)
                 if gaps is not None and gap_done < gaps.height:
@@ -301,6 +303,34 @@ def iter_text_rows(
                 f"{path.name}: truncated tail of {len(carry)} bytes after the last complete "
                 f"frame skipped"
             )
+
+
+def _continue_sequence(
+    rows: pl.DataFrame, last: tuple[int | None, int | None]
+) -> tuple[pl.DataFrame, tuple[int | None, int | None]]:
+    """Frames past the end of the index (its last lines lost in a crash) continue the
+    sequence of the frame before them (same connection); their arrival time stays null."""
+    import polars as pl
+
+    if rows.height == 0 or rows["seq"].null_count() == 0:
+        if rows.height:
+            last = (rows["seq"][-1], rows["connection"][-1])
+        return rows, last
+    known = pl.col("seq").is_not_null()
+    run = known.cum_sum()
+    k = pl.int_range(pl.len()).over(run)
+    last_seq, last_conn = last
+    lead = pl.lit(last_seq, dtype=pl.Int64) + k + 1
+    rows = rows.with_columns(
+        pl.when(known)
+        .then(pl.col("seq"))
+        .when(run == 0)
+        .then(lead)
+        .otherwise(pl.col("seq").forward_fill() + k)
+        .alias("seq"),
+        pl.col("connection").forward_fill().fill_null(pl.lit(last_conn, dtype=pl.Int32)),
+    )
+    return rows, (rows["seq"][-1], rows["connection"][-1])
 
 
 def _contains(fh: Any, needle: bytes, block: int = 1 << 24) -> bool:

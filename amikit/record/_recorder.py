@@ -173,6 +173,9 @@ class RecordingSink:
         with self._lock:
             self._buffer.append(msg)
             self.received += 1
+            full = len(self._buffer) == self.flush_events
+        if full:
+            self._wake.set()  # a count-triggered flush should not wait for the timer
 
     def put_gap(
         self,
@@ -307,6 +310,8 @@ class RecordingSink:
                         or now - self._pending_since >= self.flush_seconds
                     )
                     if due or waiters or stopping:
+                        if self._log is not None:
+                            self._log.flush()  # the text log is never behind the dataset
                         self._write_parquet()
             except BaseException as exc:  # keep the error for stop(); never kill silently
                 self._error = exc
