@@ -81,6 +81,22 @@ def _matches(name: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(low, p) for p in patterns)
 
 
+def _micros_list(msgs: list[Message]) -> list[int | None]:
+    """Arrival times as µs since the epoch (the client shares one datetime per read)."""
+    from ._textlog import _micros
+
+    out: list[int | None] = []
+    last: object = object()
+    value: int | None = None
+    for m in msgs:
+        when = m.received_at
+        if when is not last:
+            last = when
+            value = _micros(when)
+        out.append(value)
+    return out
+
+
 class RecordingSink:
     """The writing half of the recorder: messages in (any thread), files out.
 
@@ -342,28 +358,34 @@ class RecordingSink:
         return out
 
     def _write_text(self, batch: list[Message | _Gap]) -> None:
-        log = self._log
+        frames: list[tuple[bytes, int | None, int | None, datetime | None]] = []
+        pending = 0  # bytes in `frames`
+
+        def write_out() -> None:
+            self._log.write_many(frames)
+            self.text_written += len(frames)
+            frames.clear()
+
         for item in batch:
             if isinstance(item, _Gap):
-                log.gap(
+                write_out()
+                pending = 0
+                self._log.gap(
                     connection=item.connection,
                     received_at=item.received_at,
                     gap_start=item.gap_start,
                     gap_end=item.gap_end,
                     reason=item.reason,
                 )
-            else:
-                log.write(
-                    item.raw,
-                    seq=item.seq,
-                    connection=item.connection,
-                    received_at=item.received_at,
-                )
-                self.text_written += 1
-            if self.rotate_bytes is not None and log.size >= self.rotate_bytes:
-                log.flush()
+                continue
+            frames.append((item.raw, item.seq, item.connection, item.received_at))
+            pending += len(item.raw)
+            if self.rotate_bytes is not None and self._log.size + pending >= self.rotate_bytes:
+                write_out()
+                pending = 0
+                self._log.flush()
                 self._rotate_if_due()
-                log = self._log
+        write_out()
 
     def _write_parquet(self) -> None:
         pending, self._pending = self._pending, []
@@ -386,7 +408,7 @@ class RecordingSink:
         rows = rows_from_messages(msgs)
         utc = pl.Datetime("us", "UTC")
         rows = rows.with_columns(
-            pl.Series("received_at", [m.received_at for m in msgs], dtype=utc),
+            pl.Series("received_at", _micros_list(msgs), dtype=pl.Int64).cast(utc),
             pl.lit(self.server, dtype=pl.String).alias("server"),
             pl.Series("connection", [m.connection for m in msgs], dtype=pl.Int32),
             pl.Series("seq", [m.seq for m in msgs], dtype=pl.Int64),

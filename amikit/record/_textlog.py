@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["INDEX_SUFFIX", "TextLogWriter", "index_path", "read_index"]
 
 INDEX_SUFFIX = ".index.jsonl"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _TAIL_SCAN = 1 << 22
 
 
@@ -56,7 +57,9 @@ def index_path(log: Path) -> Path:
 def _micros(when: datetime | None) -> int | None:
     if when is None:
         return None
-    delta = when - datetime(1970, 1, 1, tzinfo=when.tzinfo)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    delta = when - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -134,17 +137,33 @@ class TextLogWriter:
         received_at: datetime | None = None,
     ) -> None:
         """Append one frame (``Message.raw``: exact bytes, blank line included)."""
-        self._log.write(raw)
-        record = {
-            "offset": self.offset,
-            "len": len(raw),
-            "seq": seq,
-            "connection": connection,
-            "received_at": _micros(received_at),
-        }
-        self._idx.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self.offset += len(raw)
-        self.frames += 1
+        self.write_many([(raw, seq, connection, received_at)])
+
+    def write_many(
+        self, frames: list[tuple[bytes, int | None, int | None, datetime | None]]
+    ) -> None:
+        """Append frames ``(raw, seq, connection, received_at)`` in one go (the fast path)."""
+        if not frames:
+            return
+        offset = self.offset
+        lines = []
+        last_when: datetime | None = None
+        last_us = "null"
+        for raw, seq, connection, when in frames:
+            if when is not last_when:
+                last_when = when
+                last_us = "null" if when is None else str(_micros(when))
+            n = len(raw)
+            lines.append(
+                f'{{"offset":{offset},"len":{n},"seq":{"null" if seq is None else seq},'
+                f'"connection":{"null" if connection is None else connection},'
+                f'"received_at":{last_us}}}\n'
+            )
+            offset += n
+        self._log.write(b"".join(f[0] for f in frames))
+        self._idx.write("".join(lines))
+        self.offset = offset
+        self.frames += len(frames)
 
     def gap(
         self,

@@ -1,0 +1,207 @@
+"""Recording benchmarks: capture -> Parquet conversion, live recording, sizes.
+
+Figures are ratios against baselines measured in the same run on the same machine:
+
+* convert: ``amikit convert`` of a >= 100 MB raw capture (built by
+  ``make_big_capture.py`` from the real captures, ids re-numbered) in MB/s, against
+  a plain ``read()`` + ``bytes.split(b"\\r\\n\\r\\n")`` of the same file (the floor of any
+  converter) and against the codec path (``Parser().feed`` + ``message_row`` per message,
+  measured on a slice);
+* sink: messages/s through :class:`RecordingSink` (text log + Parquet) fed from one thread;
+* live: events/s from the test AMI server through :class:`amikit.AMIClient` into a
+  :class:`amikit.Recorder`, with the count of events lost (must be 0) -- only when the client
+  is available;
+* sizes: Parquet dataset vs the AMI text of the same messages.
+
+Usage: ``python benchmarks/bench_record.py [--mb 120] [--live-events 300000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from amikit.protocol import Parser  # noqa: E402
+from amikit.record import convert, load  # noqa: E402
+from amikit.record._recorder import RecordingSink  # noqa: E402
+from amikit.record._schema import message_row, rows_to_frame  # noqa: E402
+
+BIG = ROOT / "benchmarks" / "big_capture.raw"
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def best(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_convert(mb: float, work: Path) -> dict[str, float]:
+    if not BIG.exists() or BIG.stat().st_size < mb * 1e6 * 0.95:
+        from make_big_capture import build  # type: ignore[import-not-found]
+
+        BIG.write_bytes(build(int(mb * 1e6)))
+    size = BIG.stat().st_size
+    mbytes = size / 1e6
+
+    def baseline() -> None:
+        data = BIG.read_bytes()
+        data.split(b"\r\n\r\n")
+
+    t_base = best(baseline)
+    outs = []
+
+    def run_convert() -> None:
+        out = work / f"ds{len(outs)}"
+        outs.append(out)
+        convert(BIG, out)
+
+    t_conv = best(run_convert)
+    out = outs[-1]
+    rows = load(out).height
+    # codec path (a Python loop per message) on a 10 MB slice, scaled
+    data = BIG.read_bytes()
+    cut = data.find(b"\r\n\r\n", 10_000_000) + 4
+    piece = data[:cut]
+
+    def codec() -> None:
+        rows_to_frame(message_row(m) for m in Parser().feed(piece))
+
+    t_codec = best(codec, 1) * (size / len(piece))
+    parquet = dir_size(out)
+    print(f"capture: {mbytes:.1f} MB, {rows:,} messages")
+    print(f"baseline read+split : {t_base:6.2f} s  {mbytes / t_base:8.1f} MB/s")
+    print(
+        f"amikit convert      : {t_conv:6.2f} s  {mbytes / t_conv:8.1f} MB/s  "
+        f"({t_conv / t_base:.1f}x the baseline's time)"
+    )
+    print(
+        f"codec per message   : {t_codec:6.2f} s  {mbytes / t_codec:8.1f} MB/s  "
+        f"(estimated from a 10 MB slice; convert is {t_codec / t_conv:.1f}x faster)"
+    )
+    print(
+        f"sizes: text {mbytes:.1f} MB, Parquet {parquet / 1e6:.1f} MB "
+        f"(text/Parquet = {size / parquet:.1f})"
+    )
+    return {"convert_mb_s": mbytes / t_conv, "base_mb_s": mbytes / t_base}
+
+
+def bench_sink(work: Path, n: int) -> None:
+    messages = Parser().feed((ROOT / "tests/data/asterisk22/mixed60.raw").read_bytes())
+    copies = []
+    now = datetime.now(timezone.utc)
+    seq = 0
+    while len(copies) < n:
+        for m in messages:
+            seq += 1
+            c = type(m)(m.raw)
+            c.seq, c.connection, c.received_at = seq, 1, now
+            copies.append(c)
+    copies = copies[:n]
+    out = work / "sink"
+    sink = RecordingSink(out, server="bench:0")
+    sink.start()
+    start = time.perf_counter()
+    for m in copies:
+        sink.put(m)
+    t_put = time.perf_counter() - start
+    sink.stop()
+    total = time.perf_counter() - start
+    got = load(out).height
+    text = (out / "ami-log.txt").stat().st_size
+    parquet = sum(p.stat().st_size for p in out.rglob("*.parquet"))
+    print(
+        f"sink: {n:,} messages put in {t_put:.2f} s ({n / t_put:,.0f}/s on the caller), "
+        f"all written in {total:.2f} s ({n / total:,.0f}/s); loaded {got:,}; lost {n - got}"
+    )
+    print(
+        f"sizes: text log {text / 1e6:.1f} MB, Parquet {parquet / 1e6:.1f} MB "
+        f"(text/Parquet = {text / parquet:.1f})"
+    )
+
+
+def bench_live(work: Path, n: int) -> None:
+    try:
+        from amikit.sim import AMIServer
+
+        from amikit import AMIClient
+        from amikit.record import Recorder
+    except ImportError:
+        print("live: skipped (amikit.client / amikit.sim not available on this branch)")
+        return
+    messages = Parser().feed((ROOT / "tests/data/asterisk22/mixed60.raw").read_bytes())
+    frames = [m.raw for m in messages if m.is_event]
+    # one blob per broadcast call keeps the Python server from being the bottleneck
+    batch = 500
+    out = work / "live"
+    with AMIServer() as server:
+        client = AMIClient(server.host, server.port, "admin", "amikit", ping_interval=0)
+        client.connect()
+        received = threading.Event()
+        count = [0]
+        target = (n // batch) * batch
+
+        def counter(_msg) -> None:  # type: ignore[no-untyped-def]
+            count[0] += 1
+            if count[0] >= target:
+                received.set()
+
+        sub = client.on("*", counter, thread="loop", lossless=True)
+        rec = Recorder(client, out).start()
+        start = time.perf_counter()
+        sent = 0
+        i = 0
+        while sent < target:
+            blob = b"".join(frames[(i + k) % len(frames)] for k in range(batch))
+            i += batch
+            server.broadcast(blob)
+            sent += batch
+        received.wait(timeout=600)
+        t_recv = time.perf_counter() - start
+        rec.stop()
+        total = time.perf_counter() - start
+        sub.cancel()
+        client.close()
+    got = load(out).filter(load(out)["kind"] == "event").height
+    print(
+        f"live: {sent:,} events sent; client got {count[0]:,} in {t_recv:.2f} s "
+        f"({count[0] / t_recv:,.0f}/s); recorder wrote {got:,} by {total:.2f} s "
+        f"({got / total:,.0f}/s); lost {sent - got}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=float, default=120)
+    ap.add_argument("--sink-messages", type=int, default=300_000)
+    ap.add_argument("--live-events", type=int, default=300_000)
+    ap.add_argument("--skip-convert", action="store_true")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    work = Path(tempfile.mkdtemp(prefix="amikit-bench-"))
+    try:
+        if not args.skip_convert:
+            bench_convert(args.mb, work)
+        bench_sink(work, args.sink_messages)
+        bench_live(work, args.live_events)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
