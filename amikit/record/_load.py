@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -239,22 +240,15 @@ def iter_text_rows(
                 pos += nl + 1  # the banner
         follows = _contains(fh, b"Follows" + eol)
         fh.seek(pos)
-        carry = b""
         seq = 0
         gap_done = 0
         last: tuple[int | None, int | None] = (None, None)  # (seq, connection) so far
-        while True:
-            block = fh.read(chunk_bytes)
-            data = carry + block if carry else block
-            if not data:
-                break
-            rows, used, stats = rows_from_buffer(data, lf=lf, follows=follows)
+        tail: list[bytes] = [b""]
+        start = pos
+        for rows, stats, base, pos, final in _parsed_chunks(
+            fh, start, chunk_bytes, lf=lf, follows=follows, tail=tail
+        ):
             _count(report, stats)
-            if not block:  # end of file: what is left is a truncated frame
-                used = len(data) if not data.strip(b"\r\n") else used
-            base = pos
-            pos += used
-            carry = data[used:]
             if rows.height or (gaps is not None and gap_done < gaps.height):
                 rows = rows.with_columns((pl.col("_end") + base).alias("_end"))
                 n = rows.height
@@ -271,10 +265,9 @@ def iter_text_rows(
                 elif timing is not None and n:
                     rows, anchor = _apply_timing(rows, timing, anchor)
                 if gaps is not None and gap_done < gaps.height:
-                    limit = pos if block else None
                     todo = gaps.slice(gap_done)
-                    if limit is not None:
-                        todo = todo.filter(pl.col("offset") < limit)
+                    if not final:
+                        todo = todo.filter(pl.col("offset") < pos)
                     gap_done += todo.height
                     if todo.height:
                         rows = (
@@ -295,14 +288,75 @@ def iter_text_rows(
                 yield rows.select(list(schema))
             if progress is not None:
                 progress(min(pos, total), total)
-            if not block:
-                break
+        if gaps is not None and gap_done < gaps.height:  # gaps after the last frame
+            yield _gap_rows(gaps.slice(gap_done), server).select(list(schema))
+        carry = tail[0]
         if carry.strip(b"\r\n"):
             report.truncated_bytes = len(carry)
             report.problems.append(
                 f"{path.name}: truncated tail of {len(carry)} bytes after the last complete "
                 f"frame skipped"
             )
+
+
+def _parsed_chunks(
+    fh: Any, pos: int, chunk_bytes: int, *, lf: bool, follows: bool, tail: list[bytes]
+) -> Iterator[tuple[pl.DataFrame, ConvertStats, int, int, bool]]:
+    """Rows of successive chunks: ``(rows, stats, base offset, offset after, is_last)``.
+
+    With plain framing a chunk ends at its last terminator, known before parsing, so two
+    chunks are parsed at once on a small thread pool (polars releases the GIL). With old
+    Command output in the stream the codec decides where a chunk ends: one at a time.
+    ``tail[0]`` receives the bytes after the last complete frame.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    term = b"\n\n" if lf else b"\r\n\r\n"
+    carry = b""
+    if follows:
+        while True:
+            block = fh.read(chunk_bytes)
+            data = carry + block if carry else block
+            if not data:
+                break
+            rows, used, stats = rows_from_buffer(data, lf=lf, follows=True)
+            if not block and not data.strip(b"\r\n"):
+                used = len(data)
+            carry = data[used:]
+            yield rows, stats, pos, pos + used, not block
+            pos += used
+            if not block:
+                break
+        tail[0] = carry
+        return
+    queue: deque[tuple[Future[Any], int, int]] = deque()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="amikit-convert") as pool:
+        while True:
+            block = fh.read(chunk_bytes)
+            data = carry + block if carry else block
+            if not block:
+                carry = data
+                break
+            cut = data.rfind(term)
+            if cut < 0:
+                carry = data
+                continue
+            cut += len(term)
+            carry = data[cut:]
+            job = pool.submit(rows_from_buffer, data[:cut], lf=lf, follows=False)
+            queue.append((job, pos, pos + cut))
+            pos += cut
+            while len(queue) > 2:
+                job, start, end = queue.popleft()
+                rows, _, stats = job.result()
+                yield rows, stats, start, end, False
+        while queue:
+            job, start, end = queue.popleft()
+            rows, _, stats = job.result()
+            yield rows, stats, start, end, not queue
+    if not queue and not carry.strip(b"\r\n"):
+        carry = b""
+    tail[0] = carry
 
 
 def _continue_sequence(

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from amikit.record import polars_schema
 from amikit.record._load import iter_text_rows
 from amikit.record._vector import rows_from_messages
 from tests.record.conftest import assert_same_rows, codec_messages, codec_rows
@@ -80,7 +81,8 @@ def check(data: bytes, tmp_path, chunk_sizes=(1 << 20, 97, 13)) -> None:
     path = tmp_path / "capture.raw"
     path.write_bytes(data)
     for chunk in chunk_sizes:
-        got = pl.concat(list(iter_text_rows(path, chunk_bytes=chunk)))
+        chunks = list(iter_text_rows(path, chunk_bytes=chunk))
+        got = pl.concat(chunks) if chunks else pl.DataFrame(schema=polars_schema())
         assert_same_rows(got, want)
     if messages:
         assert_same_rows(rows_from_messages(messages).drop("frame"), want)
