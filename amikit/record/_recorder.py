@@ -482,13 +482,22 @@ class Recorder:
         self._subscription: Any = None
         self._connection_sub: Any = None
         self._open_gap: Any = None
+        self._connection: int | None = None  # generation of the last message
+        self._gaps_written: set[int | None] = set()
 
     @property
     def path(self) -> Path:
         return self.sink.path
 
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._subscription is not None
+
     def start(self) -> Recorder:
         """Start writing; returns self."""
+        if self.running:
+            raise UsageError("recorder already started")
         self.sink.start()
         try:
             self._subscription = self.client.on("*", self._on_message, thread="loop", lossless=True)
@@ -525,22 +534,37 @@ class Recorder:
         self.sink.record_action(pairs, connection=getattr(self.client, "generation", None))
 
     def _on_message(self, msg: Message) -> None:
+        # Loop thread. A message of a new connection before the "reconnected" notice
+        # (FullyBooted comes right after the new login) puts the gap in its place first.
+        if msg.connection != self._connection and self._connection is not None:
+            self._put_gap(msg.connection, gap_end=msg.received_at)
+        self._connection = msg.connection
         self.sink.put(msg)
 
+    def _put_gap(self, generation: int | None, *, gap_end: Any, event: Any = None) -> None:
+        if generation in self._gaps_written:
+            return
+        self._gaps_written.add(generation)
+        lost = self._open_gap
+        self._open_gap = None
+        start = getattr(event, "gap_start", None) or getattr(lost, "gap_start", None)
+        reason = getattr(event, "reason", None) or getattr(lost, "reason", None)
+        self.sink.put_gap(
+            connection=generation,
+            gap_start=start,
+            gap_end=gap_end,
+            reason=reason,
+            at=getattr(event, "at", None) or gap_end,
+        )
+
     def _on_connection(self, event: Any) -> None:
-        # One gap row per gap, written when it is over: the reconnect knows both ends.
+        # Loop thread. One gap row per gap, written when it is over: at the reconnect notice
+        # or at the first message of the new connection, whichever comes first.
         kind = getattr(event, "kind", None)
         if kind == "disconnected":
             self._open_gap = event
         elif kind == "reconnected":
-            self._open_gap = None
-            self.sink.put_gap(
-                connection=event.generation,
-                gap_start=event.gap_start,
-                gap_end=event.gap_end,
-                reason=event.reason,
-                at=event.at,
-            )
+            self._put_gap(event.generation, gap_end=event.gap_end, event=event)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -553,7 +577,7 @@ class Recorder:
         }
 
     def __enter__(self) -> Recorder:
-        return self.start()
+        return self if self.running else self.start()  # client.record() already started it
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
