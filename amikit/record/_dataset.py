@@ -153,7 +153,8 @@ class DatasetWriter:
         if rows.height == 0:
             return []
         schema = polars_schema()
-        rows = rows.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+        if rows.schema != pl.Schema(schema):
+            rows = rows.select(list(schema)).cast(schema)  # type: ignore[arg-type]
         # Rule 2: the date never goes backwards within one write (rows without a time take
         # their neighbours' date), so partitions are contiguous runs and order survives.
         when = (
@@ -166,7 +167,11 @@ class DatasetWriter:
         keyed = rows.with_columns(when.cast(pl.String).alias("_date"))
         out = []
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        groups = keyed.partition_by(["server", "_date"], maintain_order=True, as_dict=True)
+        keys = keyed.select("server", "_date").unique(maintain_order=True)
+        if keys.height == 1:  # the usual case: no copy
+            groups = {tuple(keys.row(0)): keyed}
+        else:
+            groups = keyed.partition_by(["server", "_date"], maintain_order=True, as_dict=True)
         for (server, date), part in groups.items():
             out.append(self._publish(part.drop("_date"), server, date, stamp))  # type: ignore[arg-type]
         return out

@@ -153,28 +153,30 @@ def rows_from_frames(
     if n_frames == 0:
         empty = _empty_rows()
         return empty, pl.Series("frame", [], dtype=u32), stats
+    # Eager Series operations: for these element-wise steps they cost less than a query.
+    split = frames.str.split(eol)
+    line = split.explode().rechunk()
+    frame_of_line = frames_idx.gather(
+        pl.int_range(n_frames, dtype=u32, eager=True).repeat_by(split.list.len()).explode()
+    )
     if ascii:
         # byte offset == character offset: slice at the colon (cheaper than splitn)
-        colon = pl.col("line").str.find(":", literal=True)
-        key = pl.col("line").str.slice(0, colon)
-        value = pl.col("line").str.slice(colon + 1)
+        colon = line.str.find(":", literal=True)
+        key = line.str.slice(0, colon)
+        value = line.str.slice(colon + 1)
     else:
-        parts = pl.col("line").str.splitn(":", 2)
-        key = parts.struct.field("field_0")
-        value = parts.struct.field("field_1")
-    kv = (
-        pl.DataFrame({"line": frames.str.split(eol)})
-        .with_row_index("frame")
-        .lazy()
-        .explode("line")
-        .select(
-            "frame",
-            pl.when(value.is_not_null()).then(key).alias("key"),
-            value.str.strip_chars_start(" \t").alias("value"),
-        )
-        .with_columns(pl.col("key").cast(_enum(), strict=False).to_physical().alias("code"))
-        .collect(engine="streaming")
-        .rechunk()  # one chunk: the gathers below are much cheaper
+        parts = line.str.splitn(":", 2).struct
+        key = parts.field("field_0")
+        value = parts.field("field_1")
+    value = value.str.strip_chars_start(" \t")
+    key = key.set(value.is_null(), None)  # type: ignore[arg-type]  # a line with no colon
+    kv = pl.DataFrame(
+        {
+            "frame": frame_of_line,
+            "key": key,
+            "value": value,
+            "code": key.cast(_enum(), strict=False).to_physical(),
+        }
     )
     n_lines = kv.height
     pos = pl.int_range(n_lines, dtype=u32, eager=True)
