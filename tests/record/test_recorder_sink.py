@@ -264,3 +264,30 @@ def test_kill_9_mid_stream_loses_at_most_one_flush_interval(tmp_path):
     assert text.height >= df.height
     assert text["seq"].to_list() == list(range(1, text.height + 1))
     assert_same_rows(text.head(n), codec_rows(messages[:n]))
+
+
+def test_text_log_rotation_by_time(tmp_path):
+    messages = stamped(ASTERISK22[1])[:4]
+    sink = RecordingSink(tmp_path, parquet=False, rotate_seconds=0.2)
+    sink.start()
+    try:
+        sink.put(messages[0])
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(list(tmp_path.glob("ami-log-*.txt"))) < 1:
+            time.sleep(0.05)
+        assert list(tmp_path.glob("ami-log-*.txt")), "no rotation within 5 s"
+        for m in messages[1:]:
+            sink.put(m)
+    finally:
+        sink.stop()
+    assert amikit.load(tmp_path)["seq"].to_list() == [m.seq for m in messages]
+
+
+def test_import_stays_light():
+    code = (
+        "import sys, amikit, amikit.record, amikit.record._recorder; "
+        "assert 'polars' not in sys.modules, 'polars loaded'; "
+        "amikit.Recorder, amikit.load, amikit.scan"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
