@@ -131,7 +131,7 @@ def rows_from_frames(
     lf: bool = False,
     max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
     ascii: bool = False,
-    bare_lf: bool = True,
+    bare_lf: bool | None = None,
 ) -> tuple[pl.DataFrame, pl.Series, ConvertStats]:
     """Rows for frame texts (no terminator). Returns (rows, fallback frame numbers, stats).
 
@@ -141,7 +141,7 @@ def rows_from_frames(
     rejected frames (Rule 3) are absent from both.
 
     ``ascii=True`` promises that the frames are ASCII (then a cheaper split is used);
-    ``bare_lf=False`` promises that no LF without CR occurs in a CRLF stream.
+    ``bare_lf=False`` promises that no LF without CR occurs in a CRLF stream (None: look).
     """
     import polars as pl
 
@@ -172,7 +172,7 @@ def rows_from_frames(
     key = key.set(value.is_null(), None)  # type: ignore[arg-type]  # a line with no colon
     kv = pl.DataFrame(
         {
-            "frame": frame_of_line,
+            "frame": frame_of_line.set_sorted(),  # group_by then takes its sorted fast path
             "key": key,
             "value": value,
             "code": key.cast(_enum(), strict=False).to_physical(),
@@ -183,6 +183,9 @@ def rows_from_frames(
 
     # -- frames the codec must handle (Rule 1) or reject (Rule 3) --------------------------
     odd_frames = [frames_idx.filter(frames.str.starts_with("\r") | frames.str.starts_with("\n"))]
+    if bare_lf is None:
+        # after the split on CRLF, any LF left is a bare one
+        bare_lf = not lf and bool(line.str.contains("\n", literal=True).any())
     if bare_lf and not lf:
         odd_frames.append(frames_idx.filter(frames.str.contains(r"(^|[^\r])\n")))
     unknown = kv.filter(pl.col("code").is_null() & pl.col("key").is_not_null())
@@ -360,9 +363,8 @@ def rows_from_messages(messages: Sequence[Message]) -> pl.DataFrame:
     frames, _ = frames_from_buffer(text, term.decode())
     if len(frames) != len(raws):
         return _rows_per_message(messages, raws, lf)
-    bare_lf = not lf and joined.count(b"\n") != joined.count(b"\r\n")
     rows, fallback, _ = rows_from_frames(
-        frames, lf=lf, max_frame_size=1 << 40, ascii=joined.isascii(), bare_lf=bare_lf
+        frames, lf=lf, max_frame_size=1 << 40, ascii=joined.isascii()
     )
     idx = fallback.to_list()
     return _finish(rows, [message_row(messages[i]) for i in idx], idx)
@@ -431,9 +433,8 @@ def rows_from_buffer(
     if "\ufffd" in text:
         return _rows_via_codec(whole, lf, max_frame_size, stats)
     frames, ends = frames_from_buffer(text, term.decode())
-    bare_lf = not lf and whole.count(b"\n") != whole.count(b"\r\n")
     rows, fallback, stats = rows_from_frames(
-        frames, lf=lf, max_frame_size=max_frame_size, ascii=whole.isascii(), bare_lf=bare_lf
+        frames, lf=lf, max_frame_size=max_frame_size, ascii=whole.isascii()
     )
     idx = fallback.to_list()
     codec = []
