@@ -19,6 +19,7 @@ Usage: ``python benchmarks/bench_record.py [--mb 120] [--live-events 300000]``
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -71,7 +72,9 @@ def bench_convert(mb: float, work: Path) -> dict[str, float]:
         outs.append(out)
         convert(BIG, out)
 
+    cpu0 = time.process_time()
     t_conv = best(run_convert)
+    cpu_conv = (time.process_time() - cpu0) / 3  # all threads of this process, per run
     out = outs[-1]
     rows = load(out).height
     # codec path (a Python loop per message) on a 10 MB slice, scaled
@@ -89,6 +92,11 @@ def bench_convert(mb: float, work: Path) -> dict[str, float]:
     print(
         f"amikit convert      : {t_conv:6.2f} s  {mbytes / t_conv:8.1f} MB/s  "
         f"({t_conv / t_base:.1f}x the baseline's time)"
+    )
+    print(
+        f"  convert CPU time  : {cpu_conv:6.2f} s of process CPU per run "
+        f"({mbytes / cpu_conv:.1f} MB per CPU-second; machine load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     print(
         f"codec per message   : {t_codec:6.2f} s  {mbytes / t_codec:8.1f} MB/s  "
@@ -116,18 +124,21 @@ def bench_sink(work: Path, n: int) -> None:
     out = work / "sink"
     sink = RecordingSink(out, server="bench:0")
     sink.start()
+    cpu0 = time.process_time()
     start = time.perf_counter()
     for m in copies:
         sink.put(m)
     t_put = time.perf_counter() - start
     sink.stop()
     total = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     got = load(out).height
     text = (out / "ami-log.txt").stat().st_size
     parquet = sum(p.stat().st_size for p in out.rglob("*.parquet"))
     print(
         f"sink: {n:,} messages put in {t_put:.2f} s ({n / t_put:,.0f}/s on the caller), "
-        f"all written in {total:.2f} s ({n / total:,.0f}/s); loaded {got:,}; lost {n - got}"
+        f"all written in {total:.2f} s ({n / total:,.0f}/s); loaded {got:,}; lost {n - got}; "
+        f"{cpu:.2f} CPU-s ({n / cpu:,.0f} messages per CPU-second)"
     )
     print(
         f"sizes: text log {text / 1e6:.1f} MB, Parquet {parquet / 1e6:.1f} MB "
