@@ -148,10 +148,9 @@ def bench_sink(work: Path, n: int) -> None:
 
 def bench_live(work: Path, n: int) -> None:
     try:
-        from amikit.sim import AMIServer
-
         from amikit import AMIClient
         from amikit.record import Recorder
+        from amikit.sim import AMIServer
     except ImportError:
         print("live: skipped (amikit.client / amikit.sim not available on this branch)")
         return
