@@ -159,47 +159,62 @@ def rows_from_frames(
     frame_of_line = frames_idx.gather(
         pl.int_range(n_frames, dtype=u32, eager=True).repeat_by(split.list.len()).explode()
     )
+    # AMI repeats itself: a real capture has ~10 % distinct lines (Privilege, states,
+    # contexts, the ids of a call...). So the lines are dictionary-encoded (a private
+    # categorical) and every string operation runs once per distinct line.
+    cat = line.cast(pl.Categorical(pl.Categories.random()))
+    distinct = cat.unique()
+    ids = distinct.to_physical()
+    uniq = distinct.cast(pl.String)
+    inverse = pl.Series("inv", [0], dtype=u32).extend_constant(0, int(ids.max() or 0))
+    inverse.scatter(ids, pl.int_range(len(ids), dtype=u32, eager=True))
+    uid = inverse.gather(cat.to_physical())  # line -> its distinct line's position in uniq
     if ascii:
         # byte offset == character offset: slice at the colon (cheaper than splitn)
-        colon = line.str.find(":", literal=True)
-        key = line.str.slice(0, colon)
-        value = line.str.slice(colon + 1)
+        colon = uniq.str.find(":", literal=True)
+        key_u = uniq.str.slice(0, colon)
+        value_u = uniq.str.slice(colon + 1)
     else:
-        parts = line.str.splitn(":", 2).struct
-        key = parts.field("field_0")
-        value = parts.field("field_1")
-    value = value.str.strip_chars_start(" \t")
-    key = key.set(value.is_null(), None)  # type: ignore[arg-type]  # a line with no colon
+        parts = uniq.str.splitn(":", 2).struct
+        key_u = parts.field("field_0")
+        value_u = parts.field("field_1")
+    value_u = value_u.str.strip_chars_start(" \t")
+    key_u = key_u.set(value_u.is_null(), None)  # type: ignore[arg-type]  # no colon
+    code_u = key_u.cast(_enum(), strict=False).to_physical()
     kv = pl.DataFrame(
         {
             "frame": frame_of_line.set_sorted(),  # group_by then takes its sorted fast path
-            "key": key,
-            "value": value,
-            "code": key.cast(_enum(), strict=False).to_physical(),
+            "uid": uid,
+            "code": code_u.gather(uid),
+            "header": key_u.is_not_null().gather(uid),
         }
     )
     n_lines = kv.height
     pos = pl.int_range(n_lines, dtype=u32, eager=True)
 
+    def frames_with(bad_u: pl.Series) -> pl.Series:
+        ids = pl.int_range(len(uniq), dtype=u32, eager=True).filter(bad_u.fill_null(False))
+        if len(ids) == 0:
+            return pl.Series("frame", [], dtype=u32)
+        return kv.filter(pl.col("uid").is_in(ids.implode()))["frame"].unique()
+
     # -- frames the codec must handle (Rule 1) or reject (Rule 3) --------------------------
     odd_frames = [frames_idx.filter(frames.str.starts_with("\r") | frames.str.starts_with("\n"))]
-    if bare_lf is None:
+    if not lf and bare_lf is not False:
         # after the split on CRLF, any LF left is a bare one
-        bare_lf = not lf and bool(line.str.contains("\n", literal=True).any())
-    if bare_lf and not lf:
-        odd_frames.append(frames_idx.filter(frames.str.contains(r"(^|[^\r])\n")))
-    unknown = kv.filter(pl.col("code").is_null() & pl.col("key").is_not_null())
+        odd_frames.append(frames_with(uniq.str.contains("\n", literal=True)))
+    unknown_u = code_u.is_null() & key_u.is_not_null()
     odd_frames.append(
-        unknown.filter(
-            pl.col("key").str.to_lowercase().is_in(list(_NAME_KEYS))
-            | (
-                pl.col("key").str.contains("(", literal=True)
-                & ~pl.col("key").str.contains(")", literal=True)
+        frames_with(
+            unknown_u
+            & (
+                key_u.str.to_lowercase().is_in(list(_NAME_KEYS))
+                | (key_u.str.contains("(", literal=True) & ~key_u.str.contains(")", literal=True))
             )
-        )["frame"]
+        )
     )
     sizes = frames.str.len_bytes()
-    with_header = kv.filter(pl.col("key").is_not_null())["frame"].unique()
+    with_header = kv.filter(pl.col("header"))["frame"].unique()
     bad = sizes.cast(pl.Int64) > max_frame_size
     rejected = pl.int_range(n_frames, dtype=u32, eager=True).filter(bad)
     if len(with_header) != n_frames:
@@ -211,7 +226,8 @@ def rows_from_frames(
         stats.problems.append(f"dropped {len(rejected)} frame(s) with no header or too big")
 
     # -- first line of each (frame, code): reverse scatter, first one wins ----------------
-    slot = kv["frame"].cast(pl.UInt64) * _K + kv["code"].cast(pl.UInt64)
+    # code-major: each column's slots are one contiguous run of the table
+    slot = kv["code"].cast(pl.UInt64) * n_frames + kv["frame"].cast(pl.UInt64)
     dense = pl.Series("dense", [_SENTINEL], dtype=u32).extend_constant(_SENTINEL, n_frames * _K - 1)
     coded = slot.is_not_null()
     dense.scatter(slot.filter(coded).reverse(), pos.filter(coded).reverse())
@@ -220,10 +236,9 @@ def rows_from_frames(
     consumed = (owner == pos).fill_null(False) & ~kv["code"].is_in(
         [_CODE["Timestamp"], _CODE["Action"]]
     )
-    values = kv["value"]
 
     def column(code: int) -> pl.Series:
-        return values.gather(dense.gather_every(_K, offset=code))
+        return value_u.gather(uid.gather(dense.slice(code * n_frames, n_frames)))
 
     columns: dict[str, Any] = {"frame": pl.int_range(n_frames, dtype=u32, eager=True)}
     columns["_event"] = column(_CODE["Event"])
@@ -241,9 +256,12 @@ def rows_from_frames(
             )
 
     # -- extra: everything not consumed, in order ----------------------------------------
+    rest = kv.filter(pl.col("header") & ~pl.lit(consumed)).select("frame", "uid")
     groups = (
-        kv.lazy()
-        .filter(pl.col("key").is_not_null() & ~pl.lit(consumed))
+        rest.with_columns(
+            key_u.gather(rest["uid"]).alias("key"), value_u.gather(rest["uid"]).alias("value")
+        )
+        .lazy()
         .group_by("frame", maintain_order=True)
         .agg(pl.struct(pl.col("key"), pl.col("value")).alias("extra"))
         .collect()
