@@ -27,6 +27,7 @@ on the Unix epoch otherwise.
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from collections import deque
@@ -387,17 +388,15 @@ def _continue_sequence(
     return rows, (rows["seq"][-1], rows["connection"][-1])
 
 
-def _contains(fh: Any, needle: bytes, block: int = 1 << 24) -> bool:
-    """Whether the file holds ``needle`` (one streaming pass, blocks overlap)."""
-    fh.seek(0)
-    tail = b""
-    while True:
-        data = fh.read(block)
-        if not data:
-            return False
-        if needle in tail + data[: len(needle)] or needle in data:
-            return True
-        tail = data[-len(needle) :]
+def _contains(fh: Any, needle: bytes) -> bool:
+    """Whether the file holds ``needle`` (searched in place through a memory map)."""
+    import mmap
+
+    fh.seek(0, os.SEEK_END)
+    if fh.tell() == 0:
+        return False
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        return mm.find(needle) >= 0
 
 
 def _count(report: LoadReport, stats: ConvertStats) -> None:
