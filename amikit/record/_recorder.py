@@ -157,6 +157,8 @@ class RecordingSink:
         self._wake = threading.Event()
         self._buffer: list[Message | _Gap] = []
         self._flush_waiters: list[threading.Event] = []
+        self._buffer_has_gap = False  # a _Gap is in _buffer (then text takes the slow path)
+        self._batch_has_gap = False
         self._pending: list[Message | _Gap] = []  # waiting for the next Parquet flush
         self._pending_since = time.monotonic()
         self._thread: threading.Thread | None = None
@@ -206,6 +208,7 @@ class RecordingSink:
         when = at or datetime.now(timezone.utc)
         with self._lock:
             self._buffer.append(_Gap(connection, when, gap_start, gap_end, reason))
+            self._buffer_has_gap = True
         self._wake.set()
 
     def record_action(
@@ -307,6 +310,7 @@ class RecordingSink:
             with self._lock:
                 batch, self._buffer = self._buffer, []
                 waiters, self._flush_waiters = self._flush_waiters, []
+                self._batch_has_gap, self._buffer_has_gap = self._buffer_has_gap, False
             stopping = self._stopping
             try:
                 batch = self._filter(batch)
@@ -358,6 +362,17 @@ class RecordingSink:
         return out
 
     def _write_text(self, batch: list[Message | _Gap]) -> None:
+        if self.rotate_bytes is None and not self._batch_has_gap:
+            # the common case: one bulk write of frames and index lines
+            msgs: list[Message] = batch  # type: ignore[assignment]
+            self._log.write_columns(
+                [m.raw for m in msgs],
+                [m.seq for m in msgs],
+                [m.connection for m in msgs],
+                _micros_list(msgs),
+            )
+            self.text_written += len(msgs)
+            return
         frames: list[tuple[bytes, int | None, int | None, datetime | None]] = []
         pending = 0  # bytes in `frames`
 

@@ -165,6 +165,34 @@ class TextLogWriter:
         self.offset = offset
         self.frames += len(frames)
 
+    def write_columns(
+        self,
+        raws: list[bytes],
+        seqs: list[int | None],
+        connections: list[int | None],
+        micros: list[int | None],
+    ) -> None:
+        """Append many frames at once; the index lines are built in bulk by polars."""
+        if not raws:
+            return
+        import polars as pl
+
+        lens = pl.Series("len", [len(r) for r in raws], dtype=pl.Int64)
+        offsets = lens.cum_sum() - lens + self.offset
+        index = pl.DataFrame(
+            {
+                "offset": offsets,
+                "len": lens,
+                "seq": pl.Series(seqs, dtype=pl.Int64),
+                "connection": pl.Series(connections, dtype=pl.Int32),
+                "received_at": pl.Series(micros, dtype=pl.Int64),
+            }
+        )
+        self._log.write(b"".join(raws))
+        self._idx.write(index.write_ndjson())
+        self.offset += int(lens.sum())
+        self.frames += len(raws)
+
     def gap(
         self,
         *,
