@@ -291,3 +291,23 @@ def test_import_stays_light():
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_drop_noise_and_collapse_use_the_analysis_helpers_when_present(tmp_path):
+    try:
+        import amikit.analysis as analysis
+
+        available = hasattr(analysis, "drop_noise") and hasattr(analysis, "collapse")
+    except ImportError:
+        available = False
+    if not available:
+        with pytest.raises(amikit.UsageError, match="analysis"):
+            RecordingSink(tmp_path, drop_noise=True)
+        return
+    messages = stamped(ASTERISK22[0])
+    with RecordingSink(tmp_path / "n", drop_noise=True) as sink:
+        for m in messages:
+            sink.put(m)
+    df = amikit.load(tmp_path / "n")
+    assert 0 < df.height < len(messages)
+    assert "VarSet" not in set(df["event"])
