@@ -115,14 +115,25 @@ class DatasetWriter:
         The dataset directory (created if missing).
     compression : str
         Parquet codec (``"zstd"`` by default: the smallest files at about the same speed).
+    compression_level : int, optional
+        Codec level; zstd level 1 by default (about 30 % less CPU than the default level for
+        files about 15 % larger: the writer is a hot path of ``convert`` and the recorder).
     fsync : bool
         fsync each part before publishing it (durable against power loss; a process crash
         alone never needs it).
     """
 
-    def __init__(self, root: str | Path, *, compression: str = "zstd", fsync: bool = True):
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        compression: str = "zstd",
+        compression_level: int | None = 1,
+        fsync: bool = True,
+    ):
         self.root = Path(root)
         self.compression = compression
+        self.compression_level = compression_level if compression == "zstd" else None
         self.fsync = fsync
         self.parts_written = 0
         self.rows_written = 0
@@ -185,7 +196,12 @@ class DatasetWriter:
         name = f"part-{stamp}-{os.getpid()}-{self._counter:06d}.parquet"
         tmp = directory / f".{name}.tmp"
         final = directory / name
-        rows.write_parquet(tmp, compression=self.compression, statistics=True)
+        rows.write_parquet(
+            tmp,
+            compression=self.compression,
+            compression_level=self.compression_level,
+            statistics=True,
+        )
         if self.fsync:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
