@@ -2,7 +2,7 @@
 
 Strategy
 --------
-The file is read in chunks of about 32 MiB, cut at frame boundaries; each chunk becomes rows
+The file is read in chunks of about 16 MiB, cut at frame boundaries; each chunk becomes rows
 through the vectorised converter (:mod:`amikit.record._vector`) on the calling thread while
 the previous chunk's part file is written (and atomically published) on a writer thread, so
 parsing and Parquet encoding overlap on two cores. Memory stays at about two chunks.

@@ -56,7 +56,7 @@ __all__ = [
     "scan",
 ]
 
-CHUNK_BYTES = 32 << 20
+CHUNK_BYTES = 16 << 20
 _SNIFF = 1 << 16
 _HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9_\-]*(\([^\r\n]*\))?[ \t]*:")
 _TEXT_LOG_GLOB = "ami-log*.txt"
@@ -251,11 +251,17 @@ def iter_text_rows(
         ):
             _count(report, stats)
             if rows.height or (gaps is not None and gap_done < gaps.height):
-                rows = rows.with_columns((pl.col("_end") + base).alias("_end"))
                 n = rows.height
-                rows = rows.with_columns(
-                    pl.lit(server, dtype=pl.String).alias("server"),
-                    pl.int_range(seq + 1, seq + n + 1, dtype=pl.Int64).alias("seq"),
+                simple = index is None and timing is None and gaps is None
+                rows = (
+                    rows.lazy()
+                    .with_columns(
+                        (pl.col("_end") + base).alias("_end"),
+                        pl.lit(server, dtype=pl.String).alias("server"),
+                        pl.int_range(seq + 1, seq + n + 1, dtype=pl.Int64).alias("seq"),
+                    )
+                    .select(list(schema) if simple else [*schema, "_end"])
+                    .collect()
                 )
                 seq += n
                 if index is not None:
@@ -286,7 +292,7 @@ def iter_text_rows(
                             .drop("_o")
                         )
                 report.frames += n
-                yield rows.select(list(schema))
+                yield rows if simple else rows.select(list(schema))
             if progress is not None:
                 progress(min(pos, total), total)
         if gaps is not None and gap_done < gaps.height:  # gaps after the last frame
