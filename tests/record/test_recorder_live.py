@@ -178,11 +178,14 @@ def test_cli_record_until_ctrl_c(tmp_path, server):
         for m in events:
             server.broadcast(m.raw)
         deadline = time.monotonic() + 20
-        log = tmp_path / "ami-log.txt"
-        while time.monotonic() < deadline and (
-            not log.exists() or log.stat().st_size < sum(len(m.raw) for m in events)
-        ):
-            time.sleep(0.05)
+        index = tmp_path / "ami-log.txt.index.jsonl"
+
+        def written() -> int:  # index lines: a header, then one per frame
+            return index.read_text().count("\n") - 1 if index.exists() else 0
+
+        while time.monotonic() < deadline and written() < len(events) + 1:
+            time.sleep(0.05)  # polling a condition with a deadline
+        assert written() == len(events) + 1  # with the FullyBooted after the login
         proc.send_signal(signal.SIGINT)
         try:
             _, err = proc.communicate(timeout=30)
