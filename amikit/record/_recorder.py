@@ -112,8 +112,13 @@ class RecordingSink:
     text, parquet : bool
         Which outputs to write.
     include, exclude : str or list of str, optional
-        Event-name patterns (``fnmatch``, case-insensitive) to keep / to leave out.
-        Responses and gap records are always kept.
+        Event-name patterns (``fnmatch``, case-insensitive) to keep / to leave out (both
+        outputs). Responses and gap records are always kept.
+    drop_noise, collapse : bool
+        Apply :func:`amikit.drop_noise` / :func:`amikit.collapse` to each Parquet flush
+        (the text log stays the complete record of the wire). ``collapse`` keeps the first
+        event of each run of repeats within a flush; the run length is not stored (call
+        ``amikit.collapse`` on the loaded frame when you need it).
     flush_events, flush_seconds : int, float
         Publish a Parquet part every this many messages or seconds, whichever first.
     rotate_bytes, rotate_seconds : int, float, optional

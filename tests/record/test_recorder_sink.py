@@ -311,3 +311,19 @@ def test_drop_noise_and_collapse_use_the_analysis_helpers_when_present(tmp_path)
     df = amikit.load(tmp_path / "n")
     assert 0 < df.height < len(messages)
     assert "VarSet" not in set(df["event"])
+
+
+def test_collapse_folds_repeats_in_the_dataset_only(tmp_path):
+    analysis = pytest.importorskip("amikit.analysis")
+    if not hasattr(analysis, "collapse"):
+        pytest.skip("amikit.analysis.collapse not available")
+    messages = stamped(ASTERISK22[1])
+    twice = []
+    for m in messages:  # every event delivered twice (a duplicate delivery)
+        twice += [m, m]
+    with RecordingSink(tmp_path, collapse=True) as sink:
+        for m in twice:
+            sink.put(m)
+    df = amikit.load(tmp_path)
+    assert df.height <= len(messages)
+    assert amikit.load(tmp_path / "ami-log.txt").height == len(twice)
