@@ -203,12 +203,10 @@ def test_cli_record_until_ctrl_c(tmp_path, server):
 
 
 def test_cli_record_needs_credentials_off_a_terminal(tmp_path, server):
-    proc = _cli(f"127.0.0.1:{server.port}", "--out", str(tmp_path), env_extra={"AMI_SECRET": ""})
     env_less = {k: v for k, v in os.environ.items() if k not in ("AMI_USERNAME", "AMI_SECRET")}
-    proc.kill()
-    proc.communicate()
+    out = str(tmp_path / "out")
     proc = subprocess.run(
-        [sys.executable, "-m", "amikit", "record", f"127.0.0.1:{server.port}", "--out", "x"],
+        [sys.executable, "-m", "amikit", "record", f"127.0.0.1:{server.port}", "--out", out],
         cwd=ROOT,
         env={**env_less, "PYTHONPATH": str(ROOT)},
         stdin=subprocess.DEVNULL,
@@ -218,6 +216,7 @@ def test_cli_record_needs_credentials_off_a_terminal(tmp_path, server):
     )
     assert proc.returncode == 2
     assert "AMI_USERNAME and AMI_SECRET" in proc.stderr
+    assert not server.sessions and not (tmp_path / "out").exists()
 
 
 def test_cli_record_wrong_secret_exits_3(tmp_path, server):
