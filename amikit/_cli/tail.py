@@ -97,6 +97,24 @@ def format_event(msg: Message, oneline: bool) -> str:
     return f"# {stamp} seq={msg.seq} connection={msg.connection}\n{msg}\n"
 
 
+def _import_analysis() -> Any:
+    """``amikit.analysis`` imported, with Python's Ctrl-C handler put back afterwards.
+
+    Importing polars installs its own C-level SIGINT handler; with it, an untimed wait (the
+    main thread asleep until the next event) is not woken by Ctrl-C, so ``amikit tail``
+    would hang instead of exiting 130. Re-installing the Python handler restores the
+    ordinary ``KeyboardInterrupt``.
+    """
+    import signal
+    import threading
+
+    import amikit.analysis as analysis
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.getsignal(signal.SIGINT))
+    return analysis
+
+
 class Folding:
     """What ``--fold-noise`` / ``--collapse`` let through, and what they counted.
 
@@ -107,10 +125,9 @@ class Folding:
     REPORT_EVERY = 10.0
 
     def __init__(self, *, fold_noise: bool, collapse: bool, oneline: bool, stream: str) -> None:
-        from ..analysis import Collapser, is_noise
-
-        self.is_noise = is_noise if fold_noise else None
-        self.collapser = Collapser() if collapse else None
+        analysis = _import_analysis()
+        self.is_noise = analysis.is_noise if fold_noise else None
+        self.collapser = analysis.Collapser() if collapse else None
         self.oneline = oneline
         self.stream = stream
         self.noise: Counter[str] = Counter()
