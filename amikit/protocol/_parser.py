@@ -226,6 +226,10 @@ class Parser:
         return out
 
     def _keep(self, rest: bytes, problems: list[str]) -> None:
+        """Hold the start of the next frame; blank lines before it are dropped now, as they
+        would be once it completes, so ``buffered`` does not depend on the chunking."""
+        if rest[:1] in (b"\r", b"\n"):
+            rest = rest.lstrip(b"\r\n")
         if rest:
             self._pending += rest
             self._check_pending(problems)
