@@ -237,28 +237,30 @@ class Message:
         if n is None or kind & _FOLLOWS:
             return self._get_parsed(key, default)
         frame = self._frame
-        if frame.startswith(n[0]):  # the first line, so certainly the first occurrence
-            i = n[1]
+        # Search a lowered copy: ASCII-only lowering keeps every byte offset, and an
+        # exact-spelling hit may follow another spelling's, so the exact bytes cannot be
+        # searched first. The copy starts with an EOL so that one find() also covers the
+        # first line. Only the last message's copy is kept (readers typically ask one
+        # message for a few fields in a row), not one per message.
+        global _LAST_LOWERED
+        last = _LAST_LOWERED
+        if last[0] is frame:
+            low = last[1]
+        elif frame.startswith(n[0]):  # the first line: certainly the first occurrence
+            low = b""
+        elif kind & _LF:
+            low = (b"\n" + frame).lower()
+            _LAST_LOWERED = (frame, low)
         else:
-            # Search a lowered copy: ASCII-only lowering keeps every byte offset, and an
-            # exact-spelling hit may follow another spelling's, so the exact bytes cannot be
-            # searched first. The copy starts with an EOL so that one find() also covers the
-            # first line. Only the last message's copy is kept (readers typically ask one
-            # message for a few fields in a row), not one per message.
-            global _LAST_LOWERED
-            last = _LAST_LOWERED
-            if last[0] is frame:
-                low = last[1]
-            elif kind & _LF:
-                low = (b"\n" + frame).lower()
-                _LAST_LOWERED = (frame, low)
-            else:
-                low = (b"\r\n" + frame).lower()
-                _LAST_LOWERED = (frame, low)
+            low = (b"\r\n" + frame).lower()
+            _LAST_LOWERED = (frame, low)
+        if low:
             i = low.find(n[3] if kind & _LF else n[2])
             if i < 0:
                 return default
             i += n[1]  # the EOL in the needle and the one prefixed to the copy cancel out
+        else:
+            i = n[1]
         j = frame.find(b"\n" if kind & _LF else b"\r\n", i)
         value = frame[i:j] if j >= 0 else frame[i:]
         return value.lstrip(b" \t").decode("utf-8", "replace")
