@@ -73,12 +73,13 @@ def _pairs(fields: Fields | None) -> Iterable[tuple[str, Any]]:
     return fields
 
 
-def encode_message(pairs: Iterable[tuple[str, Any]]) -> bytes:
+def encode_message(pairs: Iterable[tuple[str, Any]]) -> EncodedAction:
     """Encode ``(key, value)`` pairs as one CRLF-framed AMI message.
 
     A list or tuple value is written as one header per element; ``None`` values are left out.
+    The result is ``bytes`` whose ``repr()`` masks ``Secret`` and ``Key`` values.
 
-    >>> encode_message([("Event", "UserEvent"), ("UserEvent", "Hi")])
+    >>> bytes(encode_message([("Event", "UserEvent"), ("UserEvent", "Hi")]))
     b'Event: UserEvent\\r\\nUserEvent: Hi\\r\\n\\r\\n'
     """
     out: list[str] = []
@@ -96,7 +97,7 @@ def encode_message(pairs: Iterable[tuple[str, Any]]) -> bytes:
         raise LocalProtocolError("a message needs at least one header")
     out.append("\r\n")
     try:
-        return "".join(out).encode("utf-8")
+        return EncodedAction("".join(out).encode("utf-8"))
     except UnicodeEncodeError as exc:
         raise LocalProtocolError(f"a key or value is not valid Unicode: {exc.reason}") from None
 
@@ -137,4 +138,4 @@ def encode_action(
         pairs.append(("ActionID", action_id))
     pairs.extend(_pairs(fields))
     pairs.extend(kw.items())
-    return EncodedAction(encode_message(pairs))
+    return encode_message(pairs)

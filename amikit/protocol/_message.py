@@ -91,6 +91,15 @@ def _needles(key: str) -> _Needles | None:
 _LAST_LOWERED: tuple[bytes, bytes] = (b"", b"")
 
 
+def _kind_of(raw: bytes) -> int:
+    """How a whole frame given by a caller is delimited (the parser knows it already)."""
+    nl = raw.find(b"\n")
+    kind = _LF if nl == 0 or (nl > 0 and raw[nl - 1] != 13) else 0
+    if raw.startswith(b"Response: Follows\n" if kind else b"Response: Follows\r\n"):
+        kind |= _FOLLOWS
+    return kind
+
+
 def mask_value(key: str, value: str) -> str:
     """Return ``value``, or a mask if ``key`` names a secret (``Secret``, ``Key``)."""
     return _MASK if key.lower() in SECRET_KEYS and value else value
@@ -134,11 +143,13 @@ class Message:
 
     __slots__ = ("_frame", "_items", "_kind", "_stray", "connection", "received_at", "seq")
 
-    def __init__(self, raw: bytes, _kind: int = 0) -> None:
+    def __init__(self, raw: bytes, _kind: int = -1) -> None:
         # A parser makes tens of thousands of these a second: set only what must be set.
         # ``_stray`` (non-header lines) is set by _parse() and only ever read after it.
+        # The parser passes the kind it framed; from anyone else, ``raw`` is one whole frame
+        # (e.g. from a recording) and its kind is read from it.
         self._frame = raw
-        self._kind = _kind
+        self._kind = _kind if _kind >= 0 else _kind_of(raw)
         self._items: list[tuple[str, str]] | None = None
         self.received_at: datetime | None = None
         self.seq: int | None = None
