@@ -106,7 +106,31 @@ def mask_value(key: str, value: str) -> str:
 
 
 _partition = str.partition
-_COLONS = repeat(":")  # an endless iterator: map() stops at the end of its other argument
+_split = str.split
+# Endless iterators of arguments: map() stops at the end of its first iterable.
+_COLONS = repeat(":")
+_SEPARATORS = repeat(": ")
+_ONES = repeat(1)
+
+
+def _fast_dict(lines: list[str], text: str) -> dict[str, str] | None:
+    """The headers as a dict, built in C, when that is exactly what Rules 1-3 give; else None.
+
+    Each line is split at its first ``": "``. That is the first colon and the value needs no
+    stripping when no key holds a colon and no value starts with a blank (``":  "``,
+    ``": \t"``); ``dict()`` refuses a line without the separator; the lengths match only
+    when no key repeats. A ``(`` in a key may be the legacy form (Rule 2): general path.
+    """
+    try:
+        fast = dict(map(_split, lines, _SEPARATORS, _ONES))
+    except ValueError:  # a line without ": "
+        return None
+    if len(fast) != len(lines) or ":  " in text or ": \t" in text:
+        return None
+    keys = "".join(fast)
+    if ":" in keys or "(" in keys:
+        return None
+    return fast
 
 
 def _split_header(line: str) -> tuple[str, str] | None:
@@ -314,9 +338,8 @@ class Message:
             # Straight to a dict when every line is a header, no key repeats and no key
             # has the legacy "Name(chan):" form; else the general path below.
             text = self._frame.decode("utf-8", "replace")
-            lines = text.split("\n" if self._kind & _LF else "\r\n")
-            fast = {k: v.lstrip(" \t") for k, s, v in map(_partition, lines, _COLONS) if s}
-            if len(fast) == len(lines) and "(" not in text:
+            fast = _fast_dict(text.split("\n" if self._kind & _LF else "\r\n"), text)
+            if fast is not None:
                 return fast
         items = self._parse()
         out: dict[str, Any] = dict(items)
