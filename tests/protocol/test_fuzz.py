@@ -92,12 +92,13 @@ def check_message(msg: Message) -> None:
     assert not msg.is_list_end or msg.is_event
     assert msg.server_time is None or msg.server_time.tzinfo is not None
     assert msg == Message(raw, msg._kind & 3)  # same bytes, same kind: same message
-    as_dict = msg.to_dict()
     expected: dict[str, list[str]] = {}
     for k, v in items:
         expected.setdefault(k, []).append(v)
-    assert {k: v if isinstance(v, list) else [v] for k, v in as_dict.items()} == expected
-    assert list(as_dict) == list(expected)
+    # to_dict() straight from the bytes (a fresh message) and from the cached items
+    for as_dict in (Message(raw, msg._kind & 3).to_dict(), msg.to_dict()):
+        assert {k: v if isinstance(v, list) else [v] for k, v in as_dict.items()} == expected
+        assert list(as_dict) == list(expected)
     probes = {k for k, _ in items} | {"Event", "Uniqueid", "Linkedid", "ActionID", "Nope"}
     for key in list(probes):
         probes |= {key.upper(), key.lower(), key.swapcase()}
