@@ -268,35 +268,41 @@ class Message:
             n = _NEEDLES[key]
         except (KeyError, TypeError):
             n = _needles(key) if isinstance(key, str) else None
-        kind = self._kind
-        if n is None or kind & _FOLLOWS:
-            return self._get_parsed(key, default)
+        if n is None or self._kind & (_LF | _FOLLOWS):
+            return self._get_other(key, n, default)
+        # A CRLF frame, the hot path. Search a lowered copy: ASCII-only lowering keeps every
+        # byte offset, and an exact-spelling hit may follow another spelling's, so the exact
+        # bytes cannot be searched first. The copy starts with CRLF so that one find() also
+        # covers the first line. Only the last message's copy is kept (readers typically
+        # ask one message for a few fields in a row), not one per message.
         frame = self._frame
-        # Search a lowered copy: ASCII-only lowering keeps every byte offset, and an
-        # exact-spelling hit may follow another spelling's, so the exact bytes cannot be
-        # searched first. The copy starts with an EOL so that one find() also covers the
-        # first line. Only the last message's copy is kept (readers typically ask one
-        # message for a few fields in a row), not one per message.
         global _LAST_LOWERED
         last = _LAST_LOWERED
         if last[0] is frame:
-            low = last[1]
+            i = last[1].find(n[2])
         elif frame.startswith(n[0]):  # the first line: certainly the first occurrence
-            low = b""
-        elif kind & _LF:
-            low = (b"\n" + frame).lower()
-            _LAST_LOWERED = (frame, low)
+            i = 0
         else:
             low = (b"\r\n" + frame).lower()
             _LAST_LOWERED = (frame, low)
-        if low:
-            i = low.find(n[3] if kind & _LF else n[2])
-            if i < 0:
-                return default
-            i += n[1]  # the EOL in the needle and the one prefixed to the copy cancel out
-        else:
-            i = n[1]
-        j = frame.find(b"\n" if kind & _LF else b"\r\n", i)
+            i = low.find(n[2])
+        if i < 0:
+            return default
+        i += n[1]  # the CRLF in the needle and the one prefixed to the copy cancel out
+        j = frame.find(b"\r\n", i)
+        value = frame[i:j] if j >= 0 else frame[i:]
+        return value.lstrip(b" \t").decode("utf-8", "replace")
+
+    def _get_other(self, key: str, n: _Needles | None, default: Any) -> Any:
+        """get() for an LF frame (same search, LF line ends) or by the decoded headers."""
+        if n is None or self._kind & _FOLLOWS:
+            return self._get_parsed(key, default)
+        frame = self._frame
+        i = 0 if frame.startswith(n[0]) else (b"\n" + frame).lower().find(n[3])
+        if i < 0:
+            return default
+        i += n[1]  # as in get(): the LF in the needle and the prefixed one cancel out
+        j = frame.find(b"\n", i)
         value = frame[i:j] if j >= 0 else frame[i:]
         return value.lstrip(b" \t").decode("utf-8", "replace")
 

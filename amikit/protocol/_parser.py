@@ -112,6 +112,8 @@ class Parser:
             bad frame is skipped; ``err.messages`` holds every message decoded in this
             call and the parser is ready for the next chunk.
         """
+        if type(data) is not bytes:
+            data = bytes(data)  # bytearray, memoryview: one copy, then bytes methods
         self.bytes_fed += len(data)
         problems: list[str] = []
         pending = self._pending
@@ -123,19 +125,16 @@ class Parser:
                 return []
             data = rest
         if pending:
-            start = len(pending) - 3
-            pending += data
-            if not self._term:
-                buf = bytes(pending)
-                pending.clear()
-            elif pending.find(self._term, start if start > 0 else 0) < 0:
+            term = self._term
+            # Only the new bytes and the seam with the held ones can hold a terminator.
+            if term and data.find(term) < 0 and (pending[-3:] + data[:3]).find(term) < 0:
+                pending += data
                 self._check_pending(problems)
                 return self._finish([], problems)
-            else:
-                buf = bytes(pending)
-                pending.clear()
+            buf = bytes(pending) + data
+            pending.clear()
         else:
-            buf = data if type(data) is bytes else bytes(data)
+            buf = data
         if not self._term:
             buf = self._start(buf)
             if buf is None:

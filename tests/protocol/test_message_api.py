@@ -116,3 +116,11 @@ def test_encoded_messages_mask_secrets_in_their_repr():
     msg = Message.from_pairs([("Action", "Login"), ("Secret", "hunter2")])
     assert "hunter2" not in repr(msg.raw) and "hunter2" not in repr(msg)
     assert encode_action("Ping") == b"Action: Ping\r\n\r\n"
+
+
+def test_feed_takes_any_bytes_like_object():
+    data = frame("Event: A", "X: 1") + frame("Event: B")
+    for kind in (bytes, bytearray, memoryview):
+        parser = Parser()
+        msgs = parser.feed(kind(data[:5])) + parser.feed(kind(data[5:]))
+        assert [m.name for m in msgs] == ["A", "B"] and parser.buffered == 0
