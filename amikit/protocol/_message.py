@@ -91,6 +91,14 @@ def _needles(key: str) -> _Needles | None:
 _LAST_LOWERED: tuple[bytes, bytes] = (b"", b"")
 
 
+def _text(data: bytes) -> str:
+    """UTF-8 with U+FFFD for invalid bytes (Rule 5); the strict decoder is the fast one."""
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace")
+
+
 def _kind_of(raw: bytes) -> int:
     """How a whole frame given by a caller is delimited (the parser knows it already)."""
     nl = raw.find(b"\n")
@@ -206,7 +214,7 @@ class Message:
         items = self._items
         if items is not None:
             return items
-        text = self._frame.decode("utf-8", "replace")
+        text = _text(self._frame)
         items: list[tuple[str, str]] = []
         stray: list[str] = []
         if self._kind & _FOLLOWS:
@@ -291,7 +299,11 @@ class Message:
         i += n[1]  # the CRLF in the needle and the one prefixed to the copy cancel out
         j = frame.find(b"\r\n", i)
         value = frame[i:j] if j >= 0 else frame[i:]
-        return value.lstrip(b" \t").decode("utf-8", "replace")
+        value = value.lstrip(b" \t")
+        try:
+            return value.decode()  # the strict decoder is the fast one
+        except UnicodeDecodeError:
+            return value.decode("utf-8", "replace")
 
     def _get_other(self, key: str, n: _Needles | None, default: Any) -> Any:
         """get() for an LF frame (same search, LF line ends) or by the decoded headers."""
@@ -304,7 +316,11 @@ class Message:
         i += n[1]  # as in get(): the LF in the needle and the prefixed one cancel out
         j = frame.find(b"\n", i)
         value = frame[i:j] if j >= 0 else frame[i:]
-        return value.lstrip(b" \t").decode("utf-8", "replace")
+        value = value.lstrip(b" \t")
+        try:
+            return value.decode()  # the strict decoder is the fast one
+        except UnicodeDecodeError:
+            return value.decode("utf-8", "replace")
 
     def _get_parsed(self, key: str, default: Any) -> Any:
         if not isinstance(key, str):
@@ -343,7 +359,7 @@ class Message:
         if items is None and not self._kind & _FOLLOWS:
             # Straight to a dict when every line is a header, no key repeats and no key
             # has the legacy "Name(chan):" form; else the general path below.
-            text = self._frame.decode("utf-8", "replace")
+            text = _text(self._frame)
             fast = _fast_dict(text.split("\n" if self._kind & _LF else "\r\n"), text)
             if fast is not None:
                 return fast
@@ -394,7 +410,11 @@ class Message:
             # the usual case, as in get() but without the lookups
             j = frame.find(b"\r\n")
             value = frame[6:j] if j >= 0 else frame[6:]
-            return value.lstrip(b" \t").decode("utf-8", "replace")
+            value = value.lstrip(b" \t")
+            try:
+                return value.decode()  # the strict decoder is the fast one
+            except UnicodeDecodeError:
+                return value.decode("utf-8", "replace")
         value = self.get("Event")
         if value is None:
             value = self.get("Response") or self.get("Action") or ""
