@@ -46,7 +46,7 @@ SECRET_KEYS = frozenset({"secret", "key"})
 
 _MASK = "********"
 
-# _kind bits: how the frame was delimited and whether it is an old-style Command reply.
+# _k bits (Message._k): how the frame was delimited and whether it is an old-style Command reply.
 _LF = 1
 _FOLLOWS = 2
 _NOTERM = 4  # the stored frame lacks the blank line that ended it; .raw adds it back
@@ -173,7 +173,7 @@ class Message:
         The client's connection generation (1 for the first connection, +1 per reconnect).
     """
 
-    __slots__ = ("_frame", "_items", "_kind", "_stray", "connection", "received_at", "seq")
+    __slots__ = ("_frame", "_items", "_k", "_stray", "connection", "received_at", "seq")
 
     def __init__(self, raw: bytes, _kind: int = -1) -> None:
         # A parser makes tens of thousands of these a second: set only what must be set.
@@ -181,7 +181,7 @@ class Message:
         # The parser passes the kind it framed; from anyone else, ``raw`` is one whole frame
         # (e.g. from a recording) and its kind is read from it.
         self._frame = raw
-        self._kind = _kind if _kind >= 0 else _kind_of(raw)
+        self._k = _kind if _kind >= 0 else _kind_of(raw)
         self._items: list[tuple[str, str]] | None = None
         self.received_at: datetime | None = None
         self.seq: int | None = None
@@ -201,9 +201,15 @@ class Message:
         return cls(encode_message(pairs))
 
     @property
+    def _kind(self) -> int:
+        # How the frame was delimited, as a caller may pass it back to the constructor
+        # together with ``raw`` (which always ends with its blank line).
+        return self._k & ~_NOTERM
+
+    @property
     def raw(self) -> bytes:
         """The exact bytes of the frame, terminating blank line included."""
-        kind = self._kind
+        kind = self._k
         if kind & _NOTERM:
             return self._frame + (b"\n\n" if kind & _LF else b"\r\n\r\n")
         return self._frame
@@ -217,10 +223,10 @@ class Message:
         text = _text(self._frame)
         items: list[tuple[str, str]] = []
         stray: list[str] = []
-        if self._kind & _FOLLOWS:
+        if self._k & _FOLLOWS:
             self._parse_follows(text, items, stray)
         else:
-            lines = text.split("\n" if self._kind & _LF else "\r\n")
+            lines = text.split("\n" if self._k & _LF else "\r\n")
             # Fast path (Rule 1): every line a header, no legacy "Name(chan):" key.
             items = [(k, v.lstrip(" \t")) for k, s, v in map(_partition, lines, _COLONS) if s]
             if len(items) != len(lines) or "(" in text:
@@ -276,7 +282,7 @@ class Message:
             n = _NEEDLES[key]
         except (KeyError, TypeError):
             n = _needles(key) if isinstance(key, str) else None
-        if n is None or self._kind & (_LF | _FOLLOWS):
+        if n is None or self._k & (_LF | _FOLLOWS):
             return self._get_other(key, n, default)
         # A CRLF frame, the hot path. Search a lowered copy: ASCII-only lowering keeps every
         # byte offset, and an exact-spelling hit may follow another spelling's, so the exact
@@ -307,7 +313,7 @@ class Message:
 
     def _get_other(self, key: str, n: _Needles | None, default: Any) -> Any:
         """get() for an LF frame (same search, LF line ends) or by the decoded headers."""
-        if n is None or self._kind & _FOLLOWS:
+        if n is None or self._k & _FOLLOWS:
             return self._get_parsed(key, default)
         frame = self._frame
         i = 0 if frame.startswith(n[0]) else (b"\n" + frame).lower().find(n[3])
@@ -356,11 +362,11 @@ class Message:
         not folded: ``UniqueID`` and ``Uniqueid`` stay two keys, as received.
         """
         items = self._items
-        if items is None and not self._kind & _FOLLOWS:
+        if items is None and not self._k & _FOLLOWS:
             # Straight to a dict when every line is a header, no key repeats and no key
             # has the legacy "Name(chan):" form; else the general path below.
             text = _text(self._frame)
-            fast = _fast_dict(text.split("\n" if self._kind & _LF else "\r\n"), text)
+            fast = _fast_dict(text.split("\n" if self._k & _LF else "\r\n"), text)
             if fast is not None:
                 return fast
         items = self._parse()
@@ -406,7 +412,7 @@ class Message:
     def name(self) -> str:
         """The ``Event`` value; for a response, the ``Response`` value (``Success``, ...)."""
         frame = self._frame
-        if not self._kind & (_LF | _FOLLOWS) and frame.startswith(b"Event:"):
+        if not self._k & (_LF | _FOLLOWS) and frame.startswith(b"Event:"):
             # the usual case, as in get() but without the lookups
             j = frame.find(b"\r\n")
             value = frame[6:j] if j >= 0 else frame[6:]
@@ -478,7 +484,7 @@ class Message:
         """
         self._parse()
         stray = self._stray or []
-        if self._kind & _FOLLOWS:
+        if self._k & _FOLLOWS:
             return list(stray)
         return self.getall("Output") + stray
 
@@ -507,7 +513,7 @@ class Message:
 
     def __str__(self) -> str:
         lines = [f"{k}: {mask_value(k, v)}" for k, v in self._parse()]
-        lines.extend(self.output if self._kind & _FOLLOWS else (self._stray or []))
+        lines.extend(self.output if self._k & _FOLLOWS else (self._stray or []))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -520,7 +526,7 @@ class Message:
             for k, v in self._parse()
         )
         out = self.output
-        pre = f"<pre>{escape(chr(10).join(out))}</pre>" if out and self._kind & _FOLLOWS else ""
+        pre = f"<pre>{escape(chr(10).join(out))}</pre>" if out and self._k & _FOLLOWS else ""
         return f"<table class='amikit-message'>{rows}</table>{pre}"
 
 

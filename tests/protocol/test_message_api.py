@@ -124,3 +124,18 @@ def test_feed_takes_any_bytes_like_object():
         parser = Parser()
         msgs = parser.feed(kind(data[:5])) + parser.feed(kind(data[5:]))
         assert [m.name for m in msgs] == ["A", "B"] and parser.buffered == 0
+
+
+def test_a_copy_from_raw_and_kind_is_the_same_message():
+    # what amikit.client does to wrap a response in its Message subclass
+    class Wrapped(Message):
+        __slots__ = ()
+
+    data = frame("Response: Success", "ActionID: 1") + b"Event: A\nX: 1\n\n"
+    for msg in Parser().feed(frame("Event: A", "X: 1")) + [Message(data[:37])]:
+        again = Wrapped(msg.raw, msg._kind)
+        assert again.raw == msg.raw and again.items() == msg.items() and again == msg
+    old = b"Response: Follows\r\nPrivilege: Command\r\nx\n--END COMMAND--\r\n\r\n"
+    (msg,) = Parser().feed(old)
+    again = Wrapped(msg.raw, msg._kind)
+    assert again.raw == old and again.output == ["x"] == msg.output
