@@ -131,8 +131,8 @@ def test_a_copy_from_raw_and_kind_is_the_same_message():
     class Wrapped(Message):
         __slots__ = ()
 
-    data = frame("Response: Success", "ActionID: 1") + b"Event: A\nX: 1\n\n"
-    for msg in Parser().feed(frame("Event: A", "X: 1")) + [Message(data[:37])]:
+    parsed = Parser().feed(frame("Event: A", "X: 1") + frame("Response: Success", "ActionID: 1"))
+    for msg in [*parsed, Message(b"Event: A\nX: 1\n\n"), Message(frame("Event: B"))]:
         again = Wrapped(msg.raw, msg._kind)
         assert again.raw == msg.raw and again.items() == msg.items() and again == msg
     old = b"Response: Follows\r\nPrivilege: Command\r\nx\n--END COMMAND--\r\n\r\n"
