@@ -2,8 +2,11 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_parse.py            # the full table (about a minute)
-    python benchmarks/bench_parse.py --quick    # one run per cell, for a smoke test
+    python benchmarks/bench_parse.py            # the full table (a few minutes)
+    python benchmarks/bench_parse.py --quick    # one round, for a smoke test
+
+The peers are measured when installed (``pip install -e ".[bench]"``); a missing one is
+named in the output and left out.
 
 Strategy
 --------
@@ -16,14 +19,14 @@ Strategy
   client) and as one burst of the whole corpus (what a client sees after a stall). The chunks
   are cut before the clock starts, as a socket would hand them over.
 * **Same bytes, each parser's own path.** No sockets and no threads: each peer is driven
-  through the entry point its client uses (``/work/shared``-style notes in
-  ``peers.md`` §3):
+  through the entry point its own client uses to turn received bytes into messages:
 
   - panoramisk: ``AMIProtocol.data_received(chunk)`` (its ``Message.from_line``), with the
     ``utf8`` encoding its ``Manager`` sets;
   - python-ami (``asterisk-ami``): the ``AMIClient._next_pack()`` generator reading a stand-in
     socket whose ``recv`` returns the chunks, then ``Response.read`` / ``Event.read`` as
-    ``fire_recv_pack`` does;
+    ``fire_recv_pack`` does (without its listener dispatch, which would cost it more, and
+    without its stop at a ``Goodbye`` response, which would end the run early);
   - pyst2: ``Manager._receive_data()`` iterating a buffered reader over the chunks (as its
     ``socket.makefile()`` would), then ``ManagerMsg(lines)`` as ``message_loop`` does. pyst2
     raises ``AttributeError`` on every ``ChanVariable`` header under Python 3; such messages
