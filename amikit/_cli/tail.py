@@ -17,8 +17,6 @@ report their counts on stderr every 10 s (when they changed) and at exit.
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 import time
 from collections import Counter
@@ -29,8 +27,7 @@ from ..cli import ExitStatus
 from ..client import AMIClient, ConnectionEvent
 from ..client._subscribe import Pattern
 from ..protocol import Message
-
-DEFAULT_PORT = 5038
+from ._connect import DEFAULT_PORT, credentials, interactive, split_server
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,22 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ping-interval", type=float, default=20.0, help="seconds (20)")
     parser.add_argument("--ping-timeout", type=float, default=25.0, help="seconds (25)")
-
-
-def split_server(text: str) -> tuple[str, int]:
-    """``"pbx:5039"`` -> ``("pbx", 5039)``; ``"[::1]:5038"`` and a bare host work too."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":")
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, ""
-    if not port:
-        return host, DEFAULT_PORT
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"bad port in {text!r}")
-    return host, int(port)
 
 
 def _patterns(values: list[str] | None) -> Pattern:
@@ -187,29 +168,6 @@ class Folding:
         return "-- " + "; ".join(parts)
 
 
-def _interactive() -> bool:
-    return sys.stdin.isatty()
-
-
-def _credentials(
-    args: argparse.Namespace, asked: bool, last_user: str | None = None
-) -> tuple[str, str] | None:
-    user = None if asked else (args.user or os.environ.get("AMI_USERNAME"))
-    secret = None if asked else os.environ.get("AMI_SECRET")
-    if (user is None or secret is None) and not _interactive():
-        print(
-            "amikit tail: set AMI_USERNAME and AMI_SECRET, or run it on a terminal", file=sys.stderr
-        )
-        return None
-    if user is None:
-        default = last_user or args.user or os.environ.get("AMI_USERNAME") or ""
-        prompt = f"Username [{default}]: " if default else "Username: "
-        user = input(prompt).strip() or default
-    if secret is None:
-        secret = getpass.getpass("Secret: ")
-    return user, secret
-
-
 def _on_connection(err: TextIO):
     def report(event: ConnectionEvent) -> None:
         if event.kind == "disconnected":
@@ -230,14 +188,14 @@ def _on_connection(err: TextIO):
 def run(args: argparse.Namespace) -> int:
     try:
         host, port = split_server(args.server)
-    except argparse.ArgumentTypeError as exc:
+    except ValueError as exc:
         print(f"amikit tail: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
     tls = True if args.tls else "no-verify" if args.tls_no_verify else None
     asked = False
     last_user: str | None = None
     while True:
-        creds = _credentials(args, asked, last_user)
+        creds = credentials(args, "tail", ask=asked, last_user=last_user)
         if creds is None:
             return ExitStatus.USAGE
         client = AMIClient(
@@ -255,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
             break
         except AuthenticationError as exc:
             print(f"amikit tail: {exc}", file=sys.stderr)
-            if not _interactive():
+            if not interactive():
                 return ExitStatus.AUTH
             asked = True  # ask again, as a terminal user expects
             last_user = creds[0]

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..protocol._fields import BRIDGE_SNAPSHOT, CHANNEL_ROLES, CHANNEL_SNAPSHOT
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -58,37 +60,10 @@ META_COLUMNS: tuple[str, ...] = (
     "action_id",
 )
 
-_SNAPSHOT = (
-    "Channel",
-    "ChannelState",
-    "ChannelStateDesc",
-    "CallerIDNum",
-    "CallerIDName",
-    "ConnectedLineNum",
-    "ConnectedLineName",
-    "Language",
-    "AccountCode",
-    "Context",
-    "Exten",
-    "Priority",
-    "Uniqueid",
-    "Linkedid",
-)
+_SNAPSHOT = CHANNEL_SNAPSHOT
 _DEST = tuple("Dest" + name for name in _SNAPSHOT if name not in ("Language", "AccountCode"))
 # Other channel roles: enough to link channels into calls without touching `extra`.
-_ROLES = (
-    "Transferer",
-    "Transferee",
-    "OrigTransferer",
-    "SecondTransferer",
-    "TransferTarget",
-    "LocalOne",
-    "LocalTwo",
-    "Parkee",
-    "Retriever",
-    "Source",
-    "Target",
-)
+_ROLES = tuple(role for role in CHANNEL_ROLES if role not in ("", "Dest"))
 _ROLE_IDS = tuple(role + field for role in _ROLES for field in ("Channel", "Uniqueid", "Linkedid"))
 
 WIDE_COLUMNS: tuple[str, ...] = (
@@ -98,12 +73,7 @@ WIDE_COLUMNS: tuple[str, ...] = (
     *_SNAPSHOT,
     *_DEST,
     *_ROLE_IDS,
-    "BridgeUniqueid",
-    "BridgeType",
-    "BridgeTechnology",
-    "BridgeCreator",
-    "BridgeName",
-    "BridgeNumChannels",
+    *BRIDGE_SNAPSHOT[:-1],  # all but BridgeVideoSourceMode
     "DialString",
     "DialStatus",
     "Cause",
