@@ -149,8 +149,8 @@ def stage_live(run: DemoRun) -> None:
         )
         run.print(f"recording to {out} (text log + Parquet)")
         run.print(
-            f"watching for {args.seconds:g} s; noise (VarSet, Newexten, device state, ...) "
-            "and repeats are folded"
+            f"watching for {args.seconds:g} s (Ctrl-C: stop early); noise (VarSet, Newexten, "
+            "device state, ...) and repeats are folded"
         )
         run.print()
         with AMIClient(pbx.host, pbx.port, "admin", "amikit") as client:
@@ -159,28 +159,31 @@ def stage_live(run: DemoRun) -> None:
                 pbx.call("answered")  # something to watch at once; the traffic follows
                 run.started = time.monotonic()
                 deadline = run.started + args.seconds
-                while True:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    try:
-                        msg = inbox.get(timeout=min(left, 0.25))
-                    except queue.Empty:
-                        continue
-                    run.messages.append(msg)
-                    run.counts[msg.name] += 1
-                    if args.all:
-                        shown = True
-                    elif analysis.is_noise(msg.name):
-                        folded["noise"] += 1
-                        shown = False
-                    else:
-                        status = collapser.feed(msg, stream=f"{pbx.host}:{pbx.port}").status
-                        folded[status] += status != "new"
-                        shown = status == "new" and msg.name in STORY
-                    if shown:
-                        stamp = time.monotonic() - run.started
-                        run.print(f"{stamp:6.2f}s  {describe(msg)}")
+                try:
+                    while True:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        try:
+                            msg = inbox.get(timeout=min(left, 0.25))
+                        except queue.Empty:
+                            continue
+                        run.messages.append(msg)
+                        run.counts[msg.name] += 1
+                        if args.all:
+                            shown = True
+                        elif analysis.is_noise(msg.name):
+                            folded["noise"] += 1
+                            shown = False
+                        else:
+                            status = collapser.feed(msg, stream=f"{pbx.host}:{pbx.port}").status
+                            folded[status] += status != "new"
+                            shown = status == "new" and msg.name in STORY
+                        if shown:
+                            stamp = time.monotonic() - run.started
+                            run.print(f"{stamp:6.2f}s  {describe(msg)}")
+                except KeyboardInterrupt:  # Ctrl-C: stop watching, still summarise
+                    run.print("\n-- interrupted: stopping the PBX, then the summary")
             run.extra["recorded"] = recorder.stats
             run.extra["pbx_calls_started"] = pbx.engine.calls_processed if pbx.engine else 0
     run.extra["folded"] = folded
