@@ -544,8 +544,11 @@ def scan(path: str | Path, *, strict: bool = False) -> pl.LazyFrame:
     if kind == "dataset":
         lf = _scan_dataset(path, report)
     elif kind == "parquet":
+        schema = polars_schema()
+        if set(run_schema()) <= set(pl.read_parquet_schema(path)):  # a collapsed part
+            schema |= run_schema()
         lf = pl.scan_parquet(
-            str(path), schema=polars_schema(), missing_columns="insert", extra_columns="ignore"
+            str(path), schema=schema, missing_columns="insert", extra_columns="ignore"
         )
     else:
         return load(path, strict=strict).lazy()

@@ -360,6 +360,8 @@ def test_collapse_keeps_the_run_length_and_times_in_the_parquet_rows(tmp_path, f
                 sink.flush()
     df = amikit.load(tmp_path)
     assert df["count"].to_list() == counts
+    part = sorted(tmp_path.rglob("*.parquet"))[0]  # one part alone keeps them too
+    assert amikit.load(part)["count"].to_list() == counts[: amikit.load(part).height]
     assert {"count", "first", "last"} <= set(df.columns)
     assert df["count"].sum() == len(messages)  # every event is counted in some row
     again = collapse(df)  # joins runs that a flush boundary split
