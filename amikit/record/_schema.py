@@ -39,12 +39,14 @@ if TYPE_CHECKING:
 __all__ = [
     "GAP_EVENT",
     "META_COLUMNS",
+    "RUN_COLUMNS",
     "WIDE_COLUMNS",
     "gap_row",
     "message_pairs",
     "message_row",
     "polars_schema",
     "rows_to_frame",
+    "run_schema",
 ]
 
 META_COLUMNS: tuple[str, ...] = (
@@ -114,6 +116,20 @@ def polars_schema() -> dict[str, pl.DataType]:
         schema[name] = pl.String()
     schema["extra"] = pl.List(pl.Struct({"key": pl.String(), "value": pl.String()}))
     return schema
+
+
+#: Optional columns of a collapsed recording (``Recorder(collapse=True)``): the length of
+#: each run of repeats and the times of its first and last event, as
+#: :func:`amikit.analysis.collapse` computes them.
+RUN_COLUMNS: tuple[str, ...] = ("count", "first", "last")
+
+
+def run_schema() -> dict[str, pl.DataType]:
+    """The dtypes of :data:`RUN_COLUMNS`."""
+    import polars as pl
+
+    utc = pl.Datetime("us", "UTC")
+    return {"count": pl.Int64(), "first": utc, "last": utc}
 
 
 def _kind(msg: Message) -> str:
