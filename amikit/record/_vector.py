@@ -247,10 +247,11 @@ def rows_from_frames(
     # -- first line of each (frame, code): reverse scatter, first one wins ----------------
     # code-major: each column's slots are one contiguous run of the table
     slot = kv["code"].cast(pl.UInt64) * n_frames + kv["frame"].cast(pl.UInt64)
-    dense = pl.Series("dense", [_SENTINEL], dtype=u32).extend_constant(_SENTINEL, n_frames * _K - 1)
+    # An empty slot holds n_lines: one past the last line, a line whose value is null.
+    # (Gathers without null indices take polars' fast path.)
+    dense = pl.Series("dense", [n_lines], dtype=u32).extend_constant(n_lines, n_frames * _K - 1)
     coded = slot.is_not_null()
     dense.scatter(slot.filter(coded).reverse(), pos.filter(coded).reverse())
-    dense = dense.set(dense == _SENTINEL, None)  # type: ignore[arg-type]
     owner = dense.gather(slot)
     consumed = (owner == pos).fill_null(False) & ~kv["code"].is_in(
         [_CODE["Timestamp"], _CODE["Action"]]
@@ -258,7 +259,9 @@ def rows_from_frames(
 
     # Every column at once: one gather fills the whole code-major table with values, and
     # each column is a zero-copy slice of it (one call instead of ~90 small ones).
-    table = value_u.gather(uid.gather(dense))
+    value_ext = value_u.extend_constant(None, 1).rechunk()
+    uid_ext = uid.extend_constant(len(uniq), 1).rechunk()
+    table = value_ext.gather(uid_ext.gather(dense))
 
     def column(code: int) -> pl.Series:
         return table.slice(code * n_frames, n_frames)
