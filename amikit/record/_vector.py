@@ -9,17 +9,31 @@ once:
 1. the text is decoded once (UTF-8, U+FFFD for bad bytes; decoding is the same per frame or
    per buffer because frames are cut at ASCII bytes) and cut into frames at the terminator
    (``\\r\\n\\r\\n`` or ``\\n\\n``) by polars;
-2. frames are cut into lines, and the lines are dictionary-encoded (a private categorical):
-   AMI repeats itself (about 10 % of the lines of a real capture are distinct: Privilege,
-   states, contexts, the ids of a call), so every string operation below runs once per
-   *distinct* line;
+2. frames are cut into lines (exploding a (frame, lines) table, so each line carries its frame
+   number for free), and the lines are dictionary-encoded with a private categorical: AMI
+   repeats itself (2-10 % of the lines of a real capture are distinct: Privilege, states,
+   contexts, the ids of a call), so every string operation below runs once per *distinct*
+   line. The private category set numbers the distinct lines densely in order of first
+   appearance, so its list of strings is the dictionary and a line's physical code indexes
+   it (no ``unique`` + inverse map over all lines);
 3. a distinct line is cut into ``key``/``value`` on the first colon, the value's leading
    blanks stripped (codec Rule 1); the keys that feed columns (``Event``, ``ActionID``,
    ``Timestamp`` and every wide column) get small integer codes through an ``Enum`` cast;
 4. the first line of each (frame, code) is found by scattering line numbers in *reverse*
    order into a dense code-major ``code * frames + frame`` table (the last write wins, so
-   the first line wins); each wide column is then a slice of that table and two gathers;
-5. every other line goes to ``extra`` (a list of ``{key, value}``), in order.
+   the first line wins); one gather turns the whole table into values and each wide column
+   is a zero-copy slice of it. Empty slots point one past the last line, at a null value,
+   so neither gather sees a null index (polars' fast path; ~3x cheaper than ~90 gathers
+   with nulls);
+5. every other line goes to ``extra`` (a list of ``{key, value}``), in order: one group-by
+   over *all* lines (sorted by frame) keeping the unconsumed ones, so every frame gets its
+   list, empty ones included, without a scatter/gather of lists afterwards.
+
+Cost (``benchmarks/bench_record.py``): per 100 MB of capture about 1.6-2.7 CPU-s here and
+1.1-1.6 CPU-s in the Parquet writer (83 wide string columns, mostly null, dominate it), on
+a shared 2-core machine. What remains is per-line work polars does natively (splitting,
+hashing the lines, the scatter and the value table); the Python code runs per buffer,
+never per message or per distinct line.
 
 Rule 1: the result is exactly what the codec gives, row for row. A frame this path cannot
         reproduce exactly is handed to the codec instead ("fallback"), decided per frame:
