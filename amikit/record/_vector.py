@@ -165,7 +165,11 @@ def frames_from_buffer(text: str, term: str) -> tuple[pl.Series, pl.Series]:
 
     parts = pl.Series("frame", _pieces(text, term), dtype=pl.String).str.split(term).explode()
     ends = (parts.str.len_bytes().cast(pl.Int64) + len(term)).cum_sum()
-    keep = parts.str.strip_chars("\r\n") != ""
+    # only a part that starts with CR or LF can be made of nothing else
+    stray = parts.str.starts_with("\r") | parts.str.starts_with("\n")
+    keep = (parts.str.len_bytes() > 0) & ~stray
+    if stray.any():
+        keep = keep | (stray & (parts.str.strip_chars("\r\n") != ""))
     return parts.filter(keep), ends.filter(keep)
 
 
@@ -218,7 +222,8 @@ def rows_from_frames(
         {
             "frame": frame_of_line.set_sorted(),  # group_by then takes its sorted fast path
             "uid": uid,
-            "code": code_u.gather(uid),
+            # lines without a code go to an extra, never-read row of the table (_K)
+            "code": code_u.fill_null(_K).gather(uid),
             "header": key_u.is_not_null().gather(uid),
         }
     )
@@ -260,16 +265,18 @@ def rows_from_frames(
 
     # -- first line of each (frame, code): reverse scatter, first one wins ----------------
     # code-major: each column's slots are one contiguous run of the table
-    slot = kv["code"].cast(pl.UInt64) * n_frames + kv["frame"].cast(pl.UInt64)
+    wide = pl.UInt32 if (_K + 1) * n_frames < 1 << 32 else pl.UInt64
+    slot = kv["code"].cast(wide) * n_frames + kv["frame"].cast(wide)
     # An empty slot holds n_lines: one past the last line, a line whose value is null.
     # (Gathers without null indices take polars' fast path.)
-    dense = pl.Series("dense", [n_lines], dtype=u32).extend_constant(n_lines, n_frames * _K - 1)
-    coded = slot.is_not_null()
-    dense.scatter(slot.filter(coded).reverse(), pos.filter(coded).reverse())
-    owner = dense.gather(slot)
-    consumed = (owner == pos).fill_null(False) & ~kv["code"].is_in(
-        [_CODE["Timestamp"], _CODE["Action"]]
+    dense = pl.Series("dense", [n_lines], dtype=u32).extend_constant(
+        n_lines, n_frames * (_K + 1) - 1
     )
+    dense.scatter(slot.reverse(), pos.reverse())
+    owner = dense.gather(slot)
+    # Timestamp and Action feed columns but their lines also stay in extra (the layout)
+    consumable_u = code_u.is_not_null() & ~code_u.is_in([_CODE["Timestamp"], _CODE["Action"]])
+    consumed = (owner == pos) & consumable_u.gather(uid)
 
     # Every column at once: one gather fills the whole code-major table with values, and
     # each column is a zero-copy slice of it (one call instead of ~90 small ones).
