@@ -464,7 +464,7 @@ def _rows_per_message(messages: Sequence[Message], raws: Sequence[bytes], lf: bo
 
 
 def rows_from_buffer(
-    data: bytes,
+    data: bytes | bytearray,
     *,
     lf: bool,
     follows: bool,
@@ -489,10 +489,10 @@ def rows_from_buffer(
     cut = cut + len(term) if cut >= 0 else 0
     if cut == 0:
         return _with_end(_finish(_empty_rows(), [], []), []), 0, stats
-    whole = data[:cut]
+    whole = data if cut == len(data) else data[:cut]  # the converter passes whole frames
     text = whole.decode("utf-8", "replace")
     if "\ufffd" in text:
-        return _rows_via_codec(whole, lf, max_frame_size, stats)
+        return _rows_via_codec(bytes(whole), lf, max_frame_size, stats)
     frames, ends = frames_from_buffer(text, term.decode())
     rows, fallback, stats = rows_from_frames(
         frames, lf=lf, max_frame_size=max_frame_size, ascii=whole.isascii()
