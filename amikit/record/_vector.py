@@ -29,10 +29,11 @@ once:
    over *all* lines (sorted by frame) keeping the unconsumed ones, so every frame gets its
    list, empty ones included, without a scatter/gather of lists afterwards.
 
-Cost (``benchmarks/bench_record.py``): per 100 MB of capture about 1.6-2.7 CPU-s here and
-1.1-1.6 CPU-s in the Parquet writer (83 wide string columns, mostly null, dominate it), on
-a shared 2-core machine. What remains is per-line work polars does natively (splitting,
-hashing the lines, the scatter and the value table); the Python code runs per buffer,
+Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): about
+1.1-1.5 CPU-s per 100 MB here (sequential, one polars thread; 1.5-1.9 before the dense
+dictionary, the single value table and the spare-row scatter), against 0.8-1.2 CPU-s in the
+Parquet writer. What remains is per-line work polars does natively (splitting, hashing the
+lines, the scatter, the value table, the ``extra`` group-by); the Python code runs per buffer,
 never per message or per distinct line.
 
 Rule 1: the result is exactly what the codec gives, row for row. A frame this path cannot
