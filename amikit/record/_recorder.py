@@ -29,6 +29,7 @@ Rule 4: a connection gap (disconnect -> reconnect) is written as a gap row / gap
 
 from __future__ import annotations
 
+import _thread
 import fnmatch
 import threading
 import time
@@ -48,6 +49,8 @@ __all__ = ["Recorder", "RecordingSink"]
 _WAKE = 0.25
 _TEXT_FLUSH = 0.5
 _AUTH_ACTIONS = frozenset({"login", "challenge"})
+# How often a Parquet write interrupted by a Ctrl-C meant for the program is tried again.
+_INTERRUPT_RETRIES = 5
 
 
 class _Gap:
@@ -415,8 +418,20 @@ class RecordingSink:
         self._pending_since = time.monotonic()
         if not pending:
             return
-        rows = self.rows(pending)
-        self._dataset.write(rows)
+        for attempt in range(_INTERRUPT_RETRIES + 1):
+            try:
+                self._dataset.write(self.rows(pending))
+                break
+            except KeyboardInterrupt:
+                # polars turns a Ctrl-C that arrives while it computes into a
+                # KeyboardInterrupt in whichever thread runs the query: here, the writer.
+                # The interrupt was meant for the program, not for the recording: hand it
+                # to the main thread (its own SIGINT handler runs) and write the rows again.
+                # A part interrupted mid-write stays a hidden temporary file that loaders
+                # skip; the retry writes a complete one.
+                _thread.interrupt_main()
+                if attempt == _INTERRUPT_RETRIES:
+                    raise
         self.parquet_written += sum(1 for p in pending if isinstance(p, Message))
 
     def rows(self, items: list[Message | _Gap]) -> pl.DataFrame:
