@@ -164,10 +164,15 @@ def _cli(*args: str, env_extra: dict | None = None, **kw) -> subprocess.Popen:
 
 
 def _wait_for_session(server: AMIServer, timeout: float = 20.0) -> None:
+    # Logged in, not just connected: the server broadcasts only to authenticated sessions.
     deadline = time.monotonic() + timeout
-    while not server.sessions and time.monotonic() < deadline:
+
+    def logged_in() -> bool:
+        return any(s.authenticated for s in server.sessions)
+
+    while not logged_in() and time.monotonic() < deadline:
         time.sleep(0.02)  # polling a condition with a deadline
-    assert server.sessions, "the recorder never logged in"
+    assert logged_in(), "the recorder never logged in"
 
 
 def test_cli_record_until_ctrl_c(tmp_path, server):
