@@ -197,6 +197,7 @@ def _lookup(table: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def describe_field(name: str) -> str:
     """The meaning of one AMI field in plain words (``""`` if amikit has no text for it).
 

@@ -1,0 +1,194 @@
+"""What every live view shares: a ring buffer fed from any thread, counters, a throttle.
+
+Strategy
+--------
+A view is fed in one of two ways:
+
+* **live**: :meth:`LiveFeed.attach` subscribes to a client with ``thread="loop"``, so
+  :meth:`LiveFeed.feed` runs on the client's own loop thread. That thread keeps running
+  while a notebook cell blocks the kernel, which is what keeps the view moving during a
+  long cell. ``feed`` therefore only appends to a bounded deque under a lock, bumps
+  counters and pokes the throttle: no HTML, no widget traits, no waiting.
+* **recording**: a polars frame from :func:`amikit.load`; the view renders from the frame.
+
+Rendering happens on the throttle's render thread (see :mod:`._throttle`). Widgets render
+state; they never own the connection: closing a widget cancels its subscription and
+nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from ..protocol import Message
+from ._throttle import Throttle
+
+__all__ = ["LiveFeed", "RateMeter", "frame_messages", "is_frame"]
+
+
+def is_frame(obj: object) -> bool:
+    """True for a polars DataFrame or LazyFrame (without importing polars)."""
+    mod = type(obj).__module__ or ""
+    return mod.startswith("polars") and type(obj).__name__ in ("DataFrame", "LazyFrame")
+
+
+def frame_messages(frame: Any) -> list[Message]:
+    """Rows of an events frame back as :class:`Message` objects (time and seq kept)."""
+    from ..record._schema import message_pairs
+
+    out: list[Message] = []
+    for row in frame.iter_rows(named=True):
+        pairs = list(message_pairs(row))
+        try:
+            msg = Message.from_pairs(pairs)
+        except Exception:  # a value with a bare LF (pre-13.5 servers): keep it readable
+            msg = Message.from_pairs(
+                [(k, v.replace("\r", " ").replace("\n", " ")) for k, v in pairs]
+            )
+        msg.received_at = row.get("received_at") or row.get("timestamp")
+        msg.seq = row.get("seq")
+        msg.connection = row.get("connection")
+        out.append(msg)
+    return out
+
+
+class RateMeter:
+    """Events per second over a sliding window, in one-second buckets (bounded memory)."""
+
+    def __init__(self, window: float = 5.0) -> None:
+        self.window = window
+        self._buckets: deque[list[int]] = deque(maxlen=int(window) + 2)
+        self._first: float | None = None
+
+    def add(self, n: int = 1, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if self._first is None:
+            self._first = now
+        second = int(now)
+        if self._buckets and self._buckets[-1][0] == second:
+            self._buckets[-1][1] += n
+        else:
+            self._buckets.append([second, n])
+
+    def rate(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        if self._first is None:
+            return 0.0
+        start = now - self.window
+        total = sum(n for sec, n in self._buckets if sec + 1 > start)
+        span = min(self.window, max(now - self._first, 1.0))
+        return total / span
+
+
+class LiveFeed:
+    """Mix-in: a bounded buffer of messages, counters, a client subscription, a throttle.
+
+    Subclasses implement ``_render()`` and may override ``_accept(msg)`` (called under the
+    lock for every fed message) to keep their own state.
+    """
+
+    _throttle: Throttle
+
+    def _init_feed(self, *, buffer: int, rate: float, tick: float | None = None) -> None:
+        if buffer < 1:
+            raise ValueError("buffer must hold at least one message")
+        self._lock = threading.RLock()
+        self._buffer: deque[Message] = deque(maxlen=buffer)
+        self._meter = RateMeter()
+        self._subscriptions: list[Any] = []
+        self._client: Any = None
+        self._connection_note = ""
+        self.received = 0
+        self._throttle = Throttle(self._render, rate=rate, tick=tick, wants_tick=self._wants_tick)
+
+    # -- feeding ------------------------------------------------------------------------
+
+    def feed(self, msg: Message) -> None:
+        """Add one message (thread-safe and cheap; the view re-renders soon after)."""
+        with self._lock:
+            self._buffer.append(msg)
+            self.received += 1
+            self._meter.add()
+            self._accept(msg)
+        self._throttle.poke()
+
+    def extend(self, messages: Iterable[Message]) -> None:
+        """Add many messages at once."""
+        with self._lock:
+            for msg in messages:
+                self._buffer.append(msg)
+                self.received += 1
+                self._meter.add()
+                self._accept(msg)
+        self._throttle.poke()
+
+    def _accept(self, msg: Message) -> None:
+        """Hook for subclasses: update derived state (runs under the lock)."""
+
+    def _wants_tick(self) -> bool:
+        return False
+
+    # -- client -------------------------------------------------------------------------
+
+    def attach(self, client: Any, pattern: Any = "*") -> None:
+        """Subscribe to ``client`` events matching ``pattern`` (see ``AMIClient.on``).
+
+        The callback runs on the client's loop thread (``thread="loop"``), so the view keeps
+        updating while a notebook cell blocks.
+        """
+        self._client = client
+        try:
+            sub = client.on(pattern, self.feed, thread="loop")
+        except TypeError:  # a client without thread selection
+            sub = client.on(pattern, self.feed)
+        self._subscriptions.append(sub)
+        on_connection = getattr(client, "on_connection", None)
+        if on_connection is not None:
+            handle = on_connection(self._on_connection)
+            if handle is not None:
+                self._subscriptions.append(handle)
+
+    def _on_connection(self, event: Any) -> None:
+        kind = getattr(event, "kind", str(event))
+        self._connection_note = str(kind)
+        self._throttle.poke()
+
+    def detach(self) -> None:
+        """Cancel the client subscription (the client itself stays connected)."""
+        subs, self._subscriptions = self._subscriptions, []
+        for sub in subs:
+            cancel = getattr(sub, "cancel", None)
+            if cancel is not None:
+                cancel()
+
+    @property
+    def events_per_second(self) -> float:
+        """Arrival rate over the last few seconds."""
+        with self._lock:
+            return self._meter.rate()
+
+    @property
+    def dropped(self) -> int:
+        """Events the client had to drop for slow subscribers (0 without a client)."""
+        stats = getattr(self._client, "stats", None)
+        return int(getattr(stats, "dropped", 0) or 0)
+
+    def flush(self) -> None:
+        """Render now, in the calling thread."""
+        self._throttle.flush()
+
+    @property
+    def renders(self) -> int:
+        """How many times the view was drawn (throttled)."""
+        return self._throttle.renders
+
+    def _render(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _close_feed(self) -> None:
+        self.detach()
+        self._throttle.close()
