@@ -1,0 +1,53 @@
+"""Package-level promises: a light import, a complete public surface, typed."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import amikit
+
+HEAVY = ("polars", "pyarrow", "IPython", "ipywidgets", "ipykernel")
+
+
+def test_import_amikit_stays_light():
+    code = (
+        "import sys, amikit, amikit.protocol\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_public_names_are_listed_sorted_and_resolve():
+    assert amikit.__all__ == sorted(amikit.__all__, key=lambda s: (s.startswith("_"), s))
+    for name in amikit.__all__:
+        module = amikit._LAZY.get(name)
+        if module is not None and importlib.util.find_spec(module) is None:
+            continue  # a layer not built yet
+        assert getattr(amikit, name) is not None
+    for name, module in amikit._LAZY.items():
+        if importlib.util.find_spec(module) is not None:
+            assert name in dir(amikit)
+
+
+def test_public_classes_show_the_public_module():
+    assert amikit.Message.__module__ == "amikit"
+    assert amikit.AuthenticationError.__module__ == "amikit"
+    assert repr(amikit.RemoteProtocolError("x")).startswith("RemoteProtocolError")
+
+
+def test_package_is_typed():
+    assert (Path(amikit.__file__).parent / "py.typed").exists()
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    try:
+        amikit.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchThing" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
