@@ -23,10 +23,12 @@ __all__ = [
     "Explanation",
     "FieldNote",
     "describe_field",
+    "enable_rich_display",
     "explain",
 ]
 
 _LAZY = {
+    "enable_rich_display": "amikit.jupyter._display",
     "EventStream": "amikit.jupyter._stream",
     "CallBoard": "amikit.jupyter._board",
     "CallLadder": "amikit.jupyter._ladder",
@@ -37,7 +39,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'amikit.jupyter' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    attr = "enable" if name == "enable_rich_display" else name
+    value = getattr(importlib.import_module(module), attr)
     globals()[name] = value
     return value
 

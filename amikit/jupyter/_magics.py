@@ -440,8 +440,11 @@ AmiMagics.ami.__doc__ = _help()
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the ``%ami`` magics (``%load_ext amikit``)."""
+    from ._display import enable
+
     magics = AmiMagics(ipython)
     ipython.register_magics(magics)
+    enable(ipython)
     ipython._amikit_magics = magics  # for unload
 
 
