@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._explain import Explanation, FieldNote, describe_field, explain
+from ._explain import Explanation, FieldNote, describe_cause, describe_field, explain
 
 __all__ = [
     "CallBoard",
@@ -22,6 +22,7 @@ __all__ = [
     "EventStream",
     "Explanation",
     "FieldNote",
+    "describe_cause",
     "describe_field",
     "enable_rich_display",
     "explain",

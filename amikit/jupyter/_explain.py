@@ -29,7 +29,7 @@ from ..protocol import Message, mask_value
 from . import _glossary as g
 from ._noise import is_noise
 
-__all__ = ["Explanation", "FieldNote", "describe_field", "explain"]
+__all__ = ["Explanation", "FieldNote", "describe_cause", "describe_field", "explain"]
 
 Kind = Literal["event", "action", "response", "field", "unknown"]
 
@@ -225,6 +225,18 @@ def _value_meaning(key: str, value: str) -> str:
     if key.lower() in ("cause", "hangupcause") and value in g.CAUSES:
         meaning = f"{meaning}. Here: {g.CAUSES[value]}"
     return meaning
+
+
+def describe_cause(code: str | int | None) -> str:
+    """A Q.850 hangup cause (``Cause`` field) in plain words: ``describe_cause(17)``.
+
+    >>> describe_cause("17")
+    'user busy: the callee was busy'
+    """
+    if code is None:
+        return ""
+    text = str(code).strip()
+    return g.CAUSES.get(text, f"cause {text}" if text.isdigit() else text)
 
 
 def _documented_fields(variants: list[dict[str, Any]]) -> list[str]:
