@@ -97,12 +97,13 @@ class CallBoard(widgets.VBox, LiveFeed):
     def __init__(
         self, source: Any = None, *, recent: int = 10, rate: float = 4.0, buffer: int = 1
     ) -> None:
+        tracker_class = _tracker_class()  # fail before any widget exists
         self._status = widgets.HTML()
         self._active_html = widgets.HTML()
         self._finished_html = widgets.HTML()
         super().__init__([self._status, self._active_html, self._finished_html])
         self.add_class("amikit-callboard")
-        self.tracker = _tracker_class()(on_call_end=self._call_ended)
+        self.tracker = tracker_class(on_call_end=self._call_ended)
         self._channels: dict[str, _ChannelState] = {}
         self._finished: deque[dict[str, Any]] = deque(maxlen=recent)
         self._ended_at: dict[str, datetime] = {}

@@ -73,7 +73,7 @@ class CallLadder(widgets.VBox, LiveFeed):
         buffer: int = 5000,
         rate: float = 4.0,
     ) -> None:
-        from ..analysis import CallTracker
+        from ..analysis import CallTracker  # fail before any widget exists
 
         self._picker = widgets.Dropdown(options=[(_FOLLOW, "")], value="", description="call")
         self._status = widgets.HTML()

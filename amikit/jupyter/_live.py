@@ -159,7 +159,7 @@ class LiveFeed:
 
     def detach(self) -> None:
         """Cancel the client subscription (the client itself stays connected)."""
-        subs, self._subscriptions = self._subscriptions, []
+        subs, self._subscriptions = getattr(self, "_subscriptions", []), []
         for sub in subs:
             cancel = getattr(sub, "cancel", None)
             if cancel is not None:
@@ -191,4 +191,6 @@ class LiveFeed:
 
     def _close_feed(self) -> None:
         self.detach()
-        self._throttle.close()
+        throttle = getattr(self, "_throttle", None)  # None if __init__ failed early
+        if throttle is not None:
+            throttle.close()

@@ -1,9 +1,10 @@
 """Which events the widgets hide when "hide noise" is on.
 
-The one definition of noise belongs to :mod:`amikit.analysis` (``drop_noise``); this module
-asks it first, so the widgets, the recorder and the batch analysis agree. Until that layer
-is installed, a built-in copy of the documented default set is used (VarSet and Newexten
-dominate real traffic at 85-92 %, see the protocol notes §2.6).
+The definition of noise belongs to :mod:`amikit.analysis` (``drop_noise``,
+``NOISE_EVENTS``). That module loads polars, and ``amikit.explain`` (which marks noise
+events) must stay light, so this is a copy of the same set; a test asserts that the two are
+equal, so the widgets and the batch analysis always hide the same events. (VarSet and
+Newexten alone are 85-92 % of real traffic, protocol notes §2.6.)
 """
 
 from __future__ import annotations
@@ -41,20 +42,13 @@ NOISE_PATTERNS: tuple[str, ...] = (
     "LoadAverageLimit",
     "MemoryLimit",
     "InvalidTransport",
+    "PresenceStatus",
+    "SessionTimeout",
 )
 
 
-@lru_cache(maxsize=1)
 def noise_patterns() -> tuple[str, ...]:
-    """The noise event-name patterns (from amikit.analysis when available)."""
-    try:
-        from .. import analysis  # type: ignore[attr-defined]
-    except ImportError:
-        return NOISE_PATTERNS
-    for attr in ("NOISE", "NOISE_EVENTS", "DEFAULT_NOISE"):
-        value = getattr(analysis, attr, None)
-        if value:
-            return tuple(sorted(str(v) for v in value))
+    """The noise event-name patterns (``*`` is a wildcard), as ``drop_noise`` uses them."""
     return NOISE_PATTERNS
 
 

@@ -269,3 +269,10 @@ def test_close_cancels_the_subscription() -> None:
     assert source.args[0] == "Dial*" and source.args[2] == "loop"
     stream.close()
     assert source.sub.cancelled
+
+
+def test_widgets_hide_exactly_what_drop_noise_drops() -> None:
+    analysis = pytest.importorskip("amikit.analysis", reason="the analysis layer is not merged")
+    from amikit.jupyter._noise import NOISE_PATTERNS
+
+    assert set(NOISE_PATTERNS) == set(analysis.NOISE_EVENTS)
