@@ -1,0 +1,697 @@
+"""The asyncio engine behind :class:`~amikit.AMIClient`: one connection at a time, kept alive.
+
+Strategy
+--------
+Everything here runs on the portal loop (:mod:`amikit.client._portal`) and never knows which
+face (sync or async) called it.
+
+* :class:`_Connection` is an ``asyncio.Protocol``: ``data_received`` feeds the sans-I/O
+  :class:`~amikit.protocol.Parser`, stamps every message (``received_at`` once per read
+  chunk, ``seq`` per connection from 1, ``connection`` = generation), resolves pending
+  actions by ActionID and hands the events of the chunk to the subscriptions in one batch.
+  A protocol callback cannot wait, which is the point: reading never waits on a consumer.
+  The only brake is deliberate: a full *lossless* subscription pauses reading
+  (``transport.pause_reading``) until it has drained.
+* Actions are correlated by ActionID only. An event-list action (``EventList: start``)
+  completes when its own terminator arrives (:attr:`Message.is_list_end`), never by
+  guessing from the text; its items are collected on the response's ``.events``.
+* Liveness: a pinger task sends ``Ping`` every ``ping_interval`` and expects the reply within
+  ``ping_timeout``. A half-open connection (no bytes and no FIN) fails that deadline, which
+  counts as a loss like EOF or a reset.
+* On loss: pending actions fail with :class:`~amikit.ConnectionLost`, a ``disconnected``
+  :class:`ConnectionEvent` is emitted, and (``reconnect=True``) a supervisor task retries with
+  exponential back-off and jitter (bounded by ``backoff[1]``), logs in again with the same
+  event mask, re-applies every filter, and emits ``reconnected`` carrying the gap
+  ``(gap_start, gap_end)``. Subscriptions belong to the engine, so they survive.
+  A refused login ends the retries (no retry storm): the client is then ``closed``.
+* Secrets: the secret lives in one attribute, is sent inside an
+  :class:`~amikit.protocol.EncodedAction` (whose repr masks it) and is never logged or put
+  into an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import logging
+import os
+import random
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from .._exceptions import (
+    ActionError,
+    AmiError,
+    AmiTimeout,
+    AuthenticationError,
+    ConnectError,
+    ConnectionLost,
+    RemoteProtocolError,
+    UsageError,
+)
+from ..protocol import Message, Parser, encode_action
+from ._subscribe import Subscription
+
+__all__ = ["ActionResponse", "ClientStats", "ConnectionEvent", "Engine"]
+
+log = logging.getLogger("amikit.client")
+_UTC = timezone.utc
+
+ConnectionKind = Literal["connected", "disconnected", "reconnected", "closed"]
+
+
+@dataclass(frozen=True)
+class ConnectionEvent:
+    """A change of connection state, for ``client.on_connection(callback)``.
+
+    Attributes
+    ----------
+    kind : {"connected", "disconnected", "reconnected", "closed"}
+    generation : int
+        The connection generation (1 for the first connection, +1 per reconnect).
+    at : datetime
+        When it happened (UTC).
+    gap_start, gap_end : datetime or None
+        For ``disconnected``: ``gap_start`` (the moment the loss was noticed). For
+        ``reconnected``: both, the interval in which events may have been missed.
+    reason : str or None
+        Why (``"connection closed by the server"``, ``"no reply to Ping within 25 s"``, ...).
+    """
+
+    kind: ConnectionKind
+    generation: int
+    at: datetime
+    gap_start: datetime | None = None
+    gap_end: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """A snapshot of a client's counters (``client.stats``).
+
+    Attributes
+    ----------
+    received : int
+        Messages received (events and responses) over every connection.
+    delivered : int
+        Messages handed to subscribers (callbacks and streams).
+    dropped : int
+        Messages dropped by full lossy subscription queues.
+    lag : float
+        Largest delivery lag of the subscriptions, seconds (receipt to delivery).
+    reconnects : int
+        Successful reconnections.
+    queued : int
+        Messages waiting in subscription queues now.
+    bytes_received : int
+    protocol_errors : int
+        Bad frames skipped by the parser.
+    unmatched : int
+        Responses whose ActionID matched no pending action (e.g. after a timeout).
+    callback_errors : int
+        Exceptions raised by subscriber callbacks (logged, never fatal).
+    generation : int
+    connected : bool
+    """
+
+    received: int
+    delivered: int
+    dropped: int
+    lag: float
+    reconnects: int
+    queued: int
+    bytes_received: int
+    protocol_errors: int
+    unmatched: int
+    callback_errors: int
+    generation: int
+    connected: bool
+
+
+class ActionResponse(Message):
+    """The response to an action: a :class:`~amikit.Message` plus the event list, if any.
+
+    Attributes
+    ----------
+    events : list of Message
+        For event-list actions (``CoreShowChannels``, ``QueueStatus``, ...): the items, in
+        order, without the terminator. Empty for other actions.
+    list_end : Message or None
+        The list's terminating event (``...Complete``, with ``ListItems``), if any.
+    """
+
+    __slots__ = ("events", "list_end")
+
+    @classmethod
+    def _wrap(cls, msg: Message) -> ActionResponse:
+        resp = cls(msg.raw, msg._kind)
+        resp.received_at = msg.received_at
+        resp.seq = msg.seq
+        resp.connection = msg.connection
+        resp.events = []
+        resp.list_end = None
+        return resp
+
+
+ActionResponse.__module__ = "amikit.client"
+
+
+class _Pending:
+    __slots__ = ("events", "future", "name", "response")
+
+    def __init__(self, future: asyncio.Future[ActionResponse], name: str) -> None:
+        self.future = future
+        self.name = name
+        self.response: ActionResponse | None = None
+        self.events: list[Message] = []
+
+
+@dataclass
+class Config:
+    """What the engine needs to (re)connect. The secret is kept out of ``repr``."""
+
+    host: str
+    port: int
+    username: str | None
+    secret: str | None
+    tls: ssl.SSLContext | None
+    auth: Literal["md5", "plain"]
+    ping_interval: float
+    ping_timeout: float
+    reconnect: bool
+    backoff: tuple[float, float]
+    events: str
+    timeout: float
+
+    def __repr__(self) -> str:
+        return f"<Config {self.username}@{self.host}:{self.port}>"
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP/TLS connection of one generation."""
+
+    def __init__(self, engine: Engine, generation: int) -> None:
+        self.engine = engine
+        self.generation = generation
+        self.parser = Parser()
+        self.transport: asyncio.Transport | None = None
+        self.seq = 0
+        self.pending: dict[str, _Pending] = {}
+        self.lists: dict[str, _Pending] = {}
+        self.dead = False
+        self.paused = False
+        loop = asyncio.get_running_loop()
+        self.banner: asyncio.Future[str] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.pinger: asyncio.Task[None] | None = None
+
+    # -- asyncio.Protocol -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        engine = self.engine
+        engine.bytes_received += len(data)
+        try:
+            messages = self.parser.feed(data)
+        except RemoteProtocolError as exc:
+            messages = exc.messages
+            engine.protocol_errors += 1
+            log.warning("%s: skipped bad bytes from the server: %s", engine.server, exc)
+        if not self.banner.done() and self.parser.banner is not None:
+            self.banner.set_result(self.parser.banner)
+        if not messages:
+            return
+        now = datetime.now(_UTC)
+        seq = self.seq
+        generation = self.generation
+        events = []
+        append = events.append
+        for msg in messages:
+            seq += 1
+            msg.received_at = now
+            msg.seq = seq
+            msg.connection = generation
+            if msg.raw.startswith(b"Event:") or msg.is_event:
+                if self.lists:
+                    self._list_item(msg)
+                append(msg)
+            else:
+                self._response(msg)
+        self.seq = seq
+        engine.received += len(messages)
+        if events:
+            engine.dispatch(events)
+
+    def eof_received(self) -> bool:
+        return False  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+        reason = f"connection lost: {exc}" if exc else "connection closed by the server"
+        self.fail(reason)
+
+    # -- correlation ----------------------------------------------------------------------
+
+    def _response(self, msg: Message) -> None:
+        action_id = msg.action_id
+        pending = self.pending.get(action_id) if action_id is not None else None
+        if pending is None or pending.future.done():
+            self.engine.unmatched += 1
+            log.debug("%s: response with no pending action: %r", self.engine.server, msg)
+            return
+        response = ActionResponse._wrap(msg)
+        if msg.is_list_start:
+            pending.response = response
+            self.lists[action_id] = pending  # type: ignore[index]
+        else:
+            pending.future.set_result(response)
+
+    def _list_item(self, msg: Message) -> None:
+        action_id = msg.get("ActionID")
+        pending = self.lists.get(action_id) if action_id is not None else None
+        if pending is None:
+            return
+        if msg.is_list_end:
+            del self.lists[action_id]  # type: ignore[arg-type]
+            response = pending.response
+            assert response is not None
+            response.events = pending.events
+            response.list_end = msg
+            if not pending.future.done():
+                pending.future.set_result(response)
+        else:
+            pending.events.append(msg)
+
+    async def request(
+        self,
+        name: str,
+        fields: Sequence[tuple[str, Any]],
+        timeout: float,
+        raise_on_error: bool = True,
+    ) -> ActionResponse:
+        """Send one action and wait for its response (and its event list, if any)."""
+        if self.dead or self.transport is None:
+            raise ConnectionLost(f"{name}: not connected to {self.engine.server}")
+        action_id = None
+        for key, value in fields:
+            if key.lower() == "actionid":
+                action_id = str(value)
+        if action_id is None:
+            action_id = self.engine.next_action_id()
+            data = encode_action(name, fields, action_id=action_id)
+        else:
+            data = encode_action(name, fields)
+        if action_id in self.pending:
+            raise UsageError(f"ActionID {action_id!r} is already waiting for a response")
+        future: asyncio.Future[ActionResponse] = asyncio.get_running_loop().create_future()
+        self.pending[action_id] = _Pending(future, name)
+        try:
+            self.transport.write(data)
+            try:
+                response = await asyncio.wait_for(future, timeout)
+            except asyncio.TimeoutError:
+                raise AmiTimeout(f"{name}: no response within {timeout:g} s") from None
+        finally:
+            self.pending.pop(action_id, None)
+            self.lists.pop(action_id, None)
+        if raise_on_error and (response.get("Response") or "").lower() == "error":
+            raise ActionError(name, response)
+        return response
+
+    # -- loss -----------------------------------------------------------------------------
+
+    def fail(self, reason: str) -> None:
+        """Mark the connection lost: close it, fail pending actions, tell the engine."""
+        if self.dead:
+            return
+        self.dead = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.abort()
+        if not self.banner.done():
+            self.banner.set_exception(ConnectError(reason))
+            self.banner.exception()  # consumed: nobody may be waiting
+        for pending in list(self.pending.values()):
+            if not pending.future.done():
+                pending.future.set_exception(ConnectionLost(f"{pending.name}: {reason}"))
+        if self.pinger is not None and self.pinger is not asyncio.current_task():
+            self.pinger.cancel()
+        self.engine.connection_lost(self, reason)
+
+    async def wait_closed(self, timeout: float = 2.0) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.closed), timeout)
+
+    def pause(self, paused: bool) -> None:
+        if self.transport is None or self.dead or paused == self.paused:
+            return
+        self.paused = paused
+        if paused:
+            self.transport.pause_reading()
+        else:
+            self.transport.resume_reading()
+
+
+class Engine:
+    """Connection, login, liveness, reconnection and dispatch of one client (loop thread)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.server = f"{config.host}:{config.port}"
+        self.generation = 0
+        self.conn: _Connection | None = None
+        self.subscriptions: tuple[Subscription, ...] = ()
+        self.listeners: tuple[Callable[[ConnectionEvent], Any], ...] = ()
+        self.filters: list[list[tuple[str, Any]]] = []
+        self.event_mask = config.events
+        self.closing = False
+        self.closed = False
+        self.failure: BaseException | None = None  # why the client stopped reconnecting
+        self.supervisor: asyncio.Task[None] | None = None
+        self._blocked: set[int] = set()
+        self._ids = itertools.count(1)
+        self._id_prefix = f"amikit-{os.getpid():x}-{random.getrandbits(24):06x}"
+        self.received = 0
+        self.bytes_received = 0
+        self.protocol_errors = 0
+        self.unmatched = 0
+        self.reconnects = 0
+        self.gone_delivered = 0  # counters of cancelled subscriptions, kept for stats
+        self.gone_dropped = 0
+        self.gone_errors = 0
+
+    def next_action_id(self) -> str:
+        return f"{self._id_prefix}-{next(self._ids)}"
+
+    @property
+    def connected(self) -> bool:
+        return self.conn is not None and not self.conn.dead
+
+    # -- opening and login ----------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """First connection: errors are raised to the caller (no retry)."""
+        if self.closed or self.closing:
+            raise UsageError("this client is closed; create a new AMIClient")
+        if self.connected:
+            return
+        conn = await self._open()
+        self._install(conn)
+        self._emit(ConnectionEvent("connected", self.generation, datetime.now(_UTC)))
+
+    async def _open(self) -> _Connection:
+        cfg = self.config
+        if cfg.username is None or cfg.secret is None:
+            raise UsageError("username and secret are required to log in")
+        loop = asyncio.get_running_loop()
+        generation = self.generation + 1
+        conn = _Connection(self, generation)
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: conn,
+                    cfg.host,
+                    cfg.port,
+                    ssl=cfg.tls,
+                    server_hostname=cfg.host if cfg.tls is not None else None,
+                ),
+                cfg.timeout,
+            )
+        except asyncio.TimeoutError:
+            raise AmiTimeout(
+                f"connect to {self.server}: no answer within {cfg.timeout:g} s"
+            ) from None
+        except (OSError, ssl.SSLError) as exc:
+            raise ConnectError(f"cannot connect to {self.server}: {exc}") from exc
+        try:
+            try:
+                await asyncio.wait_for(asyncio.shield(conn.banner), cfg.timeout)
+            except asyncio.TimeoutError:
+                raise ConnectError(
+                    f"{self.server} sent no AMI banner within {cfg.timeout:g} s"
+                ) from None
+            await self._login(conn)
+            for pairs in self.filters:
+                await conn.request("Filter", pairs, cfg.timeout)
+        except BaseException:
+            conn.dead = True  # not installed: its loss must not trigger a reconnect
+            if conn.transport is not None:
+                conn.transport.abort()
+            raise
+        return conn
+
+    async def _login(self, conn: _Connection) -> None:
+        cfg = self.config
+        assert cfg.username is not None and cfg.secret is not None
+        fields: list[tuple[str, Any]]
+        try:
+            if cfg.auth == "md5":
+                challenge = await conn.request(
+                    "Challenge", [("AuthType", "MD5")], cfg.timeout, raise_on_error=False
+                )
+                value = challenge.get("Challenge")
+                if value is None:
+                    raise AuthenticationError(
+                        challenge.get("Message") or "the server sent no MD5 challenge",
+                        username=cfg.username,
+                    )
+                key = hashlib.md5((value + cfg.secret).encode()).hexdigest()
+                fields = [("AuthType", "MD5"), ("Username", cfg.username), ("Key", key)]
+            else:
+                fields = [("Username", cfg.username), ("Secret", cfg.secret)]
+            fields.append(("Events", self.event_mask))
+            response = await conn.request("Login", fields, cfg.timeout, raise_on_error=False)
+        except ConnectionLost as exc:
+            raise ConnectError(f"{self.server} closed the connection during login") from exc
+        if (response.get("Response") or "").lower() != "success":
+            raise AuthenticationError(
+                response.get("Message") or "Authentication failed", username=cfg.username
+            )
+
+    def _install(self, conn: _Connection) -> None:
+        self.conn = conn
+        self.generation = conn.generation
+        if self._blocked:
+            conn.pause(True)
+        if self.config.ping_interval > 0:
+            conn.pinger = asyncio.get_running_loop().create_task(self._ping_loop(conn))
+
+    async def _ping_loop(self, conn: _Connection) -> None:
+        cfg = self.config
+        while not conn.dead:
+            await asyncio.sleep(cfg.ping_interval)
+            try:
+                await conn.request("Ping", (), cfg.ping_timeout, raise_on_error=False)
+            except AmiTimeout:
+                conn.fail(f"no reply to Ping within {cfg.ping_timeout:g} s")
+                return
+            except AmiError:
+                return
+
+    # -- loss and reconnection ------------------------------------------------------------
+
+    def connection_lost(self, conn: _Connection, reason: str) -> None:
+        if conn is not self.conn:
+            return  # a connection still logging in, or an old one
+        self.conn = None
+        if self.closing:
+            return
+        gap_start = datetime.now(_UTC)
+        log.warning("%s: %s", self.server, reason)
+        self._emit(
+            ConnectionEvent("disconnected", conn.generation, gap_start, gap_start, None, reason)
+        )
+        if self.config.reconnect:
+            loop = asyncio.get_running_loop()
+            self.supervisor = loop.create_task(self._reconnect(gap_start, reason))
+
+    async def _reconnect(self, gap_start: datetime, reason: str) -> None:
+        initial, ceiling = self.config.backoff
+        attempt = 0
+        while not self.closing:
+            delay = min(ceiling, initial * 2 ** min(attempt, 30))
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: no thundering herd
+            try:
+                conn = await self._open()
+            except AuthenticationError as exc:
+                # The credentials are wrong now: retrying would only hammer the server.
+                self.failure = exc
+                log.error("%s: %s; giving up reconnecting", self.server, exc)
+                self.closed = True
+                self._close_subscriptions()
+                self._emit(
+                    ConnectionEvent(
+                        "closed", self.generation, datetime.now(_UTC), gap_start, None, str(exc)
+                    )
+                )
+                return
+            except (AmiError, OSError) as exc:
+                attempt += 1
+                log.info("%s: reconnect attempt %d failed: %s", self.server, attempt, exc)
+                continue
+            if self.closing:
+                conn.dead = True
+                if conn.transport is not None:
+                    conn.transport.abort()
+                return
+            self._install(conn)
+            self.reconnects += 1
+            now = datetime.now(_UTC)
+            log.info("%s: reconnected (generation %d)", self.server, self.generation)
+            self._emit(ConnectionEvent("reconnected", self.generation, now, gap_start, now, reason))
+            return
+
+    # -- actions --------------------------------------------------------------------------
+
+    async def action(
+        self,
+        name: str,
+        fields: Sequence[tuple[str, Any]],
+        timeout: float | None,
+        raise_on_error: bool,
+    ) -> ActionResponse:
+        if self.closed or self.closing:
+            if self.failure is not None:
+                raise UsageError(f"this client stopped: {self.failure}")
+            raise UsageError("this client is closed")
+        conn = self.conn
+        if conn is None or conn.dead:
+            if self.generation == 0:
+                raise UsageError("not connected: call connect() (or aconnect()) first")
+            raise ConnectionLost(f"{name}: not connected to {self.server} (reconnecting)")
+        return await conn.request(
+            name, fields, self.config.timeout if timeout is None else timeout, raise_on_error
+        )
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def add_subscription(self, sub: Subscription) -> None:
+        if self.closed:
+            raise UsageError("this client is closed")
+        self.subscriptions = (*self.subscriptions, sub)  # copy-on-write: any thread
+
+    def remove_subscription(self, sub: Subscription) -> None:
+        if sub in self.subscriptions:
+            self.subscriptions = tuple(s for s in self.subscriptions if s is not sub)
+            self.gone_delivered += sub.delivered
+            self.gone_dropped += sub.dropped
+            self.gone_errors += sub.errors
+
+    def dispatch(self, events: list[Message]) -> None:
+        """Hand a chunk's events to every matching subscription (loop thread)."""
+        names: list[str] | None = None
+        for sub in self.subscriptions:
+            matcher = sub.matcher
+            if matcher.match_all:
+                batch = events
+            elif matcher.predicate is not None:
+                batch = []
+                for msg in events:
+                    try:
+                        if matcher.predicate(msg):
+                            batch.append(msg)
+                    except Exception:
+                        sub._callback_failed()
+            else:
+                if names is None:
+                    names = [msg.name for msg in events]
+                wants = matcher.wants_name
+                batch = [msg for msg, name in zip(events, names, strict=True) if wants(name)]
+            if batch:
+                sub.push(batch)
+
+    def pause_reading(self, sub: Subscription) -> None:
+        """A lossless subscription is full: stop reading until it drains (loop thread)."""
+        self._blocked.add(id(sub))
+        if self.conn is not None:
+            self.conn.pause(True)
+
+    def resume_reading(self, sub: Subscription) -> None:
+        """Thread-safe: called by a consumer once it has drained."""
+        from ._portal import get_portal
+
+        portal = get_portal()
+        if portal.in_loop_thread():
+            self._resume(id(sub))
+        else:
+            portal.loop.call_soon_threadsafe(self._resume, id(sub))
+
+    def _resume(self, key: int) -> None:
+        self._blocked.discard(key)
+        if not self._blocked and self.conn is not None:
+            self.conn.pause(False)
+
+    def _close_subscriptions(self) -> None:
+        for sub in self.subscriptions:
+            sub.cancel()
+
+    # -- connection notifications ---------------------------------------------------------
+
+    def _emit(self, event: ConnectionEvent) -> None:
+        for callback in self.listeners:
+            try:
+                callback(event)
+            except Exception:
+                log.exception("on_connection callback raised")
+
+    # -- closing --------------------------------------------------------------------------
+
+    async def close(self, timeout: float) -> None:
+        """Log off (``Response: Goodbye``), stop every task, close the socket."""
+        if self.closed and self.supervisor is None:
+            self._close_subscriptions()
+            return
+        self.closing = True
+        supervisor, self.supervisor = self.supervisor, None
+        if supervisor is not None and not supervisor.done():
+            supervisor.cancel()
+        if supervisor is not None:
+            with contextlib.suppress(BaseException):
+                await supervisor
+        conn = self.conn
+        if conn is not None and not conn.dead:
+            with contextlib.suppress(AmiError):
+                await conn.request("Logoff", (), min(timeout, 5.0), raise_on_error=False)
+            pinger = conn.pinger
+            conn.fail("closed by the client")
+            if pinger is not None:
+                with contextlib.suppress(BaseException):
+                    await pinger
+            await conn.wait_closed()
+        self.conn = None
+        was_closed = self.closed
+        self.closed = True
+        self._close_subscriptions()
+        if not was_closed:
+            self._emit(
+                ConnectionEvent(
+                    "closed", self.generation, datetime.now(_UTC), reason="closed by the client"
+                )
+            )
+
+    # -- stats ----------------------------------------------------------------------------
+
+    def stats(self) -> ClientStats:
+        subs = self.subscriptions
+        return ClientStats(
+            received=self.received,
+            delivered=self.gone_delivered + sum(s.delivered for s in subs),
+            dropped=self.gone_dropped + sum(s.dropped for s in subs),
+            lag=max((s.lag for s in subs), default=0.0),
+            reconnects=self.reconnects,
+            queued=sum(s.queued for s in subs),
+            bytes_received=self.bytes_received,
+            protocol_errors=self.protocol_errors,
+            unmatched=self.unmatched,
+            callback_errors=self.gone_errors + sum(s.errors for s in subs),
+            generation=self.generation,
+            connected=self.connected,
+        )

@@ -1,0 +1,936 @@
+"""A test AMI server: the real protocol on 127.0.0.1, with fault controls.
+
+Strategy
+--------
+:class:`AMIServer` runs its own asyncio loop in its own daemon thread, so a test (or a
+notebook) can drive a client against it from any thread, and the client's private loop is
+never the server's loop: a client bug cannot hide behind a shared loop.
+
+It speaks AMI through :mod:`amikit.protocol` (a ``Parser(banner=False)`` per session reads
+actions; replies are encoded with :func:`~amikit.protocol.encode_message`) and behaves like
+Asterisk's ``manager.c`` where a client can tell the difference:
+
+* banner ``Asterisk Call Manager/<version>``; before login only ``Login``, ``Challenge`` and
+  ``Logoff`` are accepted (anything else: ``Permission denied``);
+* ``Login`` with a plain ``Secret`` or ``AuthType: MD5`` + ``Key = md5(challenge + secret)``;
+  a refused login answers ``Authentication failed`` and closes the connection;
+* users carry ``read`` / ``write`` class lists as in ``manager.conf``. An action needs one of
+  its classes in the user's write list; an event is delivered only when the user's read list
+  *and* the session's event mask hold every class of the event's ``Privilege:`` header;
+* ``Events`` (event mask) and ``Filter`` (legacy regex filters, ``!`` to exclude, and the
+  newer ``MatchCriteria`` form), applied include-first then exclude, per session;
+* ``Command`` in either dialect (``command_dialect="new"``: ``Output:`` headers, Asterisk >=
+  14; ``"old"``: ``Response: Follows`` ... ``--END COMMAND--``, Asterisk <= 13);
+* ``CoreShowChannels`` answers with an event list (``EventList: start`` ... ``Complete``).
+
+The simulated PBX (``amikit.sim``) builds on two hooks:
+
+* :meth:`AMIServer.register_action` adds or replaces an action handler;
+* :meth:`AMIServer.broadcast` sends an event to every session allowed to see it.
+
+Every outgoing frame goes through a per-session writer task that batches frames into one
+``write()``; that is where the fault controls act (``go_silent``, ``slow_down``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import inspect
+import logging
+import random
+import re
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .._exceptions import RemoteProtocolError, UsageError
+from ..protocol import Message, Parser, encode_message
+
+__all__ = ["AMIServer", "ActionHandler", "ServerSession", "User"]
+
+log = logging.getLogger("amikit.sim.server")
+
+Pairs = Sequence[tuple[str, Any]]
+Frame = Pairs | Message
+ActionHandler = Callable[
+    ["ServerSession", Message],
+    Iterable[Frame] | Awaitable[Iterable[Frame] | None] | None,
+]
+
+#: The event/permission classes of manager.conf (``all`` means every one of them).
+CLASSES = frozenset(
+    {
+        "system",
+        "call",
+        "log",
+        "verbose",
+        "command",
+        "agent",
+        "user",
+        "config",
+        "dtmf",
+        "reporting",
+        "cdr",
+        "dialplan",
+        "originate",
+        "agi",
+        "cc",
+        "aoc",
+        "test",
+        "security",
+        "message",
+    }
+)
+
+# Built-in actions: name (lower case) -> the write classes that allow it ("" = anyone).
+_BUILTIN_PRIVILEGE = {
+    "login": "",
+    "challenge": "",
+    "logoff": "",
+    "ping": "",
+    "events": "",
+    "corestatus": "system,reporting",
+    "coresettings": "system,reporting",
+    "filter": "system",
+    "command": "command",
+    "coreshowchannels": "system,reporting",
+    "userevent": "user",
+}
+_PRE_AUTH = frozenset({"login", "challenge", "logoff"})
+
+
+def parse_classes(text: str | None) -> frozenset[str]:
+    """``"system,call"`` -> ``{"system", "call"}``; ``all`` expands; unknown names are kept."""
+    if not text:
+        return frozenset()
+    names = {part.strip().lower() for part in text.split(",") if part.strip()}
+    if "all" in names:
+        names.discard("all")
+        names |= CLASSES
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class User:
+    """A manager.conf user: name, secret and the ``read`` / ``write`` class lists.
+
+    Parameters
+    ----------
+    name, secret : str
+        Credentials. The secret never appears in ``repr()``.
+    read, write : str
+        Comma-separated classes (``"all"``, ``"system,call"``, ``""`` for none).
+    """
+
+    name: str
+    secret: str = field(repr=False)
+    read: str = "all"
+    write: str = "all"
+
+
+@dataclass
+class _Filter:
+    include: bool
+    value: str
+    regex: re.Pattern[str] | None = None
+    name: str | None = None
+    header: str | None = None
+    method: str = "regex"
+
+    def matches(self, msg: Message, text: str) -> bool:
+        if self.name is not None and (msg.get("Event") or "") != self.name:
+            return False
+        subject = text if self.header is None else msg.get(self.header)
+        if subject is None:
+            return False
+        method = self.method
+        if method == "none":
+            return True
+        if method == "exact":
+            return subject == self.value
+        if method == "starts_with":
+            return subject.startswith(self.value)
+        if method == "ends_with":
+            return subject.endswith(self.value)
+        if method == "contains":
+            return self.value in subject
+        assert self.regex is not None
+        return self.regex.search(subject) is not None
+
+
+def _parse_match_criteria(criteria: str) -> dict[str, str]:
+    """``"action(exclude),name(Newexten),header(Context),method(exact)"`` -> dict."""
+    out: dict[str, str] = {}
+    for part in re.finditer(r"\s*(\w+)\(([^)]*)\)\s*,?", criteria):
+        out[part.group(1).lower()] = part.group(2)
+    if not out and criteria.strip():
+        raise ValueError(f"MatchCriteria not understood: {criteria!r}")
+    return out
+
+
+class ServerSession:
+    """One client connection as the server sees it.
+
+    Attributes
+    ----------
+    username : str or None
+        The logged-in user (None before login).
+    read, write : frozenset of str
+        The user's class lists, expanded.
+    event_mask : frozenset of str
+        Classes the session asked for (``Events`` action or ``Events:`` at login).
+    authenticated : bool
+    peer : tuple
+        The client's address.
+    """
+
+    def __init__(self, server: AMIServer, reader: asyncio.StreamReader, writer: Any) -> None:
+        self.server = server
+        self._reader = reader
+        self._writer = writer
+        self.peer = writer.get_extra_info("peername")
+        self.username: str | None = None
+        self.read: frozenset[str] = frozenset()
+        self.write: frozenset[str] = frozenset()
+        self.event_mask: frozenset[str] = CLASSES
+        self.authenticated = False
+        self.challenge: str | None = None
+        self.filters: list[_Filter] = []
+        self.actions_received = 0
+        self._out: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._reader_task: asyncio.Task[None] | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self._action_tasks: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        who = self.username or "(not logged in)"
+        return f"<ServerSession {who} from {self.peer} read={','.join(sorted(self.read))}>"
+
+    # -- output -------------------------------------------------------------------------
+
+    def send(self, data: bytes | Frame) -> None:
+        """Queue one frame (bytes, pairs or a Message) for this client. Loop thread only."""
+        if isinstance(data, Message):
+            data = data.raw
+        elif not isinstance(data, (bytes, bytearray)):
+            data = encode_message(data)
+        if self._closing:
+            return
+        self._out.append(bytes(data))
+        self._wake.set()
+
+    async def _write_loop(self) -> None:
+        writer = self._writer
+        server = self.server
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._out:
+                    if server._silent:
+                        self._out.clear()  # a silent server writes nothing at all
+                        break
+                    if server._slow > 0:
+                        writer.write(self._out.popleft())
+                        await writer.drain()
+                        await asyncio.sleep(server._slow)
+                        continue
+                    chunk = b"".join(self._out)
+                    self._out.clear()
+                    writer.write(chunk)
+                    await writer.drain()
+                if self._closing:
+                    return
+        except (ConnectionError, OSError):
+            return
+
+    # -- events -------------------------------------------------------------------------
+
+    def wants(self, msg: Message, privilege: frozenset[str], text: str | None) -> bool:
+        """Whether this session may see ``msg`` (read classes, event mask, filters)."""
+        if not self.authenticated:
+            return False
+        if privilege and not (privilege <= self.read and privilege <= self.event_mask):
+            return False
+        if not self.filters:
+            return True
+        if text is None:
+            text = msg.raw.decode("utf-8", "replace")
+        includes = [f for f in self.filters if f.include]
+        if includes and not any(f.matches(msg, text) for f in includes):
+            return False
+        return not any(f.matches(msg, text) for f in self.filters if not f.include)
+
+    async def close(self) -> None:
+        """Flush what is queued, then close the connection."""
+        self._closing = True
+        self._wake.set()
+        if self._writer_task is not None and self._writer_task is not asyncio.current_task():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer_task), 1.0)
+        self.abort()
+
+    def abort(self) -> None:
+        """Close the connection now, dropping anything queued."""
+        self._closing = True
+        self._out.clear()
+        self._wake.set()
+        transport = self._writer.transport
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+
+
+class AMIServer:
+    """An AMI server on 127.0.0.1 for tests and the simulated PBX.
+
+    Runs on its own asyncio loop in its own daemon thread; every public method is
+    thread-safe unless it says otherwise.
+
+    Parameters
+    ----------
+    users : list of User, optional
+        Who may log in. Default: ``[User("admin", "amikit")]`` (the demo credentials).
+    host : str
+        Only ``127.0.0.1`` (or ``localhost``/``::1``) is allowed.
+    port : int
+        0 lets the OS choose; read :attr:`port` after :meth:`start`.
+    tls : ssl.SSLContext, optional
+        A server-side context to speak AMI over TLS.
+    command_dialect : {"new", "old"}
+        ``Command`` output as Asterisk >= 14 (``Output:`` headers) or <= 13 (``Follows``).
+    banner : str
+        The first line sent to each client.
+
+    Examples
+    --------
+    >>> with AMIServer() as server:                                    # doctest: +SKIP
+    ...     server.register_action("Hello", lambda s, m: [[("Response", "Success")]])
+    ...     server.broadcast([("Event", "UserEvent"), ("UserEvent", "Hi")])
+    """
+
+    def __init__(
+        self,
+        users: list[User] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        command_dialect: Literal["new", "old"] = "new",
+        banner: str = "Asterisk Call Manager/11.0.0",
+    ) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise UsageError(f"AMIServer listens on loopback only, not {host!r}")
+        if command_dialect not in ("new", "old"):
+            raise ValueError("command_dialect must be 'new' or 'old'")
+        self.users: dict[str, User] = {u.name: u for u in (users or [User("admin", "amikit")])}
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.command_dialect = command_dialect
+        self.banner = banner
+        #: Channels listed by the built-in ``CoreShowChannels`` (lists of pairs).
+        self.channels: list[list[tuple[str, str]]] = []
+        #: CLI commands known to the built-in ``Command``: text -> function returning output.
+        self.commands: dict[str, Callable[[], str]] = {
+            "core show version": lambda: "Asterisk 22.0.0 built by amikit-sim on a loopback",
+            "core show uptime": self._uptime_text,
+            "core show channels": self._channels_text,
+        }
+        self._handlers: dict[str, tuple[ActionHandler, frozenset[str]]] = {}
+        for name, method in (
+            ("Login", self._act_login),
+            ("Challenge", self._act_challenge),
+            ("Logoff", self._act_logoff),
+            ("Ping", self._act_ping),
+            ("Events", self._act_events),
+            ("CoreStatus", self._act_core_status),
+            ("CoreSettings", self._act_core_settings),
+            ("Filter", self._act_filter),
+            ("Command", self._act_command),
+            ("CoreShowChannels", self._act_core_show_channels),
+            ("UserEvent", self._act_user_event),
+        ):
+            self._handlers[name.lower()] = (method, parse_classes(_BUILTIN_PRIVILEGE[name.lower()]))
+        self._sessions: list[ServerSession] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._silent = False
+        self._slow = 0.0
+        self._started_at = time.time()
+        self._reloaded_at = self._started_at
+        self.calls_processed = 0
+        #: Counters for tests: connections accepted, Login actions answered (ok or not).
+        self.connections_accepted = 0
+        self.login_attempts = 0
+
+    def __repr__(self) -> str:
+        state = f"{self.host}:{self.port}" if self._server else "stopped"
+        return f"<AMIServer {state} sessions={len(self._sessions)}>"
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> AMIServer:
+        """Start the loop thread and listen; returns self once the port is bound."""
+        if self._thread is not None:
+            raise UsageError("AMIServer already started")
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        ready: threading.Event = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run_loop, args=(loop, ready), name="amikit-sim-server", daemon=True
+        )
+        self._thread.start()
+        ready.wait()
+        self._call(self._listen())
+        return self
+
+    @staticmethod
+    def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        """Close every session, stop listening and end the loop thread."""
+        if self._loop is None or self._thread is None:
+            return
+        with contextlib.suppress(Exception):
+            self._call(self._shutdown(), timeout=10.0)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10.0)
+        self._loop = None
+        self._thread = None
+
+    def __enter__(self) -> AMIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _call(self, coro: Awaitable[Any], timeout: float = 10.0) -> Any:
+        loop = self._loop
+        if loop is None:
+            raise UsageError("AMIServer is not running")
+        if threading.current_thread() is self._thread:
+            raise UsageError("blocking AMIServer call from its own loop thread")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)  # type: ignore[arg-type]
+
+    def _soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the server loop (directly when already on it)."""
+        loop = self._loop
+        if loop is None:
+            raise UsageError("AMIServer is not running")
+        if threading.current_thread() is self._thread:
+            fn(*args)
+        else:
+            loop.call_soon_threadsafe(fn, *args)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._on_client,
+            self.host,
+            self.port,
+            ssl=self.tls,
+            reuse_address=True,
+            limit=1 << 20,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for session in list(self._sessions):
+                session.abort()
+            await self._server.wait_closed()
+            self._server = None
+        for session in list(self._sessions):
+            session.abort()
+        tasks = [
+            t
+            for s in self._sessions
+            for t in (s._reader_task, s._writer_task, *s._action_tasks)
+            if t is not None and not t.done()
+        ]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=2.0)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._sessions.clear()
+
+    @property
+    def address(self) -> str:
+        """``"host:port"``, ready for ``amikit tail``."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def sessions(self) -> list[ServerSession]:
+        """The live sessions (a snapshot)."""
+        return list(self._sessions)
+
+    # -- extension points ---------------------------------------------------------------
+
+    def register_action(self, name: str, handler: ActionHandler, *, privilege: str = "") -> None:
+        """Add (or replace) the handler of action ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The action name, matched case-insensitively (as Asterisk does).
+        handler : callable
+            ``handler(session, msg)`` runs on the server loop and returns the reply frames: a
+            list whose items are lists of ``(key, value)`` pairs or :class:`~amikit.Message`
+            objects (``None`` or ``[]``: no reply). It may be ``async def``. The first frame is
+            the ``Response``; later frames are the events of an event list. The server adds the
+            action's ``ActionID`` to every frame. An exception becomes ``Response: Error`` with
+            the exception text as ``Message``. Use ``session.send(...)`` for anything else
+            (e.g. events after a delay) and :meth:`broadcast` for events everyone may see.
+        privilege : str
+            Write classes of which the user needs at least one (``"originate"``); ``""``
+            allows every logged-in user.
+        """
+        self._handlers[name.lower()] = (handler, parse_classes(privilege))
+
+    def broadcast(self, event: bytes | Frame) -> None:
+        """Send an event to every logged-in session allowed to see it. Thread-safe.
+
+        ``event`` is a list of ``(key, value)`` pairs, a Message, or pre-encoded bytes of one
+        frame. The ``Privilege:`` header's classes (``call,all`` -> ``{call}``) must all be in
+        the session's read classes and event mask; then the session's filters decide.
+        """
+        if isinstance(event, Message):
+            msg = event
+        elif isinstance(event, (bytes, bytearray)):
+            msg = Message(bytes(event))
+        else:
+            msg = Message(encode_message(event))
+        self._soon(self._broadcast, msg)
+
+    def _broadcast(self, msg: Message) -> None:
+        privilege = _event_classes(msg.get("Privilege"))
+        text = None
+        for session in self._sessions:
+            if session.wants(msg, privilege, text):
+                session.send(msg.raw)
+
+    # -- fault controls -----------------------------------------------------------------
+
+    def drop_connections(self) -> None:
+        """Abort every client connection at once (RST-like; the port keeps listening)."""
+        self._call(self._drop())
+
+    async def _drop(self) -> None:
+        for session in list(self._sessions):
+            session.abort()
+
+    def go_silent(self, silent: bool = True) -> None:
+        """Stop writing and stop answering (True) or resume (False); sockets stay open.
+
+        Actions received while silent are read and discarded, like a hung peer; this is the
+        half-open connection a client must detect with its ping deadline.
+        """
+        self._silent = bool(silent)
+        if not silent and self._loop is not None:
+            self._soon(self._wake_all)
+
+    def _wake_all(self) -> None:
+        for session in self._sessions:
+            session._wake.set()
+
+    def slow_down(self, seconds_per_write: float) -> None:
+        """Pause ``seconds_per_write`` after writing each frame (0 restores full speed)."""
+        self._slow = max(0.0, float(seconds_per_write))
+
+    def send_raw(self, data: bytes) -> None:
+        """Write ``data`` as is (garbage, partial frames) to every connected session."""
+        self._soon(self._send_raw, bytes(data))
+
+    def _send_raw(self, data: bytes) -> None:
+        for session in self._sessions:
+            session.send(data)
+
+    def restart(self) -> None:
+        """Close every connection and the listening socket, then listen on the same port."""
+        self._call(self._restart())
+
+    async def _restart(self) -> None:
+        port = self.port
+        await self._shutdown()
+        self.port = port
+        self._started_at = self._reloaded_at = time.time()
+        for attempt in range(50):
+            try:
+                await self._listen()
+                return
+            except OSError:  # the old socket may linger a moment
+                if attempt == 49:
+                    raise
+                await asyncio.sleep(0.02)
+
+    # -- connection handling ------------------------------------------------------------
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: Any) -> None:
+        session = ServerSession(self, reader, writer)
+        self.connections_accepted += 1
+        self._sessions.append(session)
+        loop = asyncio.get_running_loop()
+        session._reader_task = asyncio.current_task()  # type: ignore[assignment]
+        session._writer_task = loop.create_task(session._write_loop())
+        session.send(f"{self.banner}\r\n".encode())
+        try:
+            await self._read_loop(session, reader)
+        except (asyncio.CancelledError, ConnectionError, OSError):
+            pass  # stopping: a cancelled client callback would only be logged by asyncio
+        finally:
+            if session in self._sessions:
+                self._sessions.remove(session)
+            for task in list(session._action_tasks):
+                task.cancel()
+            if not session._closing:
+                session._closing = True
+                session._wake.set()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(session._writer_task, 1.0)
+            session.abort()
+
+    async def _read_loop(self, session: ServerSession, reader: asyncio.StreamReader) -> None:
+        parser = Parser(banner=False)
+        while not session._closing:
+            data = await reader.read(65536)
+            if not data:
+                return
+            try:
+                messages = parser.feed(data)
+            except RemoteProtocolError as exc:
+                messages = exc.messages
+                log.info("bad bytes from %s: %s", session.peer, exc)
+            for msg in messages:
+                if self._silent:
+                    continue
+                await self._dispatch(session, msg)
+                if session._closing:
+                    return
+
+    async def _dispatch(self, session: ServerSession, msg: Message) -> None:
+        session.actions_received += 1
+        name = msg.get("Action")
+        action_id = msg.action_id
+        if not name:
+            self._reply(
+                session,
+                action_id,
+                [[("Response", "Error"), ("Message", "Missing action in request")]],
+            )
+            return
+        key = name.lower()
+        entry = self._handlers.get(key)
+        if not session.authenticated and key not in _PRE_AUTH:
+            self._reply(session, action_id, _error("Permission denied"))
+            return
+        if entry is None:
+            self._reply(
+                session,
+                action_id,
+                _error(
+                    f"Invalid/unknown command: {name}. Use Action: ListCommands to show "
+                    "available commands."
+                ),
+            )
+            return
+        handler, privilege = entry
+        if privilege and not (privilege & session.write):
+            self._reply(session, action_id, _error("Permission denied"))
+            return
+        try:
+            frames = handler(session, msg)
+        except Exception as exc:
+            log.debug("action %s failed", name, exc_info=True)
+            frames = _error(str(exc) or type(exc).__name__)
+        if inspect.isawaitable(frames):
+            if key in _PRE_AUTH:  # login and logoff complete before the next action is read
+                await self._finish(session, name, action_id, frames)
+            else:  # other async handlers run concurrently: replies may come out of order
+                task = asyncio.get_running_loop().create_task(
+                    self._finish(session, name, action_id, frames)
+                )
+                session._action_tasks.add(task)
+                task.add_done_callback(session._action_tasks.discard)
+        elif frames:
+            self._reply(session, action_id, frames)
+
+    async def _finish(
+        self, session: ServerSession, name: str, action_id: str | None, pending: Awaitable[Any]
+    ) -> None:
+        try:
+            frames = await pending
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:
+            log.debug("action %s failed", name, exc_info=True)
+            frames = _error(str(exc) or type(exc).__name__)
+        if frames and not self._silent:
+            self._reply(session, action_id, frames)
+
+    @staticmethod
+    def _reply(session: ServerSession, action_id: str | None, frames: Iterable[Frame]) -> None:
+        for frame in frames:
+            if isinstance(frame, (bytes, bytearray)):
+                session.send(bytes(frame))  # pre-built frame (e.g. old-style Command)
+                continue
+            pairs = list(frame.items() if isinstance(frame, Message) else frame)
+            if action_id is not None and not any(k.lower() == "actionid" for k, _ in pairs):
+                pairs.insert(1, ("ActionID", action_id))
+            session.send(encode_message(pairs))
+
+    # -- built-in actions ---------------------------------------------------------------
+
+    def _login_ok(self, session: ServerSession, user: User, msg: Message) -> list[Frame]:
+        session.username = user.name
+        session.read = parse_classes(user.read)
+        session.write = parse_classes(user.write)
+        session.authenticated = True
+        events = msg.get("Events")
+        if events is not None:
+            session.event_mask = _event_mask(events)
+        frames: list[Frame] = [[("Response", "Success"), ("Message", "Authentication accepted")]]
+        return frames
+
+    async def _act_login(self, session: ServerSession, msg: Message) -> list[Frame] | None:
+        if session.authenticated:
+            return [[("Response", "Success"), ("Message", "Already authenticated")]]
+        self.login_attempts += 1
+        user = self.users.get(msg.get("Username") or "")
+        ok = False
+        if user is not None:
+            if (msg.get("AuthType") or "").lower() == "md5":
+                key = msg.get("Key") or ""
+                if session.challenge:
+                    want = hashlib.md5((session.challenge + user.secret).encode()).hexdigest()
+                    ok = key.lower() == want
+            else:
+                ok = (msg.get("Secret") or "") == user.secret
+        if not ok or user is None:
+            self._reply(session, msg.action_id, _error("Authentication failed"))
+            await session.close()
+            return None
+        frames = self._login_ok(session, user, msg)
+        self._reply(session, msg.action_id, frames)
+        if "system" in session.read and "system" in session.event_mask:
+            session.send(
+                encode_message(
+                    [
+                        ("Event", "FullyBooted"),
+                        ("Privilege", "system,all"),
+                        ("Uptime", str(int(time.time() - self._started_at))),
+                        ("LastReload", str(int(time.time() - self._reloaded_at))),
+                        ("Status", "Fully Booted"),
+                    ]
+                )
+            )
+        return None
+
+    def _act_challenge(self, session: ServerSession, msg: Message) -> list[Frame]:
+        if (msg.get("AuthType") or "").lower() != "md5":
+            return _error("Must specify AuthType")
+        session.challenge = str(random.randrange(10**8, 10**9))
+        return [[("Response", "Success"), ("Challenge", session.challenge)]]
+
+    async def _act_logoff(self, session: ServerSession, msg: Message) -> None:
+        self._reply(
+            session,
+            msg.action_id,
+            [[("Response", "Goodbye"), ("Message", "Thanks for all the fish.")]],
+        )
+        await session.close()
+
+    def _act_ping(self, session: ServerSession, msg: Message) -> list[Frame]:
+        return [[("Response", "Success"), ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")]]
+
+    def _act_events(self, session: ServerSession, msg: Message) -> list[Frame]:
+        mask = msg.get("EventMask")
+        if mask is None:
+            return _error("Missing EventMask")
+        try:
+            session.event_mask = _event_mask(mask)
+        except ValueError as exc:
+            return _error(str(exc))
+        return [[("Response", "Success"), ("Events", "On" if session.event_mask else "Off")]]
+
+    def _act_core_status(self, session: ServerSession, msg: Message) -> list[Frame]:
+        start = time.gmtime(self._started_at)
+        reload = time.gmtime(self._reloaded_at)
+        return [
+            [
+                ("Response", "Success"),
+                ("Message", "Core Status"),
+                ("CoreStartupDate", time.strftime("%Y-%m-%d", start)),
+                ("CoreStartupTime", time.strftime("%H:%M:%S", start)),
+                ("CoreReloadDate", time.strftime("%Y-%m-%d", reload)),
+                ("CoreReloadTime", time.strftime("%H:%M:%S", reload)),
+                ("CoreCurrentCalls", str(len(self.channels))),
+                ("CoreProcessedCalls", str(self.calls_processed)),
+            ]
+        ]
+
+    def _act_core_settings(self, session: ServerSession, msg: Message) -> list[Frame]:
+        return [
+            [
+                ("Response", "Success"),
+                ("AMIversion", self.banner.rsplit("/", 1)[-1]),
+                ("AsteriskVersion", "22.0.0" if self.command_dialect == "new" else "13.38.3"),
+                ("SystemName", "amikit-sim"),
+                ("CoreMaxCalls", "0"),
+                ("CoreMaxLoadAvg", "0.000000"),
+                ("CoreRunUser", "asterisk"),
+                ("CoreRunGroup", "asterisk"),
+                ("CoreMaxFilehandles", "0"),
+                ("CoreRealTimeEnabled", "No"),
+                ("CoreCDRenabled", "Yes"),
+                ("CoreHTTPenabled", "No"),
+            ]
+        ]
+
+    def _act_filter(self, session: ServerSession, msg: Message) -> list[Frame]:
+        operation = (msg.get("Operation") or "Add").lower()
+        if operation != "add":
+            return _error(f"Unknown operation {msg.get('Operation')}")
+        value = msg.get("Filter")
+        criteria_text = msg.get("MatchCriteria")
+        if value is None and criteria_text is None:
+            return _error("Filter or MatchCriteria is required")
+        value = value or ""
+        include = True
+        if criteria_text is None and value.startswith("!"):
+            include, value = False, value[1:]
+        flt = _Filter(include=include, value=value)
+        if criteria_text is not None:
+            try:
+                criteria = _parse_match_criteria(criteria_text)
+            except ValueError as exc:
+                return _error(str(exc))
+            flt.include = criteria.get("action", "include").lower() != "exclude"
+            flt.name = criteria.get("name") or None
+            flt.header = criteria.get("header") or None
+            flt.method = criteria.get("method", "regex" if value else "none").lower()
+            if flt.method not in ("regex", "exact", "starts_with", "ends_with", "contains", "none"):
+                return _error(f"Unknown method {flt.method}")
+        if flt.method == "regex":
+            try:
+                flt.regex = re.compile(value)
+            except re.error:
+                return _error("Filter did not compile.  Check the syntax of the filter given.")
+        session.filters.append(flt)
+        return [[("Response", "Success"), ("Message", "Success")]]
+
+    def _act_command(self, session: ServerSession, msg: Message) -> list[Frame]:
+        text = (msg.get("Command") or "").strip()
+        fn = self.commands.get(" ".join(text.split()).lower())
+        ok = fn is not None
+        output = (
+            fn()
+            if fn is not None
+            else (
+                f"No such command '{text}' (type 'core show help {text}' for other possible "
+                "commands)"
+            )
+        )
+        if self.command_dialect == "old":
+            head = "Response: Follows\r\nPrivilege: Command\r\n"
+            if msg.action_id is not None:
+                head += f"ActionID: {msg.action_id}\r\n"
+            body = output if output.endswith("\n") or not output else output + "\n"
+            return [(head + body + "--END COMMAND--\r\n\r\n").encode()]  # type: ignore[list-item]
+        lines = output.rstrip("\n").split("\n")
+        return [
+            [
+                ("Response", "Success" if ok else "Error"),
+                ("Message", "Command output follows"),
+                *[("Output", line) for line in lines],
+            ]
+        ]
+
+    def _act_core_show_channels(self, session: ServerSession, msg: Message) -> list[Frame]:
+        frames: list[Frame] = [
+            [("Response", "Success"), ("EventList", "start"), ("Message", "Channels will follow")]
+        ]
+        for channel in self.channels:
+            frames.append([("Event", "CoreShowChannel"), *channel])
+        frames.append(
+            [
+                ("Event", "CoreShowChannelsComplete"),
+                ("EventList", "Complete"),
+                ("ListItems", str(len(self.channels))),
+            ]
+        )
+        return frames  # _reply puts the ActionID second in every frame, as Asterisk does
+
+    def _act_user_event(self, session: ServerSession, msg: Message) -> list[Frame]:
+        name = msg.get("UserEvent")
+        if not name:
+            return _error("UserEvent needs a UserEvent header")
+        pairs: list[tuple[str, Any]] = [("Event", "UserEvent"), ("Privilege", "user,all")]
+        pairs.append(("UserEvent", name))
+        pairs.extend(
+            (k, v) for k, v in msg.items() if k.lower() not in ("action", "actionid", "userevent")
+        )
+        self._broadcast(Message(encode_message(pairs)))
+        return [[("Response", "Success")]]
+
+    # -- helpers for command output -----------------------------------------------------
+
+    def _uptime_text(self) -> str:
+        seconds = int(time.time() - self._started_at)
+        return f"System uptime: {seconds} seconds\nLast reload: {seconds} seconds"
+
+    def _channels_text(self) -> str:
+        rows = ["Channel              Location             State   Application(Data)"]
+        for channel in self.channels:
+            fields = dict(channel)
+            rows.append(
+                f"{fields.get('Channel', ''):<20} "
+                f"{fields.get('Exten', '') + '@' + fields.get('Context', ''):<20} "
+                f"{fields.get('ChannelStateDesc', ''):<7} {fields.get('Application', '')}"
+            )
+        n = len(self.channels)
+        rows.append(f"{n} active channel{'s' if n != 1 else ''}")
+        rows.append(f"{n} active call{'s' if n != 1 else ''}")
+        rows.append(f"{self.calls_processed} calls processed")
+        return "\n".join(rows)
+
+
+def _event_classes(text: str | None) -> frozenset[str]:
+    """An event's ``Privilege: call,all`` -> ``{"call"}`` (``all`` adds no requirement)."""
+    if not text:
+        return frozenset()
+    return frozenset(
+        p.strip().lower() for p in text.split(",") if p.strip() and p.strip().lower() != "all"
+    )
+
+
+def _error(message: str) -> list[Frame]:
+    return [[("Response", "Error"), ("Message", message)]]
+
+
+def _event_mask(text: str) -> frozenset[str]:
+    low = text.strip().lower()
+    if low in ("on", "yes", "true", "1", "all"):
+        return CLASSES
+    if low in ("off", "no", "false", "0", ""):
+        return frozenset()
+    classes = parse_classes(low)
+    unknown = classes - CLASSES
+    if unknown:
+        raise ValueError(f"Invalid event mask: {', '.join(sorted(unknown))}")
+    return classes

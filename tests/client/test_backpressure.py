@@ -1,0 +1,91 @@
+"""Back-pressure: a slow subscriber never stalls reading; lossless ones pause it instead."""
+
+from __future__ import annotations
+
+import threading
+
+from amikit import AMIClient
+from amikit.sim import AMIServer
+
+from .conftest import Recorder, user_event, wait_until
+
+N = 3000
+
+
+def _flood(server: AMIServer, n: int = N) -> None:
+    data = b"".join(
+        b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: Flood\r\nN: %d\r\n\r\n" % i
+        for i in range(n)
+    )
+    server.send_raw(data)  # to every session; logged-in clients treat it as events
+
+
+def test_slow_subscriber_drops_oldest_and_does_not_stall_reading(
+    server: AMIServer, client: AMIClient
+) -> None:
+    release = threading.Event()
+    slow_seen: list[int] = []
+    first_taken = threading.Event()
+
+    def slow(msg) -> None:
+        slow_seen.append(int(msg.get("N", -1)))
+        if len(slow_seen) == 1:
+            first_taken.set()
+            release.wait(30)  # a consumer stuck for a long time
+
+    fast_done = threading.Event()
+    fast_count = [0]
+
+    def fast(msg) -> None:
+        fast_count[0] += 1
+        if fast_count[0] == N:
+            fast_done.set()
+
+    slow_sub = client.on("UserEvent", slow, thread="caller", maxsize=100)
+    client.on("UserEvent", fast, thread="loop")
+    _flood(server)
+    assert fast_done.wait(10), "the reader stalled behind the slow subscriber"
+    assert first_taken.wait(5)
+    assert slow_sub.dropped == N - 1 - 100
+    assert client.stats.dropped == N - 1 - 100
+    assert client.stats.received >= N
+    release.set()
+    done = threading.Event()
+
+    def last(msg) -> None:
+        done.set()
+
+    client.on("UserEvent", last, thread="caller")
+    server.broadcast(user_event("Marker"))
+    assert done.wait(5)
+    # the slow one got the message it was stuck on, then the newest 100 (drop-oldest)
+    assert slow_seen[0] < N - 100
+    assert slow_seen[1:101] == list(range(N - 100, N))
+
+
+def test_lossless_subscriber_gets_everything(server: AMIServer, client: AMIClient) -> None:
+    release = threading.Event()
+    got: list[int] = []
+    complete = threading.Event()
+
+    def careful(msg) -> None:
+        if not got:
+            release.wait(30)
+        got.append(int(msg["N"]))
+        if len(got) == N:
+            complete.set()
+
+    fast = Recorder()
+    sub = client.on("UserEvent", careful, thread="caller", lossless=True, maxsize=50)
+    client.on("UserEvent", fast, thread="loop")
+    _flood(server)
+    # reading pauses once the lossless queue is full: back-pressure instead of loss
+    assert fast.wait_for(lambda items: client._engine._blocked, 10)
+    assert client._engine.conn.paused
+    assert len(fast.items) < N
+    release.set()
+    assert complete.wait(20)
+    assert got == list(range(N))
+    assert sub.dropped == 0 and client.stats.dropped == 0
+    assert fast.wait_count(N)
+    assert wait_until(lambda: not client._engine.conn.paused)
