@@ -228,7 +228,10 @@ def _value_meaning(key: str, value: str) -> str:
 
 
 def describe_cause(code: str | int | None) -> str:
-    """A Q.850 hangup cause (``Cause`` field) in plain words: ``describe_cause(17)``.
+    """A Q.850 hangup cause (``Cause`` field) in plain words.
+
+    Accepts the code (``17``, ``"17"``) or a code followed by Asterisk's text
+    (``"17 User busy"``, as :func:`amikit.stats` keys show it).
 
     >>> describe_cause("17")
     'user busy: the callee was busy'
@@ -236,7 +239,10 @@ def describe_cause(code: str | int | None) -> str:
     if code is None:
         return ""
     text = str(code).strip()
-    return g.CAUSES.get(text, f"cause {text}" if text.isdigit() else text)
+    number = text.split(" ", 1)[0]
+    if number in g.CAUSES:
+        return g.CAUSES[number]
+    return f"cause {text}" if text.isdigit() else text
 
 
 def _documented_fields(variants: list[dict[str, Any]]) -> list[str]:

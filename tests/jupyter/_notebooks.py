@@ -15,11 +15,14 @@ def missing_layers() -> list[str]:
     """The amikit layers the notebooks use that this checkout does not have yet."""
     missing = [m for m in ("amikit.client", "amikit.sim", "amikit.analysis")
                if importlib.util.find_spec(m) is None]  # fmt: skip
-    if importlib.util.find_spec("amikit.record") is not None:
-        import amikit.record
-
-        if not hasattr(amikit.record, "Recorder") or not hasattr(amikit.record, "load"):
-            missing.append("amikit.record (Recorder, load)")
+    try:
+        from amikit.record import Recorder, load  # noqa: F401
+    except ImportError:
+        missing.append("amikit.record (Recorder, load)")
+    try:
+        from amikit.sim import PBX  # noqa: F401
+    except ImportError:
+        missing.append("amikit.sim.PBX")
     return missing
 
 

@@ -123,3 +123,12 @@ def test_amikit_explain_stays_free_of_ipython_and_widgets() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert isinstance(amikit.explain("Hangup"), Explanation)
+
+
+def test_hangup_causes_in_plain_words() -> None:
+    from amikit.jupyter import describe_cause
+
+    assert describe_cause(17) == "user busy: the callee was busy"
+    assert describe_cause("16 Normal Clearing").startswith("normal clearing")
+    assert describe_cause("999") == "cause 999"
+    assert describe_cause(None) == ""
