@@ -23,6 +23,7 @@ STYLE = (
     ".amikit-tbl th,.amikit-tbl td{text-align:left;padding:1px 6px;"
     "border-bottom:1px solid #eee;vertical-align:top}"
     ".amikit-tbl th{background:#f4f4f8}"
+    ".amikit-tbl td.amikit-nowrap{white-space:nowrap}"
     ".amikit-noise{color:#999}"
     ".amikit-tbl details summary{cursor:pointer}"
     ".amikit-status{font-family:sans-serif;font-size:12px;color:#444}"
@@ -105,9 +106,9 @@ def message_row_html(msg: Message) -> str:
     cls = " class='amikit-row amikit-noise'" if is_noise(name) else " class='amikit-row'"
     seq = "" if msg.seq is None else str(msg.seq)
     return (
-        f"<tr{cls}><td>{escape(seq)}</td><td>{fmt_time(msg.received_at)}</td>"
+        f"<tr{cls}><td>{escape(seq)}</td><td class='amikit-nowrap'>{fmt_time(msg.received_at)}</td>"
         f"<td title='{escape(summary, quote=True)}'><b>{escape(name)}</b></td>"
-        f"<td>{escape(msg.get('Channel') or '')}</td>"
+        f"<td class='amikit-nowrap'>{escape(msg.get('Channel') or '')}</td>"
         f"<td><details><summary>{escape(one_line(msg))}</summary>"
         f"{message_details(msg)}</details></td></tr>"
     )

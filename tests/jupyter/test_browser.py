@@ -40,6 +40,7 @@ def test_quickstart_runs_in_jupyterlab_and_the_stream_stays_live(
         try:
             page.goto(lab.url("01-quickstart.ipynb"))
             page.wait_for_function(JS_KERNEL_IDLE, timeout=90_000)
+            page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # room for the widget
             page.evaluate(JS_RUN_ALL)
             page.wait_for_function(JS_ALL_CELLS_DONE, timeout=180_000, polling=250)
             assert page.evaluate(JS_ERRORS) == []
@@ -55,8 +56,8 @@ def test_quickstart_runs_in_jupyterlab_and_the_stream_stays_live(
             assert page.evaluate(JS_KERNEL_IDLE), "the kernel must be idle while it advances"
             later = int(counter.get_attribute("data-n") or "0")
             assert later > first
-            page.locator(".amikit-eventstream").first.screenshot(
-                path=str(shots / "01-quickstart-eventstream.png")
+            page.locator(".amikit-eventstream").first.evaluate(
+                "el => el.scrollIntoView({block: 'start'})"
             )
             page.screenshot(path=str(shots / "01-quickstart.png"))
             assert page.page_errors == []  # type: ignore[attr-defined]
