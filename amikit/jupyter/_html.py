@@ -99,18 +99,25 @@ def message_details(msg: Message) -> str:
     return f"<table class='amikit-tbl'>{rows}</table>"
 
 
-def message_row_html(msg: Message) -> str:
-    """One table row for a live or recorded event: time, name (hover: meaning), channel."""
+def message_row_html(msg: Message, *, details: bool = True) -> str:
+    """One table row for an event: time, name (hover: its meaning), channel, fields.
+
+    With ``details`` the fields unfold on click into a table of every field, each
+    explained on hover; without, only the one-line summary is sent (live, small payload).
+    """
     name = msg.name
     summary = explain(name).summary if name else ""
     cls = " class='amikit-row amikit-noise'" if is_noise(name) else " class='amikit-row'"
     seq = "" if msg.seq is None else str(msg.seq)
+    line = escape(one_line(msg))
+    fields = (
+        f"<details><summary>{line}</summary>{message_details(msg)}</details>" if (details) else line
+    )
     return (
         f"<tr{cls}><td>{escape(seq)}</td><td class='amikit-nowrap'>{fmt_time(msg.received_at)}</td>"
         f"<td title='{escape(summary, quote=True)}'><b>{escape(name)}</b></td>"
         f"<td class='amikit-nowrap'>{escape(msg.get('Channel') or '')}</td>"
-        f"<td><details><summary>{escape(one_line(msg))}</summary>"
-        f"{message_details(msg)}</details></td></tr>"
+        f"<td>{fields}</td></tr>"
     )
 
 

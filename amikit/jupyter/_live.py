@@ -57,31 +57,28 @@ def frame_messages(frame: Any) -> list[Message]:
 
 
 class RateMeter:
-    """Events per second over a sliding window, in one-second buckets (bounded memory)."""
+    """Events per second over a sliding window, from samples of a running count.
 
-    def __init__(self, window: float = 5.0) -> None:
+    The feeding path only increments a counter; the render thread samples it, so measuring
+    the rate costs nothing per event.
+    """
+
+    def __init__(self, window: float = 5.0, now: float | None = None) -> None:
         self.window = window
-        self._buckets: deque[list[int]] = deque(maxlen=int(window) + 2)
-        self._first: float | None = None
+        start = time.monotonic() if now is None else now
+        self._samples: deque[tuple[float, int]] = deque([(start, 0)])
 
-    def add(self, n: int = 1, now: float | None = None) -> None:
+    def observe(self, count: int, now: float | None = None) -> float:
+        """Record the running ``count`` at ``now``; return the rate over the window."""
         now = time.monotonic() if now is None else now
-        if self._first is None:
-            self._first = now
-        second = int(now)
-        if self._buckets and self._buckets[-1][0] == second:
-            self._buckets[-1][1] += n
-        else:
-            self._buckets.append([second, n])
-
-    def rate(self, now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
-        if self._first is None:
-            return 0.0
-        start = now - self.window
-        total = sum(n for sec, n in self._buckets if sec + 1 > start)
-        span = min(self.window, max(now - self._first, 1.0))
-        return total / span
+        samples = self._samples
+        samples.append((now, count))
+        # keep one sample at or before the window start as the baseline
+        while len(samples) > 2 and samples[1][0] <= now - self.window:
+            samples.popleft()
+        base_time, base_count = samples[0]
+        span = now - base_time
+        return (count - base_count) / span if span > 0 else 0.0
 
 
 class LiveFeed:
@@ -99,6 +96,7 @@ class LiveFeed:
         self._lock = threading.RLock()
         self._buffer: deque[Message] = deque(maxlen=buffer)
         self._meter = RateMeter()
+        self._rate = 0.0  # the last measured rate (render thread)
         self._subscriptions: list[Any] = []
         self._client: Any = None
         self._connection_note = ""
@@ -112,7 +110,6 @@ class LiveFeed:
         with self._lock:
             self._buffer.append(msg)
             self.received += 1
-            self._meter.add()
             self._accept(msg)
         self._throttle.poke()
 
@@ -122,7 +119,6 @@ class LiveFeed:
             for msg in messages:
                 self._buffer.append(msg)
                 self.received += 1
-                self._meter.add()
                 self._accept(msg)
         self._throttle.poke()
 
@@ -130,7 +126,7 @@ class LiveFeed:
         """Hook for subclasses: update derived state (runs under the lock)."""
 
     def _wants_tick(self) -> bool:
-        return False
+        return self._rate > 0
 
     # -- client -------------------------------------------------------------------------
 
@@ -167,9 +163,13 @@ class LiveFeed:
 
     @property
     def events_per_second(self) -> float:
-        """Arrival rate over the last few seconds."""
-        with self._lock:
-            return self._meter.rate()
+        """Arrival rate over the last few seconds (as of the latest render)."""
+        return self._rate
+
+    def _measure_rate(self) -> float:
+        """Sample the counter (render thread); keeps the view ticking while the rate decays."""
+        self._rate = self._meter.observe(self.received)
+        return self._rate
 
     @property
     def dropped(self) -> int:

@@ -89,10 +89,11 @@ class EventStream(widgets.VBox, LiveFeed):
         self._frame: Any = None
         self._frozen: list[Message] | None = None
         self._frozen_at = 0
+        self._window_noise = 0
         self._filter = EventFilter.parse(filter)
         self.shown = 0
-        self.noise_seen = 0
-        self._init_feed(buffer=buffer, rate=rate)
+        self.noise_hidden = 0
+        self._init_feed(buffer=buffer, rate=rate, tick=1.0)
         self.filter_text = filter
         self.hide_noise = hide_noise
         traitlets.link((self._filter_box, "value"), (self, "filter_text"))
@@ -142,15 +143,10 @@ class EventStream(widgets.VBox, LiveFeed):
         with self._lock:
             self._buffer.clear()
             self.received = 0
-            self.noise_seen = 0
             if self._frozen is not None:
                 self._frozen = []
                 self._frozen_at = 0
         self._throttle.poke()
-
-    def _accept(self, msg: Message) -> None:
-        if is_noise(msg.name):
-            self.noise_seen += 1
 
     def show_frame(self, frame: Any) -> None:
         """Show a recording (a polars DataFrame or LazyFrame of events) instead of live data."""
@@ -161,8 +157,6 @@ class EventStream(widgets.VBox, LiveFeed):
             self._frame = frame
             self._buffer.clear()
             self.received = frame.height
-            names = frame.get_column("event") if "event" in frame.columns else []
-            self.noise_seen = sum(1 for n in names if n and is_noise(n))
         self._throttle.poke()
 
     def messages(self) -> list[Message]:
@@ -183,11 +177,17 @@ class EventStream(widgets.VBox, LiveFeed):
         with self._lock:
             source = self._frozen if self._frozen is not None else list(self._buffer)
         out: list[Message] = []
+        noise = 0
+        hide = self.hide_noise
         for msg in reversed(source):
-            if self._visible(msg):
+            name = msg.name
+            if is_noise(name):
+                noise += 1
+                if hide:
+                    continue
+            if (limit is None or len(out) < limit) and self._filter.matches(msg):
                 out.append(msg)
-                if limit is not None and len(out) >= limit:
-                    break
+        self._window_noise = noise
         return out
 
     def _frame_matching(self, limit: int | None) -> list[Message]:
@@ -206,27 +206,31 @@ class EventStream(widgets.VBox, LiveFeed):
     def _render(self) -> None:
         rows = self._matching(self.rows)
         with self._lock:
-            received, noise, paused = self.received, self.noise_seen, self._frozen is not None
+            received, paused = self.received, self._frozen is not None
             new_since = received - self._frozen_at if paused else 0
-            rate = self._meter.rate()
+        rate = self._measure_rate()
+        self.noise_hidden = self._window_noise if self.hide_noise else 0
         if self._frame is not None:
             self.shown = getattr(self, "_frame_shown", len(rows))
         else:
             self.shown = len(rows)
-        body = "".join(message_row_html(m) for m in rows)
+        # Unfoldable rows (every field, explained) when the table holds still: paused or a
+        # recording. Live, the rows move on before anyone could click, and the payload stays
+        # small (a few KiB per update).
+        details = paused or self._frame is not None
+        body = "".join(message_row_html(m, details=details) for m in rows)
+        window = "recording" if self._frame is not None else f"last {len(self._buffer):,}"
         parts = [
             f"<span class='amikit-count' data-n='{received}'>{received}</span> received",
             f"{self.shown} shown" + (" (latest)" if self.shown >= self.rows else ""),
-            f"{noise} noise" + (" hidden" if self.hide_noise else ""),
+            f"{self._window_noise} noise in the {window}" + (" hidden" if self.hide_noise else ""),
         ]
         if self._frame is None:
             parts.append(f"<span class='amikit-rate'>{rate:.1f}</span> events/s")
             if self.dropped:
                 parts.append(f"<b style='color:#b00'>{self.dropped} dropped</b>")
-        else:
-            parts.append("recording")
         if paused:
-            parts.append(f"<b>paused</b> ({new_since} new)")
+            parts.append(f"<b>paused</b> ({new_since} new); click a row for every field")
         if self._connection_note:
             parts.append(escape(self._connection_note))
         status = f"<div class='amikit-status'>{' · '.join(parts)}</div>"

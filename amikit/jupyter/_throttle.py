@@ -97,6 +97,7 @@ class Throttle:
         self._lock = threading.Lock()  # guards _due / _last / _closed
         self._render_lock = threading.Lock()  # one render at a time
         self._due: float | None = None  # when the pending render runs, if one is pending
+        self._poked = False  # a render requested by poke() is pending
         self._last = -1e9
         self._closed = False
         #: Number of renders done, and of renders that raised.
@@ -108,11 +109,16 @@ class Throttle:
 
     def poke(self) -> None:
         """Ask for a render soon (thread-safe, cheap; coalesces with pending pokes)."""
+        if self._poked:
+            # Fast path (no lock): a render is already due and will read the state after
+            # it clears this flag, so it includes whatever the caller just changed.
+            return
         with self._lock:
             due = max(time.monotonic(), self._last + self.interval)
             if self._closed or (self._due is not None and self._due <= due):
                 return
             self._due = due  # earlier than a pending tick: the tick entry goes stale
+            self._poked = True
         _RENDERER.schedule(self, due)
 
     def _schedule_tick(self) -> None:
@@ -137,6 +143,7 @@ class Throttle:
             if self._closed or self._due != due:
                 return  # closed, or a stale entry superseded by an earlier poke
             self._due = None
+            self._poked = False  # before rendering: later pokes schedule the trailing render
             self._last = time.monotonic()
         self._do_render()
         self._schedule_tick()
@@ -163,3 +170,4 @@ class Throttle:
         """Stop rendering; pending renders are dropped."""
         with self._lock:
             self._closed = True
+            self._poked = True  # pokes become no-ops

@@ -78,18 +78,21 @@ def test_stream_counts_everything_and_shows_the_newest_matching_rows(
     stream.extend(mixed)
     stream.flush()
     assert stream.received == len(mixed) == 5477
-    noise = sum(1 for m in mixed if m.name in ("VarSet", "Newexten"))
-    assert stream.noise_seen >= noise > 0
+    window = mixed[-500:]
+    noise = sum(1 for m in window if m.name in ("VarSet", "Newexten", "DeviceStateChange"))
+    assert stream.noise_hidden >= noise > 0
     shown = stream.messages()
     assert len(shown) <= 500 and all(m.name not in ("VarSet", "Newexten") for m in shown)
+    assert len(shown) == 500 - stream.noise_hidden
     status = stream._status.value
-    assert "data-n='5477'" in status and f"{stream.noise_seen} noise hidden" in status
+    assert "data-n='5477'" in status
+    assert f"{stream.noise_hidden} noise in the last 500 hidden" in status
     table = stream._table.value
     assert table.count("class='amikit-row") == 10
     newest = next(m for m in reversed(mixed) if m.name not in ("VarSet", "Newexten"))
     first_row = table[table.index("class='amikit-row") :]
     assert first_row.startswith(f"class='amikit-row'><td>{newest.seq or ''}</td>")
-    assert f"<b>{newest.name}</b>" in first_row[: first_row.index("<details>")]
+    assert f"<b>{newest.name}</b>" in first_row[: first_row.index("</tr>")]
 
 
 def test_ring_buffer_is_bounded(mixed: list[Message]) -> None:
@@ -227,20 +230,29 @@ def test_a_failing_render_is_counted_and_does_not_stop_the_render_thread() -> No
 
 
 def test_rate_meter_uses_a_sliding_window() -> None:
-    meter = RateMeter(window=5.0)
-    for second in range(10):
-        meter.add(100, now=1000.0 + second)
-    assert meter.rate(now=1010.0) == pytest.approx(100.0, rel=0.25)
-    assert meter.rate(now=1100.0) == 0.0
+    meter = RateMeter(window=5.0, now=1000.0)
+    assert meter.observe(500, now=1005.0) == pytest.approx(100.0)
+    for second in range(6, 11):
+        rate = meter.observe(500 + 50 * (second - 5), now=1000.0 + second)
+    assert rate == pytest.approx(50.0)  # only the last five seconds count
+    assert meter.observe(750, now=1016.0) == 0.0  # quiet: decays to zero
 
 
-def test_hover_explains_event_names_and_fields(mixed: list[Message]) -> None:
-    stream = EventStream(filter="Hangup", rows=1)
+def test_hover_explains_event_names_and_paused_rows_unfold_every_field(
+    mixed: list[Message],
+) -> None:
+    stream = EventStream(filter="Hangup", rows=3)
     stream.extend(mixed)
     stream.flush()
-    html = stream._table.value
-    assert "title='A channel is gone." in html
-    assert "<details>" in html and "title='Q.850 hangup cause code" in html
+    live = stream._table.value
+    assert "title='A channel is gone." in live
+    assert "<details>" not in live  # live rows stay light: a few KiB per update
+    assert len(live) < 8 * 1024
+    stream.pause()
+    stream.flush()
+    paused = stream._table.value
+    assert paused.count("<details>") == 3 and "title='Q.850 hangup cause code" in paused
+    assert "click a row for every field" in stream._status.value
 
 
 def test_widget_repr_is_cheap_and_informative() -> None:
