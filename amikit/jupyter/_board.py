@@ -125,6 +125,9 @@ class CallBoard(widgets.VBox, LiveFeed):
         self._ended_at[summary["call_id"]] = self._now()
 
     def _accept(self, msg: Message) -> None:
+        self._queue(msg)  # the tracker runs on the render thread, not the client's
+
+    def _digest(self, msg: Message) -> None:
         self.tracker.feed(msg)
         self._update_channel(msg.name, msg.get)
 
@@ -160,7 +163,8 @@ class CallBoard(widgets.VBox, LiveFeed):
         if type(frame).__name__ == "LazyFrame":
             frame = frame.collect()
         self.detach()
-        with self._lock:
+        with self._state_lock:
+            self._drain()
             last: datetime | None = None
             for row in frame.iter_rows(named=True):
                 self.tracker.feed_row(row)
@@ -191,7 +195,8 @@ class CallBoard(widgets.VBox, LiveFeed):
 
     def active_calls(self) -> list[dict[str, Any]]:
         """Summaries of the calls in progress, each with its ``state`` added."""
-        with self._lock:
+        with self._state_lock:
+            self._drain()
             active = set(self.tracker.active)
             rows = [s for s in self.tracker.summaries() if s["call_id"] in active]
             for row in rows:
@@ -200,7 +205,8 @@ class CallBoard(widgets.VBox, LiveFeed):
 
     def finished_calls(self) -> list[dict[str, Any]]:
         """Summaries of the most recently finished calls, newest first."""
-        with self._lock:
+        with self._state_lock:
+            self._drain()
             return list(self._finished)
 
     def _forget_old(self) -> None:
@@ -214,7 +220,8 @@ class CallBoard(widgets.VBox, LiveFeed):
     # -- rendering ----------------------------------------------------------------------
 
     def _render(self) -> None:
-        with self._lock:
+        with self._state_lock:
+            self._drain()
             self._forget_old()
         active = self.active_calls()
         finished = self.finished_calls()

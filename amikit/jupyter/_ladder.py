@@ -102,6 +102,9 @@ class CallLadder(widgets.VBox, LiveFeed):
         self._throttle.poke()
 
     def _accept(self, msg: Message) -> None:
+        self._queue(msg)  # the tracker runs on the render thread, not the client's
+
+    def _digest(self, msg: Message) -> None:
         self._tagged.append((msg, self.tracker.feed(msg)))
 
     def show_frame(self, frame: Any, call_id: str | None = None) -> None:
@@ -133,7 +136,8 @@ class CallLadder(widgets.VBox, LiveFeed):
             return self._resolve(self.call_id) if self._frame is None else self.call_id
         if self._frame is not None:
             return self._frame_calls[0] if self._frame_calls else None
-        with self._lock:
+        with self._state_lock:
+            self._drain()
             active = list(self.tracker.active)
             if active:
                 return active[-1]
@@ -154,7 +158,8 @@ class CallLadder(widgets.VBox, LiveFeed):
 
             sub = with_call_id(self._frame).filter(pl.col("call_id") == target)
             return frame_messages(sub)
-        with self._lock:
+        with self._state_lock:
+            self._drain()
             cache: dict[str, str | None] = {}
             out = []
             for msg, cid in self._tagged:
@@ -171,7 +176,7 @@ class CallLadder(widgets.VBox, LiveFeed):
         if self._frame is not None:
             ids = self._frame_calls
         else:
-            with self._lock:
+            with self._state_lock:
                 ids = list(dict.fromkeys(
                     self._resolve(cid) for _m, cid in reversed(self._tagged) if cid
                 ))[:30]  # fmt: skip
@@ -209,7 +214,8 @@ class CallLadder(widgets.VBox, LiveFeed):
                 )
                 drawing = table(("time", "channel", "event", "details"), rows)
             body = drawing
-        live = " · live" if target in set(self.tracker.active) else ""
+        with self._state_lock:
+            live = " · live" if target in set(self.tracker.active) else ""
         status = (
             f"<div class='amikit-status'>call <b>{escape(str(target))}</b>{live} · "
             f"<span class='amikit-ladder-events' data-n='{max(n, 0)}'>"

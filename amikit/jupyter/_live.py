@@ -8,7 +8,9 @@ A view is fed in one of two ways:
   :meth:`LiveFeed.feed` runs on the client's own loop thread. That thread keeps running
   while a notebook cell blocks the kernel, which is what keeps the view moving during a
   long cell. ``feed`` therefore only appends to a bounded deque under a lock, bumps
-  counters and pokes the throttle: no HTML, no widget traits, no waiting.
+  counters and pokes the throttle: no HTML, no widget traits, no waiting. Views that derive
+  state from every message (the call board's tracker) queue them and digest the queue on
+  the render thread (:meth:`LiveFeed._drain`), so the client's reader never pays for it.
 * **recording**: a polars frame from :func:`amikit.load`; the view renders from the frame.
 
 Rendering happens on the throttle's render thread (see :mod:`._throttle`). Widgets render
@@ -28,6 +30,9 @@ from ..protocol import Message
 from ._throttle import Throttle
 
 __all__ = ["LiveFeed", "RateMeter", "frame_messages", "is_frame"]
+
+# Messages queued for digestion before the feeding thread digests them itself.
+_MAX_PENDING = 100_000
 
 
 def is_frame(obj: object) -> bool:
@@ -101,6 +106,9 @@ class LiveFeed:
         self._client: Any = None
         self._connection_note = ""
         self.received = 0
+        # messages waiting to be digested into derived state (see _drain)
+        self._pending: deque[Message] = deque()
+        self._state_lock = threading.RLock()
         self._throttle = Throttle(self._render, rate=rate, tick=tick, wants_tick=self._wants_tick)
 
     # -- feeding ------------------------------------------------------------------------
@@ -123,7 +131,27 @@ class LiveFeed:
         self._throttle.poke()
 
     def _accept(self, msg: Message) -> None:
-        """Hook for subclasses: update derived state (runs under the lock)."""
+        """Hook for subclasses: cheap per-message work on the feeding thread (under the lock).
+
+        Views with derived state append to ``self._pending`` here and do the work in
+        :meth:`_digest`, on the render thread.
+        """
+
+    def _digest(self, msg: Message) -> None:
+        """Hook for subclasses: update derived state from one queued message."""
+
+    def _drain(self) -> None:
+        """Digest every queued message (render thread, or a caller reading the state)."""
+        with self._state_lock:
+            pending = self._pending
+            while pending:
+                self._digest(pending.popleft())
+
+    def _queue(self, msg: Message) -> None:
+        """Queue ``msg`` for :meth:`_digest`; digest inline if the render thread lags far."""
+        self._pending.append(msg)
+        if len(self._pending) > _MAX_PENDING:
+            self._drain()
 
     def _wants_tick(self) -> bool:
         return self._rate > 0
