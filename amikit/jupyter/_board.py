@@ -193,6 +193,12 @@ class CallBoard(widgets.VBox, LiveFeed):
             return "ringing"
         return "dialling"
 
+    def call_of(self, channel_id: str) -> str | None:
+        """The call a channel (Uniqueid) belongs to, as the tracker sees it now."""
+        with self._state_lock:
+            self._drain()
+            return self.tracker.call_of(channel_id)
+
     def active_calls(self) -> list[dict[str, Any]]:
         """Summaries of the calls in progress, each with its ``state`` added."""
         with self._state_lock:

@@ -68,7 +68,7 @@ def test_board_shows_active_calls_with_state_and_duration() -> None:
 
 
 def state_of(board: CallBoard, msg: Message) -> str:
-    call_id = board.tracker.call_of(msg["Uniqueid"])
+    call_id = board.call_of(msg["Uniqueid"])
     return next(c["state"] for c in board.active_calls() if c["call_id"] == call_id)
 
 
