@@ -12,10 +12,10 @@ from .conftest import Recorder, user_event, wait_until
 N = 3000
 
 
-def _flood(server: AMIServer, n: int = N) -> None:
+def _flood(server: AMIServer, n: int = N, start: int = 0) -> None:
     data = b"".join(
         b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: Flood\r\nN: %d\r\n\r\n" % i
-        for i in range(n)
+        for i in range(start, start + n)
     )
     server.send_raw(data)  # to every session; logged-in clients treat it as events
 
@@ -43,9 +43,12 @@ def test_slow_subscriber_drops_oldest_and_does_not_stall_reading(
 
     slow_sub = client.on("UserEvent", slow, thread="caller", maxsize=100)
     client.on("UserEvent", fast, thread="loop")
-    _flood(server)
-    assert fast_done.wait(10), "the reader stalled behind the slow subscriber"
+    # One event first, so the slow consumer is known to hold it before the flood: the
+    # expected drop count then does not depend on thread scheduling.
+    _flood(server, 1)
     assert first_taken.wait(5)
+    _flood(server, N - 1, start=1)
+    assert fast_done.wait(10), "the reader stalled behind the slow subscriber"
     assert slow_sub.dropped == N - 1 - 100
     assert client.stats.dropped == N - 1 - 100
     assert client.stats.received >= N
