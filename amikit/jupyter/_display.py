@@ -14,7 +14,8 @@ render them for people; any other frame falls through to polars' own rendering:
 * a **timeline** (``offset``, ``who``, ``text``): the call's story, one sentence per event.
 
 Each has an HTML form (notebooks) and a plain-text form (IPython in a terminal).
-``%load_ext amikit`` calls :func:`enable`; :class:`~amikit.Message` renders itself already.
+:class:`~amikit.Message` renders itself as HTML; in a terminal it prints as its
+``Key: Value`` lines (secrets masked). ``%load_ext amikit`` calls :func:`enable`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from ..protocol import Message
 from ._explain import explain
 from ._html import STYLE, fmt_time, one_line
 from ._live import frame_messages
@@ -257,3 +259,8 @@ def enable(ipython: Any = None) -> None:
 
     formatters["text/html"].for_type(pl.DataFrame, html)
     formatters["text/plain"].for_type(pl.DataFrame, text)
+
+    def message_text(msg: Message, printer: Any, cycle: bool) -> None:
+        printer.text(str(msg))  # "Key: Value" lines, secrets masked
+
+    formatters["text/plain"].for_type(Message, message_text)

@@ -62,6 +62,7 @@ def test_message_renders_as_html_with_secrets_masked(ip: InteractiveShell) -> No
     data, _meta = ip.display_formatter.format(msg)
     assert "pw-xyz" not in data["text/html"] and "pw-xyz" not in data["text/plain"]
     assert "Username" in data["text/html"]
+    assert data["text/plain"] == "Action: Login\nUsername: u\nSecret: ********"
 
 
 def test_calls_and_one_call_and_timeline_render() -> None:
