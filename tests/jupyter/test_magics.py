@@ -199,3 +199,29 @@ def test_record_start_and_stop(sim_ip: InteractiveShell, tmp_path: Any) -> None:
 
     frame = amikit.load(out)
     assert frame.height > 0
+
+
+def test_secret_never_reaches_the_history_or_the_output_cache(
+    server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    shell = InteractiveShell(config=config)
+    shell.run_line_magic("load_ext", "amikit")
+    try:
+        monkeypatch.delenv("AMI_SECRET", raising=False)
+        monkeypatch.setattr(getpass, "getpass", lambda prompt="": SECRET)
+        result = shell.run_cell(
+            f"%ami connect 127.0.0.1:{server.port} --user alice", store_history=True
+        )
+        assert result.success, result.error_in_exec
+        shell.run_cell("%ami action Ping", store_history=True)
+        history = "\n".join(
+            str(line) for _s, _n, line in shell.history_manager.get_range(output=True)
+        )
+        assert "%ami connect" in history
+        assert SECRET not in history
+        assert SECRET not in repr(shell.user_ns.get("In")) + repr(shell.user_ns.get("Out"))
+    finally:
+        shell.run_line_magic("unload_ext", "amikit")
+        shell.history_manager.end_session()
