@@ -74,12 +74,14 @@ def test_updates_flow_while_a_cell_blocks(kernel_env: dict[str, str]) -> None:
     try:
         run(kc, SETUP)
         reply, seen = run(kc, BLOCK)
-        started = next(
-            m["header"]["date"]
+        parent = reply["parent_header"]["msg_id"]
+        states = {
+            m["content"]["execution_state"]: m["header"]["date"]
             for m in seen
-            if m["msg_type"] == "status" and m["content"]["execution_state"] == "busy"
-        )
-        finished = reply["header"]["date"]
+            if m["msg_type"] == "status" and m["parent_header"].get("msg_id") == parent
+        }
+        started, finished = states["busy"], states["idle"]
+        assert finished - started >= timedelta(seconds=1.9)
         updates = [
             m["header"]["date"]
             for m in seen
