@@ -48,6 +48,8 @@ def frame_messages(frame: Any) -> list[Message]:
     out: list[Message] = []
     for row in frame.iter_rows(named=True):
         pairs = list(message_pairs(row))
+        if row.get("kind") == "gap":  # a recorded connection loss: show it as an event
+            pairs.insert(0, ("Event", row.get("event") or "Gap"))
         try:
             msg = Message.from_pairs(pairs)
         except Exception:  # a value with a bare LF (pre-13.5 servers): keep it readable

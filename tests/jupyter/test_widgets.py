@@ -288,3 +288,18 @@ def test_widgets_hide_exactly_what_drop_noise_drops() -> None:
     from amikit.jupyter._noise import NOISE_PATTERNS
 
     assert set(NOISE_PATTERNS) == set(analysis.NOISE_EVENTS)
+
+
+def test_recorded_gaps_show_as_events() -> None:
+    from datetime import datetime, timezone
+
+    from amikit.jupyter._live import frame_messages
+
+    gap = {
+        "received_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "kind": "gap",
+        "event": "Gap",
+        "extra": [{"key": "Reason", "value": "connection lost"}],
+    }
+    (msg,) = frame_messages(rows_to_frame([gap]))
+    assert msg.name == "Gap" and msg["Reason"] == "connection lost"
