@@ -116,12 +116,18 @@ def test_sim_connect_action_and_cell_magic(sim_ip: InteractiveShell) -> None:
     assert "Asterisk" in "\n".join(single.output)
 
 
-def test_events_calls_and_timeline_widgets_follow_the_simulator(sim_ip: InteractiveShell) -> None:
-    ip = sim_ip
-    stream = ip.run_line_magic("ami", "events --filter Dial*")
+def test_events_widget_follows_the_simulator(sim_ip: InteractiveShell) -> None:
+    stream = sim_ip.run_line_magic("ami", "events --filter Dial*")
     wait_for(lambda: stream.received > 20, what="events in the EventStream")
     stream.flush()
     assert {m.name for m in stream.messages()} <= {"DialBegin", "DialState", "DialEnd"}
+    assert stream.messages(), "the simulator dials"
+
+
+def test_calls_and_timeline_widgets_follow_the_simulator(sim_ip: InteractiveShell) -> None:
+    pytest.importorskip("amikit.analysis", reason="the analysis layer is not merged yet")
+    ip = sim_ip
+    wait_for(lambda: len(ip.magics_manager.registry["AmiMagics"].history.snapshot()) > 50)
     board = ip.run_line_magic("ami", "calls")
     assert board.received > 0  # prefilled from the session history
     wait_for(lambda: board.finished_total > 0 or board.tracker.active, what="calls")
