@@ -79,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return ExitStatus.INTERRUPTED
+    except BrokenPipeError:  # `amikit calls x.raw | head`: the reader left; not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitStatus.OK
     except Exception as exc:  # one line unless --traceback (httpie's habit)
         if args.traceback:
             raise

@@ -1,0 +1,65 @@
+"""``amikit calls FILE``: one line per call of a capture or recording."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._events import fmt_seconds, fmt_time, load_events, table
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="raw AMI capture, text log or recording")
+    parser.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table for people (default), csv or json for programs (all columns)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=0, help="show at most this many calls (0: all)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from ..analysis import calls
+
+    summary = calls(load_events(args.file))
+    assert isinstance(summary, pl.DataFrame)
+    if args.limit:
+        summary = summary.head(args.limit)
+    if args.format == "csv":
+        print(
+            summary.with_columns(pl.col("linkedids", "channels").list.join(" ")).write_csv(), end=""
+        )
+        return 0
+    if args.format == "json":
+        print(summary.write_json())
+        return 0
+    rows = []
+    for i, c in enumerate(summary.iter_rows(named=True), 1):
+        who = f"{c['caller_num'] or '?'} -> {c['dialed'] or '?'}"
+        cause = c["hangup_cause"] or "-"
+        if c["hangup_cause_txt"]:
+            cause = f"{cause} {c['hangup_cause_txt']}"
+        rows.append(
+            [
+                str(i),
+                fmt_time(c["start"]),
+                c["call_id"],
+                who,
+                c["disposition"],
+                fmt_seconds(c["duration"]),
+                fmt_seconds(c["billsec"]),
+                c["answered_by"] or "-",
+                cause,
+                str(c["n_channels"]),
+            ]
+        )
+    headers = ["#", "start", "call id", "from -> to", "disposition", "duration", "billsec",
+               "answered by", "hangup cause", "chans"]  # fmt: skip
+    print(table(headers, rows, right={"#", "duration", "billsec", "chans"}))
+    answered = int(summary["answered"].sum()) if summary.height else 0
+    print(f"\n{summary.height} calls, {answered} answered")
+    return 0

@@ -1,0 +1,84 @@
+"""``amikit stats FILE``: call statistics of a capture or recording."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._events import fmt_seconds, load_events, table
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="raw AMI capture, text log or recording")
+    parser.add_argument("--top", type=int, default=10, help="rows per breakdown (default 10)")
+    parser.add_argument(
+        "--format", choices=["table", "csv"], default="table", help="table (default) or csv"
+    )
+
+
+SECTIONS = [
+    ("disposition", "by disposition"),
+    ("hangup_cause", "by hangup cause"),
+    ("dialed", "by number dialed"),
+    ("caller", "by caller"),
+    ("queue", "by queue"),
+    ("hour", "by hour"),
+]
+
+
+def run(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from ..analysis import calls, event_rate, stats
+
+    events = load_events(args.file)
+    summary = calls(events)
+    result = stats(summary)
+    assert isinstance(result, pl.DataFrame) and isinstance(summary, pl.DataFrame)
+    if args.format == "csv":
+        print(result.write_csv(), end="")
+        return 0
+    overall = result.filter(pl.col("by") == "all")
+    if overall.height == 0:
+        print(f"{args.file}: {events.height:,} events, no calls")
+        return 0
+    o = overall.row(0, named=True)
+    rate = event_rate(events)
+    assert isinstance(rate, pl.DataFrame)
+    peak = int(rate["events"].max() or 0) if rate.height else 0
+    print(f"{args.file}: {events.height:,} events, {o['calls']} calls")
+    print(
+        f"answered {o['answered']} of {o['calls']} (ASR {o['asr']:.0%}); "
+        f"duration mean {fmt_seconds(o['mean_duration'])}, "
+        f"median {fmt_seconds(o['p50_duration'])}, p90 {fmt_seconds(o['p90_duration'])}; "
+        f"talk time {fmt_seconds(o['total_billsec'])}"
+    )
+    if rate.height:
+        print(f"events per second: peak {peak}, mean {rate['events'].mean():.1f}")
+    for by, title in SECTIONS:
+        part = result.filter(pl.col("by") == by).head(args.top)
+        if part.height == 0:
+            continue
+        rows = [
+            [
+                r["key"],
+                str(r["calls"]),
+                str(r["answered"]),
+                f"{r['asr']:.0%}",
+                fmt_seconds(r["mean_duration"]),
+                fmt_seconds(r["p90_duration"]),
+                fmt_seconds(r["mean_billsec"]),
+                fmt_seconds(r["mean_queue_wait"]) if by == "queue" else "",
+            ]
+            for r in part.iter_rows(named=True)
+        ]
+        print(f"\n{title}")
+        headers = [by, "calls", "answered", "ASR", "mean dur", "p90 dur", "mean talk",
+                   "queue wait"]  # fmt: skip
+        print(
+            table(
+                headers,
+                rows,
+                right={"calls", "answered", "ASR", "mean dur", "p90 dur", "mean talk"},
+            )
+        )
+    return 0

@@ -1,0 +1,165 @@
+"""Statistics over calls (``stats``) and over raw events (``event_rate``).
+
+``stats`` returns one tidy frame: a row per (breakdown, key) with the same metric
+columns, so "per hour", "per caller" or "per hangup cause" are filters of one result
+(``stats(c).filter(pl.col("by") == "dialed")``). Everything is a polars aggregation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from ._frame import TIME, columns_of, lazy, like, time_expr
+
+__all__ = ["BREAKDOWNS", "event_rate", "stats"]
+
+#: The breakdowns of :func:`stats`, in output order.
+BREAKDOWNS: tuple[str, ...] = (
+    "all",
+    "day",
+    "hour",
+    "disposition",
+    "hangup_cause",
+    "caller",
+    "dialed",
+    "queue",
+)
+
+
+def _key(by: str) -> pl.Expr:
+    keys = {
+        "all": pl.lit("all"),
+        "day": pl.col("start").dt.strftime("%Y-%m-%d"),
+        "hour": pl.col("start").dt.strftime("%Y-%m-%d %H:00"),
+        "disposition": pl.col("disposition"),
+        "hangup_cause": pl.format(
+            "{} {}", pl.col("hangup_cause").fill_null("?"), pl.col("hangup_cause_txt").fill_null("")
+        ).str.strip_chars(),
+        "caller": pl.col("caller_num"),
+        "dialed": pl.col("dialed"),
+        "queue": pl.col("queue"),
+    }
+    return keys[by]
+
+
+def _metrics() -> list[pl.Expr]:
+    d, b = pl.col("duration"), pl.col("billsec")
+    return [
+        pl.len().cast(pl.Int64).alias("calls"),
+        pl.col("answered").sum().cast(pl.Int64).alias("answered"),
+        (pl.col("answered").sum() / pl.len()).alias("asr"),
+        d.mean().alias("mean_duration"),
+        d.quantile(0.5, "linear").alias("p50_duration"),
+        d.quantile(0.9, "linear").alias("p90_duration"),
+        d.quantile(0.95, "linear").alias("p95_duration"),
+        b.filter(pl.col("answered")).mean().alias("mean_billsec"),
+        b.filter(pl.col("answered")).quantile(0.5, "linear").alias("p50_billsec"),
+        b.filter(pl.col("answered")).quantile(0.9, "linear").alias("p90_billsec"),
+        b.sum().alias("total_billsec"),
+        pl.col("ring_time").filter(pl.col("answered")).mean().alias("mean_ring_time"),
+        pl.col("queue_wait").mean().alias("mean_queue_wait"),
+    ]
+
+
+def stats(
+    calls_frame: pl.DataFrame | pl.LazyFrame,
+    by: Sequence[str] = BREAKDOWNS,
+) -> pl.DataFrame | pl.LazyFrame:
+    """Call statistics: counts, answer-seizure ratio, durations, by several breakdowns.
+
+    Parameters
+    ----------
+    calls_frame
+        The output of :func:`calls` (a frame of events is accepted too: its calls are
+        computed first).
+    by
+        Which breakdowns, from :data:`BREAKDOWNS`: ``all``, ``day``, ``hour``,
+        ``disposition``, ``hangup_cause``, ``caller``, ``dialed``, ``queue``.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        Columns ``by`` (the breakdown), ``key`` (its value), ``calls``, ``answered``,
+        ``asr`` (answered / calls), ``mean_duration``, ``p50_duration``,
+        ``p90_duration``, ``p95_duration``, ``mean_billsec``, ``p50_billsec``,
+        ``p90_billsec`` (answered calls), ``total_billsec``, ``mean_ring_time`` (answered
+        calls), ``mean_queue_wait`` (seconds). Rows keep the order of ``by``; within a
+        breakdown, time keys ascend and other keys go by descending number of calls.
+    """
+    lf = lazy(calls_frame)
+    if "event" in columns_of(lf) and "disposition" not in columns_of(lf):
+        from ._calls import calls
+
+        lf = lazy(calls(lf))
+    unknown = [b for b in by if b not in BREAKDOWNS]
+    if unknown:
+        from .._exceptions import UsageError
+
+        msg = f"unknown breakdown(s) {unknown}; choose from {list(BREAKDOWNS)}"
+        raise UsageError(msg)
+    parts = []
+    for i, name in enumerate(by):
+        part = (
+            lf.with_columns(_key(name).cast(pl.String).alias("key"))
+            .filter(pl.col("key").is_not_null())
+            .group_by("key")
+            .agg(_metrics())
+            .with_columns(pl.lit(name).alias("by"), pl.lit(i).alias("_order"))
+        )
+        sort = ["key"] if name in ("day", "hour", "all") else ["calls", "key"]
+        descending = [False] if len(sort) == 1 else [True, False]
+        parts.append(part.sort(sort, descending=descending))
+    out = pl.concat(parts, how="vertical").sort("_order", maintain_order=True).drop("_order")
+    out = out.select("by", "key", pl.all().exclude("by", "key"))
+    return like(out, calls_frame)
+
+
+def event_rate(
+    frame: pl.DataFrame | pl.LazyFrame,
+    every: str = "1s",
+    *,
+    by: str | None = None,
+) -> pl.DataFrame | pl.LazyFrame:
+    """How many events arrived per interval.
+
+    Parameters
+    ----------
+    frame
+        Events as ``amikit.load``/``amikit.scan`` return them.
+    every
+        Interval length as a polars duration string (``"1s"``, ``"100ms"``, ``"1m"``).
+    by
+        Optional column to split the counts by (e.g. ``"event"``).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        ``time`` (interval start; server ``Timestamp``, else arrival time), ``by``'s
+        column if given, and ``events``. Without ``by``, empty intervals between the
+        first and last event are present with 0. Events with no time are not counted.
+    """
+    lf = lazy(frame)
+    cols = columns_of(lf)
+    timed = lf.with_columns(time_expr(cols)).filter(pl.col(TIME).is_not_null())
+    slot = pl.col(TIME).dt.truncate(every).alias("time")
+    keys = [slot] if by is None else [slot, pl.col(by)]
+    counts = timed.group_by(keys).agg(pl.len().cast(pl.Int64).alias("events"))
+    if by is not None:
+        return like(counts.sort("time", by), frame)
+    epoch = pl.lit(0).cast(pl.Datetime("us", "UTC"))
+    first, last = pl.col("time").min(), pl.col("time").max()
+    grid = counts.select(
+        # (an empty frame gives a one-slot grid at the epoch, dropped below)
+        pl.datetime_range(first.fill_null(epoch), last.fill_null(epoch), every).alias("time")
+    )
+    bounds = counts.select(first.alias("_first"), last.alias("_last"))
+    out = (
+        grid.join(bounds, how="cross")
+        .filter(pl.col("time").is_between(pl.col("_first"), pl.col("_last")))
+        .drop("_first", "_last")
+        .join(counts, on="time", how="left")
+        .with_columns(pl.col("events").fill_null(0))
+    )
+    return like(out.sort("time"), frame)
