@@ -44,6 +44,8 @@ NOISE_PATTERNS: tuple[str, ...] = (
     "InvalidTransport",
     "PresenceStatus",
     "SessionTimeout",
+    "Cdr",
+    "CEL",
 )
 
 
