@@ -153,13 +153,13 @@ def run(args: argparse.Namespace) -> int:
             return ExitStatus.CONNECT
     out = sys.stdout
     client.on_connection(_on_connection(sys.stderr))
-    print(
-        f"-- connected to {client.server} as {creds[0]}; Ctrl-C to stop",
-        file=sys.stderr,
-        flush=True,
-    )
     try:
         with client.events(_patterns(args.events)) as stream:
+            print(
+                f"-- connected to {client.server} as {creds[0]}; Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
             for msg in stream:
                 out.write(format_event(msg, args.oneline) + "\n")
                 out.flush()

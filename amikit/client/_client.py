@@ -22,15 +22,19 @@ Threads in one picture::
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._exceptions import UsageError
 from ..protocol import Message
 from ._portal import get_portal
 from ._session import ActionResponse, ClientStats, Config, ConnectionEvent, Engine
 from ._subscribe import AsyncEventStream, EventStream, Pattern, Subscription
+
+if TYPE_CHECKING:
+    from ..record import Recorder
 
 __all__ = ["AMIClient", "ConnectionHandle"]
 
@@ -509,6 +513,16 @@ class AMIClient:
         engine = self._engine
         engine.listeners = (*engine.listeners, callback)
         return ConnectionHandle(engine, callback)
+
+    def record(self, path: str | os.PathLike[str], **options: Any) -> Recorder:
+        """Record everything this client receives to ``path``; see :class:`amikit.Recorder`.
+
+        >>> with client.record("recordings/today"):            # doctest: +SKIP
+        ...     client.action("Originate", Channel="Local/100@default", Application="Echo")
+        """
+        from ..record import Recorder  # a higher layer, loaded on first use
+
+        return Recorder(self, path, **options).start()
 
     # -- close --------------------------------------------------------------------------
 

@@ -69,10 +69,6 @@ class Portal:
         """Schedule ``coro`` on the loop; returns a thread-safe future."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
-    def _start(self, coro: Coroutine[Any, Any, T]) -> tuple[concurrent.futures.Future[T], _Job]:
-        job = _Job()
-        return self.submit(job.run(coro)), job
-
     def _cancel(self, job: _Job) -> None:
         # concurrent.futures.Future.cancel() is refused once the work runs, so cancel the
         # asyncio task itself, on its loop.
@@ -105,11 +101,13 @@ class Portal:
                 "thread='loop' callback?); it would deadlock. Use the awaitable twin "
                 "(aaction, acommand, ...) from a task, or subscribe with thread='caller'."
             )
-        future, job = self._start(coro)
-        try:
+        job = _Job()
+        future = None
+        try:  # an interrupt may land anywhere from here on, even before submit() returns
+            future = self.submit(job.run(coro))
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
-            if future.done():  # the work itself raised a timeout: keep its message
+            if future is not None and future.done():  # the work's own timeout: keep it
                 raise
             self._cancel(job)
             raise AmiTimeout(f"no result within {timeout} s") from None
@@ -125,9 +123,9 @@ class Portal:
             running = None
         if running is self.loop:
             return await coro
-        future, job = self._start(coro)
+        job = _Job()
         try:
-            return await asyncio.wrap_future(future)
+            return await asyncio.wrap_future(self.submit(job.run(coro)))
         except asyncio.CancelledError:
             self._cancel(job)
             raise

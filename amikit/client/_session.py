@@ -60,6 +60,7 @@ from ._subscribe import Subscription
 __all__ = ["ActionResponse", "ClientStats", "ConnectionEvent", "Engine"]
 
 log = logging.getLogger("amikit.client")
+log.addHandler(logging.NullHandler())  # a library logs only where the application says so
 _UTC = timezone.utc
 
 ConnectionKind = Literal["connected", "disconnected", "reconnected", "closed"]
@@ -160,6 +161,16 @@ class ActionResponse(Message):
 
 
 ActionResponse.__module__ = "amikit.client"
+
+
+def _event_name(msg: Message) -> bytes:
+    """The event name as raw bytes, read straight from the frame (hot path)."""
+    raw = msg.raw
+    if raw.startswith(b"Event: "):
+        end = raw.find(b"\n", 7)
+        if end > 0:
+            return raw[7 : end - 1] if raw[end - 1] == 13 else raw[7:end]
+    return msg.name.encode()
 
 
 class _Pending:
@@ -587,7 +598,7 @@ class Engine:
 
     def dispatch(self, events: list[Message]) -> None:
         """Hand a chunk's events to every matching subscription (loop thread)."""
-        names: list[str] | None = None
+        names: list[bytes] | None = None
         for sub in self.subscriptions:
             matcher = sub.matcher
             if matcher.match_all:
@@ -602,8 +613,8 @@ class Engine:
                         sub._callback_failed()
             else:
                 if names is None:
-                    names = [msg.name for msg in events]
-                wants = matcher.wants_name
+                    names = [_event_name(msg) for msg in events]
+                wants = matcher.wants_bname
                 batch = [msg for msg, name in zip(events, names, strict=True) if wants(name)]
             if batch:
                 sub.push(batch)

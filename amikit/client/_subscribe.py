@@ -64,13 +64,15 @@ _UTC = timezone.utc
 class _Matcher:
     """Which events a subscription wants: everything, a set of names/wildcards, or a predicate."""
 
-    __slots__ = ("describe", "match_all", "names", "predicate", "regex")
+    __slots__ = ("bnames", "bregex", "describe", "match_all", "names", "predicate", "regex")
 
     def __init__(self, pattern: Pattern) -> None:
         self.match_all = False
         self.names: frozenset[str] = frozenset()
         self.regex: re.Pattern[str] | None = None
         self.predicate: Callable[[Message], bool] | None = None
+        self.bnames: frozenset[bytes] = frozenset()
+        self.bregex: re.Pattern[bytes] | None = None
         if callable(pattern) and not isinstance(pattern, str):
             self.predicate = pattern
             self.describe = getattr(pattern, "__name__", "predicate")
@@ -85,15 +87,29 @@ class _Matcher:
         plain = {p.strip().lower() for p in items if not any(c in p for c in "*?[")}
         wild = [p.strip() for p in items if any(c in p for c in "*?[")]
         self.names = frozenset(plain)
+        # the same names as bytes, as spelled and lower-cased: the reader matches the raw
+        # "Event: <name>" bytes without decoding them (see Engine.dispatch)
+        self.bnames = frozenset(
+            b
+            for p in items
+            if not any(c in p for c in "*?[")
+            for b in (p.strip().encode(), p.strip().lower().encode())
+        )
         if wild:
-            self.regex = re.compile(
-                "|".join(fnmatch.translate(w) for w in wild), flags=re.IGNORECASE
-            )
+            source = "|".join(fnmatch.translate(w) for w in wild)
+            self.regex = re.compile(source, flags=re.IGNORECASE)
+            self.bregex = re.compile(source.encode(), flags=re.IGNORECASE)
 
     def wants_name(self, name: str) -> bool:
         if name.lower() in self.names:
             return True
         return self.regex is not None and self.regex.match(name) is not None
+
+    def wants_bname(self, name: bytes) -> bool:
+        """Like :meth:`wants_name` for the raw name bytes."""
+        if name in self.bnames or name.lower() in self.bnames:
+            return True
+        return self.bregex is not None and self.bregex.match(name) is not None
 
 
 def make_matcher(pattern: Pattern) -> _Matcher:
@@ -140,7 +156,7 @@ class Subscription:
         self.errors = 0
         self.cancelled = False
         self._engine = engine
-        self._queue: deque[Message] = deque() if lossless else deque(maxlen=maxsize)
+        self._queue: deque[Message] = deque()
         self._blocked = False  # lossless and full: the engine paused reading for us
         self._scheduled = False
         self._target_loop = target_loop
@@ -191,10 +207,20 @@ class Subscription:
                 self._blocked = True
                 self._engine.pause_reading(self)
         else:
-            over = len(queue) + len(batch) - self.maxsize
+            queue.extend(batch)
+            over = len(queue) - self.maxsize
             if over > 0:
-                self.dropped += over
-            queue.extend(batch)  # deque(maxlen) drops the oldest
+                # Drop the oldest ourselves and count only what we really removed, so the
+                # count stays exact while the consumer pops concurrently.
+                dropped = 0
+                popleft = queue.popleft
+                try:
+                    for _ in range(over):
+                        popleft()
+                        dropped += 1
+                except IndexError:
+                    pass
+                self.dropped += dropped
         self._wake()
 
     def _wake(self) -> None:

@@ -4,7 +4,9 @@ Rule 1: CRLF line ends, an empty line after the last header.
 Rule 2: order is kept and a key may repeat (several ``Variable`` headers in ``Originate``):
         pass a list or tuple as the value, or a sequence of pairs as ``fields``.
 Rule 3: a CR or LF in any key or value is refused (header injection), and so is a colon in
-        a key, except in the legacy ``ChanVariable(<channel>)`` form.
+        a key, except in the legacy ``ChanVariable(<channel>)`` form, and a key with an
+        unclosed ``(`` (a reader would take the legacy form's rule for it and misread it).
+        Text that is not valid Unicode (lone surrogates) is refused too: it has no UTF-8.
 Rule 4: the bytes returned keep the secret out of their ``repr()`` and ``str()``.
 """
 
@@ -59,6 +61,8 @@ def _check_key(key: str) -> None:
         raise LocalProtocolError(f"header name {key!r} contains CR or LF (header injection)")
     if ":" in key and not (key.endswith(")") and "(" in key and ":" not in key[: key.find("(")]):
         raise LocalProtocolError(f"header name {key!r} contains a colon")
+    if "(" in key and ")" not in key:
+        raise LocalProtocolError(f"header name {key!r} has an unclosed parenthesis")
 
 
 def _pairs(fields: Fields | None) -> Iterable[tuple[str, Any]]:
@@ -69,12 +73,13 @@ def _pairs(fields: Fields | None) -> Iterable[tuple[str, Any]]:
     return fields
 
 
-def encode_message(pairs: Iterable[tuple[str, Any]]) -> bytes:
+def encode_message(pairs: Iterable[tuple[str, Any]]) -> EncodedAction:
     """Encode ``(key, value)`` pairs as one CRLF-framed AMI message.
 
     A list or tuple value is written as one header per element; ``None`` values are left out.
+    The result is ``bytes`` whose ``repr()`` masks ``Secret`` and ``Key`` values.
 
-    >>> encode_message([("Event", "UserEvent"), ("UserEvent", "Hi")])
+    >>> bytes(encode_message([("Event", "UserEvent"), ("UserEvent", "Hi")]))
     b'Event: UserEvent\\r\\nUserEvent: Hi\\r\\n\\r\\n'
     """
     out: list[str] = []
@@ -91,7 +96,10 @@ def encode_message(pairs: Iterable[tuple[str, Any]]) -> bytes:
     if not out:
         raise LocalProtocolError("a message needs at least one header")
     out.append("\r\n")
-    return "".join(out).encode("utf-8")
+    try:
+        return EncodedAction("".join(out).encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"a key or value is not valid Unicode: {exc.reason}") from None
 
 
 def encode_action(
@@ -130,4 +138,4 @@ def encode_action(
         pairs.append(("ActionID", action_id))
     pairs.extend(_pairs(fields))
     pairs.extend(kw.items())
-    return EncodedAction(encode_message(pairs))
+    return encode_message(pairs)

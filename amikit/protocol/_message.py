@@ -6,12 +6,14 @@ A busy PBX sends tens of thousands of messages a second and most consumers read 
 three fields of each (the event name, ``Uniqueid``, ``Linkedid``). So a :class:`Message`
 keeps only its raw bytes when it is created and works lazily:
 
-* ``get(key)`` scans the raw bytes for ``key:`` at a line start (exact spelling first, then
-  ASCII case-insensitively) and decodes only that value;
-* ``items()``, ``getall()``, ``to_dict()`` and friends decode the whole frame once and cache the
-  ordered list of ``(key, value)`` pairs.
+* ``get(key)`` finds ``key:`` at a line start in the bytes (one ``find`` over an ASCII-lowered
+  copy, which keeps every byte offset) and decodes only that value;
+* ``items()``, ``getall()`` and friends decode the whole frame once and cache the ordered list
+  of ``(key, value)`` pairs; ``to_dict()`` goes straight to a dict when no key repeats.
 
-Both paths apply the same line rules, so they always agree:
+Both paths apply the same line rules, so they always agree: ``get(k)`` is
+``(getall(k) or [default])[0]`` for every frame, including the odd ones (two spellings of one
+key, a bare LF before a ``Key:``-looking text). Keys match ASCII-case-insensitively.
 
 Rule 1: a line is ``Key: value``, split on the *first* colon; leading blanks of the value are
         skipped (as Asterisk's own ``__astman_get_header`` does); values may be empty and may
@@ -21,8 +23,9 @@ Rule 2: the legacy ``ChanVariable(<channel>): name=value`` form keeps the channe
 Rule 3: in a CRLF stream only CRLF ends a line; a bare LF (pre-13.5 servers did not escape
         values) stays inside the value.
 Rule 4: old-style ``Response: Follows`` Command output (Asterisk <= 13) is raw CLI text ending
-        in ``--END COMMAND--``; its lines are exposed as :attr:`Message.output`, like the
-        repeated ``Output:`` headers of Asterisk >= 14.
+        in ``--END COMMAND--`` (the parser recognises the frame by its exact first line); its
+        lines are exposed as :attr:`Message.output`, like the repeated ``Output:`` headers of
+        Asterisk >= 14.
 Rule 5: text is decoded as UTF-8 with U+FFFD for invalid bytes; :attr:`Message.raw` keeps the
         exact bytes. A frame is only decoded once complete, so a character split across two
         reads is never corrupted.
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from itertools import repeat
 from typing import Any, overload
 
 __all__ = ["SECRET_KEYS", "Message", "mask_value"]
@@ -42,32 +46,99 @@ SECRET_KEYS = frozenset({"secret", "key"})
 
 _MASK = "********"
 
-# _kind bits: how the frame was delimited and whether it is an old-style Command reply.
+# _k bits (Message._k): how the frame was delimited and whether it is an old-style Command reply.
 _LF = 1
 _FOLLOWS = 2
+_NOTERM = 4  # the stored frame lacks the blank line that ended it; .raw adds it back
 
 # Header keys an old-style "Response: Follows" frame carries before its raw CLI text.
 _FOLLOWS_HEADER_KEYS = frozenset({"response", "privilege", "actionid", "message"})
 _END_COMMAND = "--END COMMAND--"
 
-# key -> (exact needle at frame start, exact needle after LF, lower-case twins)
-_NEEDLES: dict[str, tuple[bytes, bytes, bytes, bytes]] = {}
+# ASCII-only case folding: AMI keys are ASCII, and folding only A-Z keeps the byte scan of
+# get() and the decoded lookups of getall() in exact agreement (str.lower() would also fold,
+# e.g., the Kelvin sign U+212A to "k", which a byte scan cannot see).
+_ASCII_FOLD = {c: c + 32 for c in range(65, 91)}
 
 
-def _needles(key: str) -> tuple[bytes, bytes, bytes, bytes]:
-    n = _NEEDLES.get(key)
-    if n is None:
-        kb = key.encode("utf-8", "replace") + b":"
+def _fold(key: str) -> str:
+    return key.lower() if key.isascii() else key.translate(_ASCII_FOLD)
+
+
+# key -> (exact needle at frame start, offset of the value after it,
+#         lower-case needle after CRLF, lower-case needle after LF), or None for a key that the
+#         byte scan cannot look up exactly (non-ASCII, CR/LF, colon or parenthesis in it).
+_Needles = tuple[bytes, int, bytes, bytes]
+_NEEDLES: dict[str, _Needles | None] = {}
+
+
+def _needles(key: str) -> _Needles | None:
+    try:
+        return _NEEDLES[key]
+    except KeyError:
+        pass
+    n: _Needles | None = None
+    if key.isascii() and not any(c in key for c in ":()\r\n"):
+        kb = key.encode("ascii") + b":"
         low = kb.lower()
-        n = (kb, b"\n" + kb, low, b"\n" + low)
-        if len(_NEEDLES) < 4096:  # user-supplied keys must not grow this forever
-            _NEEDLES[key] = n
+        n = (kb, len(kb), b"\r\n" + low, b"\n" + low)
+    if len(_NEEDLES) < 4096:  # user-supplied keys must not grow this forever
+        _NEEDLES[key] = n
     return n
+
+
+# (frame, (EOL + frame).lower()) of the message most recently searched case-insensitively.
+_LAST_LOWERED: tuple[bytes, bytes] = (b"", b"")
+
+
+def _text(data: bytes) -> str:
+    """UTF-8 with U+FFFD for invalid bytes (Rule 5); the strict decoder is the fast one."""
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace")
+
+
+def _kind_of(raw: bytes) -> int:
+    """How a whole frame given by a caller is delimited (the parser knows it already)."""
+    nl = raw.find(b"\n")
+    kind = _LF if nl == 0 or (nl > 0 and raw[nl - 1] != 13) else 0
+    if raw.startswith(b"Response: Follows\n" if kind else b"Response: Follows\r\n"):
+        kind |= _FOLLOWS
+    return kind
 
 
 def mask_value(key: str, value: str) -> str:
     """Return ``value``, or a mask if ``key`` names a secret (``Secret``, ``Key``)."""
     return _MASK if key.lower() in SECRET_KEYS and value else value
+
+
+_partition = str.partition
+_split = str.split
+# Endless iterators of arguments: map() stops at the end of its first iterable.
+_COLONS = repeat(":")
+_SEPARATORS = repeat(": ")
+_ONES = repeat(1)
+
+
+def _fast_dict(lines: list[str], text: str) -> dict[str, str] | None:
+    """The headers as a dict, built in C, when that is exactly what Rules 1-3 give; else None.
+
+    Each line is split at its first ``": "``. That is the first colon and the value needs no
+    stripping when no key holds a colon and no value starts with a blank (``":  "``,
+    ``": \t"``); ``dict()`` refuses a line without the separator; the lengths match only
+    when no key repeats. A ``(`` in a key may be the legacy form (Rule 2): general path.
+    """
+    try:
+        fast = dict(map(_split, lines, _SEPARATORS, _ONES))
+    except ValueError:  # a line without ": "
+        return None
+    if len(fast) != len(lines) or ":  " in text or ": \t" in text:
+        return None
+    keys = "".join(fast)
+    if ":" in keys or "(" in keys:
+        return None
+    return fast
 
 
 def _split_header(line: str) -> tuple[str, str] | None:
@@ -102,13 +173,16 @@ class Message:
         The client's connection generation (1 for the first connection, +1 per reconnect).
     """
 
-    __slots__ = ("_items", "_kind", "_stray", "connection", "raw", "received_at", "seq")
+    __slots__ = ("_frame", "_items", "_k", "_stray", "connection", "received_at", "seq")
 
-    def __init__(self, raw: bytes, _kind: int = 0) -> None:
-        self.raw = raw
-        self._kind = _kind
+    def __init__(self, raw: bytes, _kind: int = -1) -> None:
+        # A parser makes tens of thousands of these a second: set only what must be set.
+        # ``_stray`` (non-header lines) is set by _parse() and only ever read after it.
+        # The parser passes the kind it framed; from anyone else, ``raw`` is one whole frame
+        # (e.g. from a recording) and its kind is read from it.
+        self._frame = raw
+        self._k = _kind if _kind >= 0 else _kind_of(raw)
         self._items: list[tuple[str, str]] | None = None
-        self._stray: list[str] | None = None
         self.received_at: datetime | None = None
         self.seq: int | None = None
         self.connection: int | None = None
@@ -126,27 +200,46 @@ class Message:
 
         return cls(encode_message(pairs))
 
+    @property
+    def _kind(self) -> int:
+        # How the frame was delimited, as a caller may pass it back to the constructor
+        # together with ``raw`` (which always ends with its blank line).
+        return self._k & ~_NOTERM
+
+    @property
+    def raw(self) -> bytes:
+        """The exact bytes of the frame, terminating blank line included."""
+        kind = self._k
+        if kind & _NOTERM:
+            return self._frame + (b"\n\n" if kind & _LF else b"\r\n\r\n")
+        return self._frame
+
     # -- lazy decoding ------------------------------------------------------------------
 
     def _parse(self) -> list[tuple[str, str]]:
         items = self._items
         if items is not None:
             return items
-        text = self.raw.decode("utf-8", "replace")
-        eol = "\n" if self._kind & _LF else "\r\n"
-        items = []
+        text = _text(self._frame)
+        items: list[tuple[str, str]] = []
         stray: list[str] = []
-        if self._kind & _FOLLOWS:
+        if self._k & _FOLLOWS:
             self._parse_follows(text, items, stray)
         else:
-            for line in text.split(eol):
-                if not line:
-                    continue
-                pair = _split_header(line)
-                if pair is None:
-                    stray.append(line)
-                else:
-                    items.append(pair)
+            lines = text.split("\n" if self._k & _LF else "\r\n")
+            # Fast path (Rule 1): every line a header, no legacy "Name(chan):" key.
+            items = [(k, v.lstrip(" \t")) for k, s, v in map(_partition, lines, _COLONS) if s]
+            if len(items) != len(lines) or "(" in text:
+                items = []
+                for line in lines:
+                    key, sep, value = line.partition(":")
+                    if not sep:
+                        if line:
+                            stray.append(line)
+                    elif "(" in key:
+                        items.append(_split_header(line))  # type: ignore[arg-type]
+                    else:
+                        items.append((key, value.lstrip(" \t")))
         self._items = items
         self._stray = stray
         return items
@@ -164,34 +257,11 @@ class Message:
         i = 0
         while i < len(lines):
             pair = _split_header(lines[i].rstrip("\r"))
-            if pair is None or pair[0].lower() not in _FOLLOWS_HEADER_KEYS:
+            if pair is None or _fold(pair[0]) not in _FOLLOWS_HEADER_KEYS:
                 break
             items.append(pair)
             i += 1
         out.extend(line[:-1] if line.endswith("\r") else line for line in lines[i:])
-
-    def _scan(self, key: str) -> str | None:
-        """First value of ``key`` read straight from the raw bytes (Rules 1, 3, 5)."""
-        raw = self.raw
-        first, inner, first_low, inner_low = _needles(key)
-        if raw.startswith(first):
-            i = len(first)
-        else:
-            i = raw.find(inner)
-            if i >= 0:
-                i += len(inner)
-            else:
-                low = raw.lower()  # ASCII-only lowering keeps every byte offset
-                if low.startswith(first_low):
-                    i = len(first_low)
-                else:
-                    i = low.find(inner_low)
-                    if i < 0:
-                        return None
-                    i += len(inner_low)
-        j = raw.find(b"\n" if self._kind & _LF else b"\r\n", i)
-        value = raw[i:j] if j >= 0 else raw[i:]
-        return value.lstrip(b" \t").decode("utf-8", "replace")
 
     # -- mapping interface --------------------------------------------------------------
 
@@ -203,20 +273,74 @@ class Message:
     def get(self, key: str, default: Any) -> Any: ...
 
     def get(self, key: str, default: Any = None) -> Any:
-        """The first value of ``key`` (case-insensitive), or ``default``."""
-        if self._kind & _FOLLOWS:
-            low = key.lower()
-            for k, v in self._parse():
-                if k.lower() == low:
-                    return v
+        """The first value of ``key`` (case-insensitive), or ``default``.
+
+        Reads the value straight from :attr:`raw` without decoding the other headers, by
+        the same rules as :meth:`items` (so ``get(k) == (getall(k) or [None])[0]``).
+        """
+        try:
+            n = _NEEDLES[key]
+        except (KeyError, TypeError):
+            n = _needles(key) if isinstance(key, str) else None
+        if n is None or self._k & (_LF | _FOLLOWS):
+            return self._get_other(key, n, default)
+        # A CRLF frame, the hot path. Search a lowered copy: ASCII-only lowering keeps every
+        # byte offset, and an exact-spelling hit may follow another spelling's, so the exact
+        # bytes cannot be searched first. The copy starts with CRLF so that one find() also
+        # covers the first line. Only the last message's copy is kept (readers typically
+        # ask one message for a few fields in a row), not one per message.
+        frame = self._frame
+        global _LAST_LOWERED
+        last = _LAST_LOWERED
+        if last[0] is frame:
+            i = last[1].find(n[2])
+        elif frame.startswith(n[0]):  # the first line: certainly the first occurrence
+            i = 0
+        else:
+            low = (b"\r\n" + frame).lower()
+            _LAST_LOWERED = (frame, low)
+            i = low.find(n[2])
+        if i < 0:
             return default
-        value = self._scan(key)
-        return default if value is None else value
+        i += n[1]  # the CRLF in the needle and the one prefixed to the copy cancel out
+        j = frame.find(b"\r\n", i)
+        value = frame[i:j] if j >= 0 else frame[i:]
+        value = value.lstrip(b" \t")
+        try:
+            return value.decode()  # the strict decoder is the fast one
+        except UnicodeDecodeError:
+            return value.decode("utf-8", "replace")
+
+    def _get_other(self, key: str, n: _Needles | None, default: Any) -> Any:
+        """get() for an LF frame (same search, LF line ends) or by the decoded headers."""
+        if n is None or self._k & _FOLLOWS:
+            return self._get_parsed(key, default)
+        frame = self._frame
+        i = 0 if frame.startswith(n[0]) else (b"\n" + frame).lower().find(n[3])
+        if i < 0:
+            return default
+        i += n[1]  # as in get(): the LF in the needle and the prefixed one cancel out
+        j = frame.find(b"\n", i)
+        value = frame[i:j] if j >= 0 else frame[i:]
+        value = value.lstrip(b" \t")
+        try:
+            return value.decode()  # the strict decoder is the fast one
+        except UnicodeDecodeError:
+            return value.decode("utf-8", "replace")
+
+    def _get_parsed(self, key: str, default: Any) -> Any:
+        if not isinstance(key, str):
+            return default
+        fold = _fold(key)
+        for k, v in self._parse():
+            if k == key or _fold(k) == fold:
+                return v
+        return default
 
     def getall(self, key: str) -> list[str]:
         """Every value of ``key`` (case-insensitive), in the order received."""
-        low = key.lower()
-        return [v for k, v in self._parse() if k.lower() == low]
+        fold = _fold(key)
+        return [v for k, v in self._parse() if k == key or _fold(k) == fold]
 
     def items(self) -> list[tuple[str, str]]:
         """All ``(key, value)`` pairs in the order received, repeated keys included."""
@@ -226,14 +350,31 @@ class Message:
         """All keys in the order received (a repeated key appears each time)."""
         return [k for k, _ in self._parse()]
 
+    def values(self) -> list[str]:
+        """All values in the order received."""
+        return [v for _, v in self._parse()]
+
     def to_dict(self) -> dict[str, str | list[str]]:
         """Headers as a dict keyed by the original spelling.
 
         A key that occurs once maps to its value; a repeated key maps to the list of its
-        values, in order (e.g. several ``ChanVariable`` or ``Output`` headers).
+        values, in order (e.g. several ``ChanVariable`` or ``Output`` headers). Keys are
+        not folded: ``UniqueID`` and ``Uniqueid`` stay two keys, as received.
         """
-        out: dict[str, Any] = {}
-        for k, v in self._parse():
+        items = self._items
+        if items is None and not self._k & _FOLLOWS:
+            # Straight to a dict when every line is a header, no key repeats and no key
+            # has the legacy "Name(chan):" form; else the general path below.
+            text = _text(self._frame)
+            fast = _fast_dict(text.split("\n" if self._k & _LF else "\r\n"), text)
+            if fast is not None:
+                return fast
+        items = self._parse()
+        out: dict[str, Any] = dict(items)
+        if len(out) == len(items):  # no repeated key: the common case
+            return out
+        out.clear()
+        for k, v in items:
             old = out.get(k)
             if old is None:
                 out[k] = v
@@ -270,6 +411,16 @@ class Message:
     @property
     def name(self) -> str:
         """The ``Event`` value; for a response, the ``Response`` value (``Success``, ...)."""
+        frame = self._frame
+        if not self._k & (_LF | _FOLLOWS) and frame.startswith(b"Event:"):
+            # the usual case, as in get() but without the lookups
+            j = frame.find(b"\r\n")
+            value = frame[6:j] if j >= 0 else frame[6:]
+            value = value.lstrip(b" \t")
+            try:
+                return value.decode()  # the strict decoder is the fast one
+            except UnicodeDecodeError:
+                return value.decode("utf-8", "replace")
         value = self.get("Event")
         if value is None:
             value = self.get("Response") or self.get("Action") or ""
@@ -333,7 +484,7 @@ class Message:
         """
         self._parse()
         stray = self._stray or []
-        if self._kind & _FOLLOWS:
+        if self._k & _FOLLOWS:
             return list(stray)
         return self.getall("Output") + stray
 
@@ -362,7 +513,7 @@ class Message:
 
     def __str__(self) -> str:
         lines = [f"{k}: {mask_value(k, v)}" for k, v in self._parse()]
-        lines.extend(self.output if self._kind & _FOLLOWS else (self._stray or []))
+        lines.extend(self.output if self._k & _FOLLOWS else (self._stray or []))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -375,7 +526,7 @@ class Message:
             for k, v in self._parse()
         )
         out = self.output
-        pre = f"<pre>{escape(chr(10).join(out))}</pre>" if out and self._kind & _FOLLOWS else ""
+        pre = f"<pre>{escape(chr(10).join(out))}</pre>" if out and self._k & _FOLLOWS else ""
         return f"<table class='amikit-message'>{rows}</table>{pre}"
 
 

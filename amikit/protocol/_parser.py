@@ -4,8 +4,11 @@ Strategy
 --------
 AMI has no length prefix: a message ends at the first empty line. The parser keeps the bytes
 of the frame in progress and, when a chunk completes one or more frames, splits the whole
-chunk in C (``bytes.split``) instead of walking it line by line in Python. Each frame becomes
-a lazy :class:`~amikit.protocol.Message` holding its exact bytes.
+chunk in C (``bytes.split``) instead of walking it line by line in Python. Whether the chunk
+is the common case (every part a well-formed frame) is checked for all parts at once, with
+C-level ``min``/``map``; then each part becomes a lazy :class:`~amikit.protocol.Message`
+without any per-frame Python code but its ``__init__``. Any other chunk (stray blank lines,
+oversized or header-less frames, an old-style Command reply) goes frame by frame.
 
 Invariants
 ----------
@@ -16,8 +19,9 @@ Rule 2: the first line of the stream, if it has no colon, is the banner
         (``Asterisk Call Manager/11.0.0``). It is NOT followed by an empty line.
 Rule 3: the line ending is taken from the first line of the stream: Asterisk writes CRLF;
         bare LF is accepted (clients may send it, and old fixtures were stored that way).
-Rule 4: an old-style ``Response: Follows`` Command reply ends at ``--END COMMAND--`` followed
-        by the empty line, not at the first empty line (its CLI text may contain them).
+Rule 4: an old-style Command reply, a frame whose first line is exactly ``Response: Follows``
+        (as every Asterisk <= 13 writes it), ends at ``--END COMMAND--`` followed by the empty
+        line, not at the first empty line (its CLI text may contain them).
 Rule 5: no frame, complete or in progress, may exceed ``max_frame_size``. A bigger one is
         dropped (memory stays bounded), reported as :class:`RemoteProtocolError`, and
         parsing resumes at the next frame boundary.
@@ -28,8 +32,10 @@ Rule 6: :meth:`Parser.feed` raises nothing but :class:`RemoteProtocolError`, and
 
 from __future__ import annotations
 
+from itertools import repeat
+
 from .._exceptions import RemoteProtocolError
-from ._message import _FOLLOWS, _LF, Message
+from ._message import _FOLLOWS, _LF, _NOTERM, Message
 
 __all__ = ["DEFAULT_MAX_FRAME_SIZE", "Parser"]
 
@@ -37,6 +43,8 @@ __all__ = ["DEFAULT_MAX_FRAME_SIZE", "Parser"]
 DEFAULT_MAX_FRAME_SIZE = 1 << 20
 
 _END_COMMAND = b"--END COMMAND--"
+# The first line of an old-style Command reply, exactly as every Asterisk <= 13 writes it.
+_FOLLOWS_LINE = b"Response: Follows"
 # Banner of any AMI-speaking server: "Asterisk Call Manager/11.0.0" and its proxies.
 _MAX_BANNER = 256
 
@@ -104,6 +112,8 @@ class Parser:
             bad frame is skipped; ``err.messages`` holds every message decoded in this
             call and the parser is ready for the next chunk.
         """
+        if type(data) is not bytes:
+            data = bytes(data)  # bytearray, memoryview: one copy, then bytes methods
         self.bytes_fed += len(data)
         problems: list[str] = []
         pending = self._pending
@@ -115,19 +125,16 @@ class Parser:
                 return []
             data = rest
         if pending:
-            start = len(pending) - 3
-            pending += data
-            if not self._term:
-                buf = bytes(pending)
-                pending.clear()
-            elif pending.find(self._term, start if start > 0 else 0) < 0:
+            term = self._term
+            # Only the new bytes and the seam with the held ones can hold a terminator.
+            if term and data.find(term) < 0 and (pending[-3:] + data[:3]).find(term) < 0:
+                pending += data
                 self._check_pending(problems)
                 return self._finish([], problems)
-            else:
-                buf = bytes(pending)
-                pending.clear()
+            buf = bytes(pending) + data
+            pending.clear()
         else:
-            buf = bytes(data)
+            buf = data
         if not self._term:
             buf = self._start(buf)
             if buf is None:
@@ -156,39 +163,36 @@ class Parser:
 
     def _split(self, buf: bytes, problems: list[str]) -> list[Message]:
         term = self._term
-        follows = b"Follows\r\n" in buf if term == b"\r\n\r\n" else b"Follows\n" in buf
-        if follows:
-            return self._split_slow(buf, problems)
         parts = buf.split(term)
         rest = parts.pop()
-        kind = self._kind
+        if not parts:
+            self._keep(rest, problems)
+            return []
         limit = self.max_frame_size
-        out = []
-        append = out.append
-        for part in parts:
-            if not part:
-                continue
-            c = part[0]
-            if c == 13 or c == 10:  # stray empty lines between frames
-                part = part.lstrip(b"\r\n")
-                if not part:
-                    continue
-            if len(part) > limit:
-                self._reject(len(part), problems)
-                continue
-            if b":" not in part:
-                self._reject_garbage(part, problems)
-                continue
-            append(Message(part + term, kind))
-        self.frames += len(out)
-        self._keep(rest, problems)
-        return out
+        if (
+            min(parts) >= b"\x0e"  # no part is empty or starts with CR or LF
+            and min(map(bytes.find, parts, repeat(b":"))) >= 0  # each has a header
+            and (len(buf) <= limit or max(map(len, parts)) <= limit)
+            and not any(map(bytes.startswith, parts, repeat(_FOLLOWS_LINE)))
+        ):
+            # The common case, checked for the whole chunk at once: no stray blank lines
+            # between frames, no oversized frame, no frame without a header, no old-style
+            # Command reply. Each part is then a frame and the per-frame work runs in C,
+            # except Message.__init__. The frames keep no copy of their blank line: Message
+            # adds it back when .raw is read (_NOTERM).
+            out = list(map(Message, parts, repeat(self._kind | _NOTERM)))
+            self.frames += len(out)
+            if rest:
+                self._keep(rest, problems)
+            return out
+        return self._split_slow(buf, problems)
 
     def _split_slow(self, buf: bytes, problems: list[str]) -> list[Message]:
-        """Frame by frame, for chunks that hold an old-style Command reply (Rule 4)."""
+        """Frame by frame: stray blank lines, bad frames, old-style Command replies (Rule 4)."""
         term = self._term
         tlen = len(term)
-        kind = self._kind
+        kind = self._kind | _NOTERM
+        follows_line = _FOLLOWS_LINE + term[: tlen // 2]
         limit = self.max_frame_size
         out: list[Message] = []
         pos = 0
@@ -200,8 +204,7 @@ class Parser:
             if end < 0:
                 break
             frame_kind = kind
-            head = buf[pos : pos + 24].lower()
-            if head.startswith(b"response:") and head[9:].lstrip(b" \t").startswith(b"follows"):
+            if buf.startswith(follows_line, pos):
                 marker = buf.find(_END_COMMAND, pos)
                 if marker < 0:
                     break
@@ -216,12 +219,16 @@ class Parser:
             elif b":" not in frame:
                 self._reject_garbage(frame, problems)
             else:
-                out.append(Message(frame + term, frame_kind))
+                out.append(Message(frame, frame_kind))
         self.frames += len(out)
         self._keep(buf[pos:], problems)
         return out
 
     def _keep(self, rest: bytes, problems: list[str]) -> None:
+        """Hold the start of the next frame; blank lines before it are dropped now, as they
+        would be once it completes, so ``buffered`` does not depend on the chunking."""
+        if rest[:1] in (b"\r", b"\n"):
+            rest = rest.lstrip(b"\r\n")
         if rest:
             self._pending += rest
             self._check_pending(problems)

@@ -1,5 +1,63 @@
-"""Recording AMI traffic (raw text log, Parquet dataset) and loading it as polars frames."""
+"""Recording AMI traffic (raw text log, Parquet dataset) and loading it as polars frames.
 
-from ._schema import META_COLUMNS, WIDE_COLUMNS, message_pairs, message_row, polars_schema
+polars loads only when a loader or writer is used (``import amikit.record`` stays light).
+"""
 
-__all__ = ["META_COLUMNS", "WIDE_COLUMNS", "message_pairs", "message_row", "polars_schema"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._schema import (
+    GAP_EVENT,
+    META_COLUMNS,
+    WIDE_COLUMNS,
+    gap_row,
+    message_pairs,
+    message_row,
+    polars_schema,
+)
+
+__all__ = [
+    "GAP_EVENT",
+    "META_COLUMNS",
+    "WIDE_COLUMNS",
+    "DatasetWriter",
+    "IncompleteRecordingWarning",
+    "LoadReport",
+    "Recorder",
+    "RecordingFormatError",
+    "TextLogWriter",
+    "convert",
+    "gap_row",
+    "load",
+    "message_pairs",
+    "message_row",
+    "polars_schema",
+    "scan",
+]
+
+_LAZY = {
+    "load": "._load",
+    "scan": "._load",
+    "LoadReport": "._load",
+    "RecordingFormatError": "._load",
+    "IncompleteRecordingWarning": "._load",
+    "convert": "._convert",
+    "DatasetWriter": "._dataset",
+    "TextLogWriter": "._textlog",
+    "Recorder": "._recorder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'amikit.record' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -38,6 +38,7 @@ __all__ = [
     "GAP_EVENT",
     "META_COLUMNS",
     "WIDE_COLUMNS",
+    "gap_row",
     "message_pairs",
     "message_row",
     "polars_schema",
@@ -204,6 +205,37 @@ def message_row(
         extra.append({"key": "", "value": line})
     row["extra"] = extra
     return row
+
+
+def gap_row(
+    *,
+    received_at: datetime | None,
+    server: str | None,
+    connection: int | None,
+    gap_start: datetime | None,
+    gap_end: datetime | None,
+    reason: str | None,
+) -> dict[str, Any]:
+    """The row that marks a lost connection (``kind == "gap"``, see the module doc)."""
+
+    def iso(when: datetime | None) -> str:
+        return when.isoformat() if when is not None else ""
+
+    return {
+        "received_at": received_at,
+        "server": server,
+        "connection": connection,
+        "seq": None,
+        "kind": "gap",
+        "event": GAP_EVENT,
+        "timestamp": None,
+        "action_id": None,
+        "extra": [
+            {"key": "GapStart", "value": iso(gap_start)},
+            {"key": "GapEnd", "value": iso(gap_end)},
+            {"key": "Reason", "value": reason or ""},
+        ],
+    }
 
 
 def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:

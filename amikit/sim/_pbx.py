@@ -296,37 +296,31 @@ class PBX:
         if not frames and not self._after_batch:
             return
         self.events_sent += len(frames)
-        server = self.server
-        loop = server._loop
-        if loop is None:
-            return
         msgs = [(Message(f.data), _classes(f.privilege)) for f in frames]
         after, self._after_batch = self._after_batch, []
         with self._inflight_cond:
             self._inflight += 1
         try:
-            loop.call_soon_threadsafe(self._broadcast_batch, msgs, after)
-        except RuntimeError:  # the loop closed under us while stopping
-            pass
+            self.server.call_soon(self._broadcast_batch, msgs, after)
+        except (RuntimeError, UsageError):  # the server stopped under us
+            with self._inflight_cond:
+                self._inflight -= 1
+                self._inflight_cond.notify_all()
 
     def _broadcast_batch(
         self, msgs: list[tuple[Message, frozenset[str]]], after: list[Callable[[], Any]]
     ) -> None:
         # the server's broadcast, with the Privilege classes known in advance (flood speed)
-        sessions = self.server._sessions
+        deliver = self.server.deliver
         for msg, classes in msgs:
-            for session in sessions:
-                if session.wants(msg, classes, None):
-                    session.send(msg.raw)
+            deliver(msg, classes)
         for callback in after:
             callback()
-        if self.flood:
-            # hold the batch "in flight" until the sessions' write queues have drained
-            backlog = max((len(s._out) for s in self.server._sessions), default=0)
-            if backlog > 20_000:
-                loop = asyncio.get_running_loop()
-                loop.call_later(0.005, self._broadcast_batch, [], [])
-                return
+        # flood: hold the batch "in flight" until the sessions' write queues have drained
+        if self.flood and self.server.max_backlog > 20_000:
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.005, self._broadcast_batch, [], [])
+            return
         with self._inflight_cond:
             self._inflight -= 1
             self._inflight_cond.notify_all()
@@ -444,9 +438,7 @@ class PBX:
             ("CallerIDNum", num),
             ("CallerIDName", name),
         ]
-        loop = self.server._loop
-        if loop is not None:
-            loop.call_soon(self.server._broadcast, Message.from_pairs(pairs))
+        self.server.call_soon(self.server.deliver, Message.from_pairs(pairs))
 
     def _act_hangup(self, session: ServerSession, msg: Message) -> list[Any]:
         engine = self._engine()

@@ -71,7 +71,7 @@ class Replay:
         ]
         self.duration = self.events[-1][0] if self.events else 0.0
         self.server = AMIServer(users, host=host, port=port)
-        self.server.register_action("Login", self._login)
+        self.server.on_login(lambda session: session.spawn(self._play(session)))
         self.playbacks_finished = 0
         self._finished = threading.Condition()
 
@@ -105,21 +105,13 @@ class Replay:
         with self._finished:
             return self._finished.wait_for(lambda: self.playbacks_finished >= count, timeout)
 
-    async def _login(self, session: ServerSession, msg: Message) -> Any:
-        frames = await self.server._act_login(session, msg)
-        if session.authenticated:
-            task = asyncio.get_running_loop().create_task(self._play(session))
-            session._action_tasks.add(task)
-            task.add_done_callback(session._action_tasks.discard)
-        return frames
-
     async def _play(self, session: ServerSession) -> None:
         loop = asyncio.get_running_loop()
         await asyncio.sleep(0)  # let the login response go first
         start = loop.time()
         speed = self.speed
         for offset, msg, privilege in self.events:
-            if session._closing:
+            if session.closing:
                 return
             due = start + offset / speed if speed != float("inf") else start
             delay = due - loop.time()

@@ -45,7 +45,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -214,7 +214,24 @@ class ServerSession:
         who = self.username or "(not logged in)"
         return f"<ServerSession {who} from {self.peer} read={','.join(sorted(self.read))}>"
 
+    @property
+    def backlog(self) -> int:
+        """Frames queued for this client and not yet written (a slow reader grows it)."""
+        return len(self._out)
+
     # -- output -------------------------------------------------------------------------
+
+    @property
+    def closing(self) -> bool:
+        """True once the session is being closed; stop producing for it."""
+        return self._closing
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coro`` on the server loop as part of this session (cancelled with it)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._action_tasks.add(task)
+        task.add_done_callback(self._action_tasks.discard)
+        return task
 
     def send(self, data: bytes | Frame) -> None:
         """Queue one frame (bytes, pairs or a Message) for this client. Loop thread only."""
@@ -226,6 +243,18 @@ class ServerSession:
             return
         self._out.append(bytes(data))
         self._wake.set()
+
+    async def send_bulk(self, data: bytes) -> None:
+        """Write ``data`` now and wait until the socket buffer drains (bulk senders).
+
+        Frames queued with :meth:`send` go first; fault controls do not apply here.
+        """
+        while self._out and not self._closing:
+            await asyncio.sleep(0)  # let the writer task flush what send() queued
+        if self._closing:
+            raise ConnectionResetError("session closed")
+        self._writer.write(data)
+        await self._writer.drain()
 
     async def _write_loop(self) -> None:
         writer = self._writer
@@ -239,9 +268,10 @@ class ServerSession:
                         self._out.clear()  # a silent server writes nothing at all
                         break
                     if server._slow > 0:
-                        writer.write(self._out.popleft())
-                        await writer.drain()
-                        await asyncio.sleep(server._slow)
+                        await asyncio.sleep(server._slow)  # a peer that writes slowly
+                        if self._out:
+                            writer.write(self._out.popleft())
+                            await writer.drain()
                         continue
                     chunk = b"".join(self._out)
                     self._out.clear()
@@ -360,6 +390,7 @@ class AMIServer:
         ):
             self._handlers[name.lower()] = (method, parse_classes(_BUILTIN_PRIVILEGE[name.lower()]))
         self._sessions: list[ServerSession] = []
+        self._login_hooks: list[Callable[[ServerSession], Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -492,11 +523,17 @@ class AMIServer:
         handler : callable
             ``handler(session, msg)`` runs on the server loop and returns the reply frames: a
             list whose items are lists of ``(key, value)`` pairs or :class:`~amikit.Message`
-            objects (``None`` or ``[]``: no reply). It may be ``async def``. The first frame is
-            the ``Response``; later frames are the events of an event list. The server adds the
-            action's ``ActionID`` to every frame. An exception becomes ``Response: Error`` with
-            the exception text as ``Message``. Use ``session.send(...)`` for anything else
-            (e.g. events after a delay) and :meth:`broadcast` for events everyone may see.
+            objects, or ``bytes`` of a complete frame sent exactly as given (no ActionID is
+            added: for unusual frames such as old-style ``Follows`` output, or unrelated
+            events interleaved in a list); ``None`` or ``[]``: no reply. It may be
+            ``async def``. The first frame is the ``Response``; later frames are the events
+            of an event list. The server adds the action's ``ActionID`` to every frame that
+            is not bytes. An exception becomes ``Response: Error`` with the exception text
+            as ``Message``. An ``async`` handler runs as a task of its own, so the session
+            goes on reading and answering other actions meanwhile (replies may then come in
+            a different order than the actions; ``Login``/``Logoff`` are always in order).
+            Use ``session.send(...)`` for anything else (e.g. events after a delay) and
+            :meth:`broadcast` for events everyone may see.
         privilege : str
             Write classes of which the user needs at least one (``"originate"``); ``""``
             allows every logged-in user.
@@ -519,11 +556,42 @@ class AMIServer:
         self._soon(self._broadcast, msg)
 
     def _broadcast(self, msg: Message) -> None:
-        privilege = _event_classes(msg.get("Privilege"))
-        text = None
+        self.deliver(msg)
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Schedule ``fn(*args)`` on the server loop. Thread-safe.
+
+        Always scheduled, never run inline, even from the loop thread: what the caller is
+        doing now (e.g. queueing an action's response) goes out first.
+        """
+        loop = self._loop
+        if loop is None:
+            raise UsageError("AMIServer is not running")
+        loop.call_soon_threadsafe(fn, *args)
+
+    def deliver(self, msg: Message, privilege: frozenset[str] | None = None) -> None:
+        """On the server loop: send one event to every session allowed to see it.
+
+        ``privilege`` is the event's class set when the caller already knows it (a flood
+        of pre-rendered events need not re-read every ``Privilege:`` header).
+        """
+        if privilege is None:
+            privilege = _event_classes(msg.get("Privilege"))
         for session in self._sessions:
-            if session.wants(msg, privilege, text):
+            if session.wants(msg, privilege, None):
                 session.send(msg.raw)
+
+    @property
+    def max_backlog(self) -> int:
+        """The longest write queue of any session, in frames (for producers that pace)."""
+        return max((s.backlog for s in self._sessions), default=0)
+
+    def on_login(self, callback: Callable[[ServerSession], Any]) -> None:
+        """Call ``callback(session)`` on the server loop after each successful login.
+
+        It runs after the login response is queued, so anything it sends comes after it.
+        """
+        self._login_hooks.append(callback)
 
     # -- fault controls -----------------------------------------------------------------
 
@@ -550,7 +618,7 @@ class AMIServer:
             session._wake.set()
 
     def slow_down(self, seconds_per_write: float) -> None:
-        """Pause ``seconds_per_write`` after writing each frame (0 restores full speed)."""
+        """Wait ``seconds_per_write`` before writing each frame (0 restores full speed)."""
         self._slow = max(0.0, float(seconds_per_write))
 
     def send_raw(self, data: bytes) -> None:
@@ -662,11 +730,7 @@ class AMIServer:
             if key in _PRE_AUTH:  # login and logoff complete before the next action is read
                 await self._finish(session, name, action_id, frames)
             else:  # other async handlers run concurrently: replies may come out of order
-                task = asyncio.get_running_loop().create_task(
-                    self._finish(session, name, action_id, frames)
-                )
-                session._action_tasks.add(task)
-                task.add_done_callback(session._action_tasks.discard)
+                session.spawn(self._finish(session, name, action_id, frames))
         elif frames:
             self._reply(session, action_id, frames)
 
@@ -727,6 +791,8 @@ class AMIServer:
             return None
         frames = self._login_ok(session, user, msg)
         self._reply(session, msg.action_id, frames)
+        for hook in self._login_hooks:
+            hook(session)
         if "system" in session.read and "system" in session.event_mask:
             session.send(
                 encode_message(

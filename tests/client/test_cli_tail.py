@@ -8,6 +8,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -70,16 +71,20 @@ def test_tail_prints_filtered_events_and_exits_130_on_ctrl_c(server: AMIServer) 
         stdin=subprocess.DEVNULL,
         env=_env(AMI_SECRET="amikit"),
     ) as proc:
-        assert "connected to" in _read_until(proc.stderr, "Ctrl-C")
-        server.broadcast([("Event", "Newchannel"), ("Privilege", "call,all"), ("Channel", "X")])
-        server.broadcast(user_event("Hello", Where="tail"))
-        out = _read_until(proc.stdout, "Where=tail")
-        assert "UserEvent" in out and "Newchannel" not in out
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(15) == 130
-        err = proc.stderr.read().decode()
-        assert "Traceback" not in err
-        assert wait_until(lambda: not server.sessions)  # logged off, connection closed
+        try:
+            assert "connected to" in _read_until(proc.stderr, "Ctrl-C")
+            server.broadcast([("Event", "Newchannel"), ("Privilege", "call,all"), ("Channel", "X")])
+            server.broadcast(user_event("Hello", Where="tail"))
+            out = _read_until(proc.stdout, "Where=tail")
+            assert "UserEvent" in out and "Newchannel" not in out
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(15) == 130
+            err = proc.stderr.read().decode()
+            assert "Traceback" not in err
+            assert wait_until(lambda: not server.sessions)  # logged off, connection closed
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_tail_wrong_credentials_without_terminal_exits_3(server: AMIServer) -> None:
@@ -113,10 +118,11 @@ def test_tail_without_credentials_or_terminal_is_a_usage_error(server: AMIServer
 def test_tail_asks_again_on_a_terminal(server: AMIServer) -> None:
     pid, fd = pty.fork()
     if pid == 0:  # the child: amikit tail on a real terminal
-        os.environ.update(_env())
-        os.execv(
-            sys.executable, [sys.executable, "-m", "amikit", "tail", server.address, "--oneline"]
-        )
+        try:
+            argv = [sys.executable, "-m", "amikit", "tail", server.address, "--oneline"]
+            os.execve(sys.executable, argv, _env())
+        finally:
+            os._exit(127)  # never return into pytest in the child
     try:
         seen = _pty_expect(fd, "Username: ")
         os.write(fd, b"admin\n")
@@ -131,8 +137,7 @@ def test_tail_asks_again_on_a_terminal(server: AMIServer) -> None:
         server.broadcast(user_event("OnTerminal"))
         _pty_expect(fd, "UserEvent=OnTerminal")
         os.kill(pid, signal.SIGINT)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 130
+        assert _exit_code(pid) == 130
     finally:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -156,3 +161,14 @@ def _pty_expect(fd: int, needle: str, timeout: float = 15.0) -> str:
             except OSError as exc:
                 raise AssertionError(f"terminal closed before {needle!r}: {data!r}") from exc
     return data
+
+
+def _exit_code(pid: int, timeout: float = 15.0) -> int | None:
+    deadline = time.monotonic() + timeout
+    tick = threading.Event()
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        tick.wait(0.01)
+    return None

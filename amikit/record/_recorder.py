@@ -1,0 +1,603 @@
+"""The recorder: every received message to a text log and a Parquet dataset, losing nothing.
+
+Strategy
+--------
+The client delivers each message to the recorder's callback on its loop thread
+(``thread="loop"``, ``lossless=True``). That callback only appends the message to a list
+under a lock (well under a microsecond), so the loop never waits on a disk. A writer
+thread wakes at least every 0.25 s, takes the list, and
+
+* appends the frames, byte for byte, to ``ami-log.txt`` (plus one index line each: see
+  :mod:`amikit.record._textlog`) and flushes it at least every 0.5 s, so ``tail -f`` shows
+  an event within a second;
+* collects the messages for Parquet and, every ``flush_events`` messages or
+  ``flush_seconds`` seconds, whichever comes first, turns them into rows in bulk (the
+  vectorised converter, checked equal to :func:`message_row`) and publishes one part file
+  atomically (:mod:`amikit.record._dataset`).
+
+Invariants
+----------
+Rule 1: nothing received is dropped: the buffer is unbounded (the client applies back-
+        pressure upstream when a lossless subscriber falls behind); ``stop()`` drains it.
+Rule 2: a crash (even ``kill -9``) loses at most the messages since the last Parquet flush
+        and the text since the last text flush; what was published stays readable.
+Rule 3: the Login/Challenge exchange is never recorded; if outgoing actions are recorded
+        (:meth:`Recorder.record_action`), ``Secret`` and ``Key`` values are masked.
+Rule 4: a connection gap (disconnect -> reconnect) is written as a gap row / gap record in
+        its place in the sequence.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import UsageError
+from ..protocol import Message, encode_message, mask_value
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["Recorder", "RecordingSink"]
+
+_WAKE = 0.25
+_TEXT_FLUSH = 0.5
+_AUTH_ACTIONS = frozenset({"login", "challenge"})
+
+
+class _Gap:
+    __slots__ = ("connection", "gap_end", "gap_start", "reason", "received_at")
+
+    def __init__(
+        self,
+        connection: int | None,
+        received_at: datetime,
+        gap_start: datetime | None,
+        gap_end: datetime | None,
+        reason: str | None,
+    ) -> None:
+        self.connection = connection
+        self.received_at = received_at
+        self.gap_start = gap_start
+        self.gap_end = gap_end
+        self.reason = reason
+
+
+def _matcher(patterns: str | Iterable[str] | None) -> list[str] | None:
+    if patterns is None:
+        return None
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return [p.lower() for p in patterns]
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    low = name.lower()
+    return any(fnmatch.fnmatchcase(low, p) for p in patterns)
+
+
+def _micros_list(msgs: list[Message]) -> list[int | None]:
+    """Arrival times as µs since the epoch (the client shares one datetime per read)."""
+    from ._textlog import _micros
+
+    out: list[int | None] = []
+    last: object = object()
+    value: int | None = None
+    for m in msgs:
+        when = m.received_at
+        if when is not last:
+            last = when
+            value = _micros(when)
+        out.append(value)
+    return out
+
+
+class RecordingSink:
+    """The writing half of the recorder: messages in (any thread), files out.
+
+    Used by :class:`Recorder`; usable alone to record messages from any source (a replay,
+    a test). See the module docstring for the strategy.
+
+    Parameters
+    ----------
+    path : path
+        Output directory: ``ami-log.txt`` (+ index) and the Parquet dataset.
+    server : str
+        ``host:port`` stored in every row and in the ``server=`` partition.
+    text, parquet : bool
+        Which outputs to write.
+    include, exclude : str or list of str, optional
+        Event-name patterns (``fnmatch``, case-insensitive) to keep / to leave out (both
+        outputs). Responses and gap records are always kept.
+    drop_noise, collapse : bool
+        Apply :func:`amikit.drop_noise` / :func:`amikit.collapse` to each Parquet flush
+        (the text log stays the complete record of the wire). ``collapse`` keeps the first
+        event of each run of repeats within a flush; the run length is not stored (call
+        ``amikit.collapse`` on the loaded frame when you need it).
+    flush_events, flush_seconds : int, float
+        Publish a Parquet part every this many messages or seconds, whichever first.
+    rotate_bytes, rotate_seconds : int, float, optional
+        Start a new text log when the current one reaches this size or age; the old one
+        is renamed ``ami-log-<UTC stamp>.txt`` (with its index).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        server: str | None = None,
+        text: bool = True,
+        parquet: bool = True,
+        include: str | Iterable[str] | None = None,
+        exclude: str | Iterable[str] | None = None,
+        drop_noise: bool = False,
+        collapse: bool = False,
+        flush_events: int = 50_000,
+        flush_seconds: float = 5.0,
+        rotate_bytes: int | None = None,
+        rotate_seconds: float | None = None,
+    ) -> None:
+        if not text and not parquet:
+            raise UsageError("nothing to record: text=False and parquet=False")
+        if flush_events < 1 or flush_seconds <= 0:
+            raise UsageError("flush_events must be >= 1 and flush_seconds > 0")
+        self.path = Path(path)
+        self.server = server
+        self.text = text
+        self.parquet = parquet
+        self.include = _matcher(include)
+        self.exclude = _matcher(exclude)
+        self.drop_noise = drop_noise
+        self.collapse = collapse
+        self.flush_events = flush_events
+        self.flush_seconds = flush_seconds
+        self.rotate_bytes = rotate_bytes
+        self.rotate_seconds = rotate_seconds
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._buffer: list[Message | _Gap] = []
+        self._flush_waiters: list[threading.Event] = []
+        self._buffer_has_gap = False  # a _Gap is in _buffer (then text takes the slow path)
+        self._batch_has_gap = False
+        self._pending: list[Message | _Gap] = []  # waiting for the next Parquet flush
+        self._pending_since = time.monotonic()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._error: BaseException | None = None
+        self._log: Any = None
+        self._log_opened = 0.0
+        self._dataset: Any = None
+        #: Counters: messages taken in, written to text, published to Parquet, parts.
+        self.received = 0
+        self.text_written = 0
+        self.parquet_written = 0
+        self.filtered = 0
+        self._check_analysis()
+
+    def _check_analysis(self) -> None:
+        if self.drop_noise or self.collapse:
+            try:
+                import amikit.analysis as analysis
+            except ImportError as exc:
+                raise UsageError("drop_noise/collapse need amikit.analysis") from exc
+            for name, wanted in (("drop_noise", self.drop_noise), ("collapse", self.collapse)):
+                if wanted and not hasattr(analysis, name):
+                    raise UsageError(f"amikit.analysis has no {name}() yet")
+
+    # -- input (any thread) -----------------------------------------------------------------
+
+    def put(self, msg: Message) -> None:
+        """Take one received message (cheap: an append under a lock)."""
+        with self._lock:
+            self._buffer.append(msg)
+            self.received += 1
+            full = len(self._buffer) == self.flush_events
+        if full:
+            self._wake.set()  # a count-triggered flush should not wait for the timer
+
+    def put_gap(
+        self,
+        *,
+        connection: int | None,
+        gap_start: datetime | None,
+        gap_end: datetime | None,
+        reason: str | None,
+        at: datetime | None = None,
+    ) -> None:
+        """Note a connection gap in its place in the sequence."""
+        when = at or datetime.now(timezone.utc)
+        with self._lock:
+            self._buffer.append(_Gap(connection, when, gap_start, gap_end, reason))
+            self._buffer_has_gap = True
+        self._wake.set()
+
+    def record_action(
+        self, pairs: Iterable[tuple[str, Any]], *, connection: int | None = None
+    ) -> None:
+        """Record an outgoing action (Rule 3: Login/Challenge never, secrets masked)."""
+        pairs = [(str(k), "" if v is None else str(v)) for k, v in pairs]
+        name = next((v for k, v in pairs if k.lower() == "action"), "")
+        if name.lower() in _AUTH_ACTIONS:
+            return
+        masked = [(k, mask_value(k, v)) for k, v in pairs]
+        msg = Message(encode_message(masked))
+        msg.received_at = datetime.now(timezone.utc)
+        msg.connection = connection
+        self.put(msg)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise UsageError("recorder already started")
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.parquet:
+            from ._dataset import DatasetWriter
+
+            self._dataset = DatasetWriter(self.path)
+        if self.text:
+            self._open_log()
+        self._stopping = False
+        self._pending_since = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="amikit-recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write out everything taken so far and close the files."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        thread.join()
+        self._thread = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Block until everything taken so far is written (text and Parquet)."""
+        done = threading.Event()
+        with self._lock:
+            self._flush_waiters.append(done)
+        self._wake.set()
+        if not done.wait(timeout):
+            raise TimeoutError("recorder flush timed out")
+
+    def __enter__(self) -> RecordingSink:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- writer thread --------------------------------------------------------------------
+
+    def _open_log(self) -> None:
+        from ._textlog import TextLogWriter
+
+        self._log = TextLogWriter(self.path / "ami-log.txt", server=self.server)
+        self._log_opened = time.monotonic()
+
+    def _rotate_if_due(self) -> None:
+        log = self._log
+        if log is None or log.size == 0:
+            return
+        too_big = self.rotate_bytes is not None and log.size >= self.rotate_bytes
+        too_old = (
+            self.rotate_seconds is not None
+            and time.monotonic() - self._log_opened >= self.rotate_seconds
+        )
+        if not (too_big or too_old):
+            return
+        from ._textlog import index_path
+
+        log.close()
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        target = self.path / f"ami-log-{stamp}.txt"
+        log.path.rename(target)
+        index_path(log.path).rename(index_path(target))
+        self._open_log()
+
+    def _run(self) -> None:
+        last_text_flush = time.monotonic()
+        while True:
+            self._wake.wait(_WAKE)
+            self._wake.clear()
+            with self._lock:
+                batch, self._buffer = self._buffer, []
+                waiters, self._flush_waiters = self._flush_waiters, []
+                self._batch_has_gap, self._buffer_has_gap = self._buffer_has_gap, False
+            stopping = self._stopping
+            try:
+                batch = self._filter(batch)
+                if self._log is not None and batch:
+                    self._write_text(batch)
+                now = time.monotonic()
+                if self._log is not None and (
+                    now - last_text_flush >= _TEXT_FLUSH or waiters or stopping
+                ):
+                    self._log.flush()
+                    last_text_flush = now
+                    self._rotate_if_due()
+                if self._dataset is not None:
+                    self._pending.extend(batch)
+                    due = (
+                        len(self._pending) >= self.flush_events
+                        or now - self._pending_since >= self.flush_seconds
+                    )
+                    if due or waiters or stopping:
+                        if self._log is not None:
+                            self._log.flush()  # the text log is never behind the dataset
+                        self._write_parquet()
+            except BaseException as exc:  # keep the error for stop(); never kill silently
+                self._error = exc
+                for w in waiters:
+                    w.set()
+                return
+            for w in waiters:
+                w.set()
+            if stopping:
+                with self._lock:
+                    if not self._buffer:
+                        return
+
+    def _filter(self, batch: list[Message | _Gap]) -> list[Message | _Gap]:
+        if self.include is None and self.exclude is None:
+            return batch
+        out: list[Message | _Gap] = []
+        for item in batch:
+            if isinstance(item, Message) and item.is_event:
+                name = item.name
+                if self.include is not None and not _matches(name, self.include):
+                    self.filtered += 1
+                    continue
+                if self.exclude is not None and _matches(name, self.exclude):
+                    self.filtered += 1
+                    continue
+            out.append(item)
+        return out
+
+    def _write_text(self, batch: list[Message | _Gap]) -> None:
+        if self.rotate_bytes is None and not self._batch_has_gap:
+            # the common case: one bulk write of frames and index lines
+            msgs: list[Message] = batch  # type: ignore[assignment]
+            self._log.write_columns(
+                [m.raw for m in msgs],
+                [m.seq for m in msgs],
+                [m.connection for m in msgs],
+                _micros_list(msgs),
+            )
+            self.text_written += len(msgs)
+            return
+        frames: list[tuple[bytes, int | None, int | None, datetime | None]] = []
+        pending = 0  # bytes in `frames`
+
+        def write_out() -> None:
+            self._log.write_many(frames)
+            self.text_written += len(frames)
+            frames.clear()
+
+        for item in batch:
+            if isinstance(item, _Gap):
+                write_out()
+                pending = 0
+                self._log.gap(
+                    connection=item.connection,
+                    received_at=item.received_at,
+                    gap_start=item.gap_start,
+                    gap_end=item.gap_end,
+                    reason=item.reason,
+                )
+                continue
+            frames.append((item.raw, item.seq, item.connection, item.received_at))
+            pending += len(item.raw)
+            if self.rotate_bytes is not None and self._log.size + pending >= self.rotate_bytes:
+                write_out()
+                pending = 0
+                self._log.flush()
+                self._rotate_if_due()
+        write_out()
+
+    def _write_parquet(self) -> None:
+        pending, self._pending = self._pending, []
+        self._pending_since = time.monotonic()
+        if not pending:
+            return
+        rows = self.rows(pending)
+        self._dataset.write(rows)
+        self.parquet_written += sum(1 for p in pending if isinstance(p, Message))
+
+    def rows(self, items: list[Message | _Gap]) -> pl.DataFrame:
+        """Rows (full schema) for messages and gaps, in order."""
+        import polars as pl
+
+        from ._schema import gap_row, polars_schema, rows_to_frame
+        from ._vector import rows_from_messages
+
+        schema = polars_schema()
+        msgs = [m for m in items if isinstance(m, Message)]
+        rows = rows_from_messages(msgs)
+        utc = pl.Datetime("us", "UTC")
+        rows = rows.with_columns(
+            pl.Series("received_at", _micros_list(msgs), dtype=pl.Int64).cast(utc),
+            pl.lit(self.server, dtype=pl.String).alias("server"),
+            pl.Series("connection", [m.connection for m in msgs], dtype=pl.Int32),
+            pl.Series("seq", [m.seq for m in msgs], dtype=pl.Int64),
+        ).select(list(schema))
+        if len(msgs) != len(items):
+            positions = [i for i, m in enumerate(items) if isinstance(m, Message)]
+            gaps = [(i, g) for i, g in enumerate(items) if isinstance(g, _Gap)]
+            gap_rows = rows_to_frame(
+                gap_row(
+                    received_at=g.received_at,
+                    server=self.server,
+                    connection=g.connection,
+                    gap_start=g.gap_start,
+                    gap_end=g.gap_end,
+                    reason=g.reason,
+                )
+                for _, g in gaps
+            )
+            rows = (
+                pl.concat(
+                    [
+                        rows.with_columns(pl.Series("_i", positions, dtype=pl.Int64)),
+                        gap_rows.with_columns(
+                            pl.Series("_i", [i for i, _ in gaps], dtype=pl.Int64)
+                        ),
+                    ]
+                )
+                .sort("_i")
+                .drop("_i")
+            )
+        return self._analyse(rows)
+
+    def _analyse(self, rows: pl.DataFrame) -> pl.DataFrame:
+        if not (self.drop_noise or self.collapse):
+            return rows
+        import amikit.analysis as analysis
+
+        if self.drop_noise:
+            rows = analysis.drop_noise(rows)
+        if self.collapse:
+            rows = analysis.collapse(rows)
+        return rows
+
+
+class Recorder:
+    """Record everything an :class:`amikit.AMIClient` receives.
+
+    Parameters
+    ----------
+    client : AMIClient
+        A client (connected or not). The recorder subscribes with ``thread="loop"`` and
+        ``lossless=True``: it never drops an event.
+    path : path
+        Output directory: ``ami-log.txt`` (+ ``.index.jsonl``) and the Parquet dataset
+        (``server=…/date=…/part-….parquet``). ``amikit.load(path)`` reads it back.
+    text, parquet, include, exclude, drop_noise, collapse, flush_events, flush_seconds,
+    rotate_bytes, rotate_seconds
+        See :class:`RecordingSink`.
+
+    Examples
+    --------
+    >>> with client.record("recordings/today"):          # doctest: +SKIP
+    ...     client.action("Originate", ...)
+    >>> df = amikit.load("recordings/today")              # doctest: +SKIP
+    """
+
+    def __init__(self, client: Any, path: str | Path, **options: Any) -> None:
+        self.client = client
+        server = getattr(client, "server", None)
+        self.sink = RecordingSink(path, server=server, **options)
+        self._subscription: Any = None
+        self._connection_sub: Any = None
+        self._open_gap: Any = None
+        self._connection: int | None = None  # generation of the last message
+        self._gaps_written: set[int | None] = set()
+
+    @property
+    def path(self) -> Path:
+        return self.sink.path
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._subscription is not None
+
+    def start(self) -> Recorder:
+        """Start writing; returns self."""
+        if self.running:
+            raise UsageError("recorder already started")
+        self.sink.start()
+        try:
+            self._subscription = self.client.on("*", self._on_message, thread="loop", lossless=True)
+            self._connection_sub = self.client.on_connection(self._on_connection)
+        except BaseException:
+            self.sink.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop listening, write out everything received, close the files."""
+        for sub in (self._subscription, self._connection_sub):
+            cancel = getattr(sub, "cancel", None)
+            if cancel is not None:
+                cancel()
+        self._subscription = self._connection_sub = None
+        gap, self._open_gap = self._open_gap, None
+        if gap is not None:  # stopped while disconnected: the gap has no end
+            self.sink.put_gap(
+                connection=gap.generation,
+                gap_start=gap.gap_start or gap.at,
+                gap_end=None,
+                reason=gap.reason,
+                at=gap.at,
+            )
+        self.sink.stop()
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Block until everything received so far is on disk."""
+        self.sink.flush(timeout)
+
+    def record_action(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        """Record an outgoing action (Login/Challenge never; Secret/Key masked)."""
+        self.sink.record_action(pairs, connection=getattr(self.client, "generation", None))
+
+    def _on_message(self, msg: Message) -> None:
+        # Loop thread. A message of a new connection before the "reconnected" notice
+        # (FullyBooted comes right after the new login) puts the gap in its place first.
+        if msg.connection != self._connection and self._connection is not None:
+            self._put_gap(msg.connection, gap_end=msg.received_at)
+        self._connection = msg.connection
+        self.sink.put(msg)
+
+    def _put_gap(self, generation: int | None, *, gap_end: Any, event: Any = None) -> None:
+        if generation in self._gaps_written:
+            return
+        self._gaps_written.add(generation)
+        lost = self._open_gap
+        self._open_gap = None
+        start = getattr(event, "gap_start", None) or getattr(lost, "gap_start", None)
+        reason = getattr(event, "reason", None) or getattr(lost, "reason", None)
+        self.sink.put_gap(
+            connection=generation,
+            gap_start=start,
+            gap_end=gap_end,
+            reason=reason,
+            at=getattr(event, "at", None) or gap_end,
+        )
+
+    def _on_connection(self, event: Any) -> None:
+        # Loop thread. One gap row per gap, written when it is over: at the reconnect notice
+        # or at the first message of the new connection, whichever comes first.
+        kind = getattr(event, "kind", None)
+        if kind == "disconnected":
+            self._open_gap = event
+        elif kind == "reconnected":
+            self._put_gap(event.generation, gap_end=event.gap_end, event=event)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        s = self.sink
+        return {
+            "received": s.received,
+            "text_written": s.text_written,
+            "parquet_written": s.parquet_written,
+            "filtered": s.filtered,
+        }
+
+    def __enter__(self) -> Recorder:
+        return self if self.running else self.start()  # client.record() already started it
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,250 @@
+"""Recording benchmarks: capture -> Parquet conversion, live recording, sizes.
+
+Figures are ratios against baselines measured in the same run on the same machine:
+
+* convert: ``amikit convert`` of a >= 100 MB raw capture (built by
+  ``make_big_capture.py`` from the real captures, ids re-numbered) in MB/s, against
+  a plain ``read()`` + ``bytes.split(b"\\r\\n\\r\\n")`` of the same file (the floor of any
+  converter) and against the codec path (``Parser().feed`` + ``message_row`` per message,
+  measured on a slice);
+* sink: messages/s through :class:`RecordingSink` (text log + Parquet) fed from one thread;
+* live: events/s from the test AMI server through :class:`amikit.AMIClient` into a
+  :class:`amikit.Recorder`, with the count of events lost (must be 0) -- only when the client
+  is available;
+* sizes: Parquet dataset vs the AMI text of the same messages.
+
+Usage: ``python benchmarks/bench_record.py [--mb 120] [--live-events 300000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from amikit.protocol import Parser  # noqa: E402
+from amikit.record import convert, load  # noqa: E402
+from amikit.record._recorder import RecordingSink  # noqa: E402
+from amikit.record._schema import message_row, rows_to_frame  # noqa: E402
+
+BIG = ROOT / "benchmarks" / "big_capture.raw"
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def best(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_convert(mb: float, work: Path) -> dict[str, float]:
+    if not BIG.exists() or BIG.stat().st_size < mb * 1e6 * 0.95:
+        from make_big_capture import build  # type: ignore[import-not-found]
+
+        BIG.write_bytes(build(int(mb * 1e6)))
+    size = BIG.stat().st_size
+    mbytes = size / 1e6
+
+    def baseline() -> None:
+        data = BIG.read_bytes()
+        data.split(b"\r\n\r\n")
+
+    t_base = best(baseline)
+    outs = []
+
+    def run_convert() -> None:
+        out = work / f"ds{len(outs)}"
+        outs.append(out)
+        convert(BIG, out)
+
+    cpu0 = time.process_time()
+    t_conv = best(run_convert)
+    cpu_conv = (time.process_time() - cpu0) / 3  # all threads of this process, per run
+    out = outs[-1]
+    rows = load(out).height
+    # codec path (a Python loop per message) on a 10 MB slice, scaled
+    data = BIG.read_bytes()
+    cut = data.find(b"\r\n\r\n", 10_000_000) + 4
+    piece = data[:cut]
+
+    def codec() -> None:
+        rows_to_frame(message_row(m) for m in Parser().feed(piece))
+
+    t_codec = best(codec, 1) * (size / len(piece))
+    parquet = dir_size(out)
+    print(f"capture: {mbytes:.1f} MB, {rows:,} messages")
+    print(f"baseline read+split : {t_base:6.2f} s  {mbytes / t_base:8.1f} MB/s")
+    print(
+        f"amikit convert      : {t_conv:6.2f} s  {mbytes / t_conv:8.1f} MB/s  "
+        f"({t_conv / t_base:.1f}x the baseline's time)"
+    )
+    print(
+        f"  convert CPU time  : {cpu_conv:6.2f} s of process CPU per run "
+        f"({mbytes / cpu_conv:.1f} MB per CPU-second; machine load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
+    print(
+        f"codec per message   : {t_codec:6.2f} s  {mbytes / t_codec:8.1f} MB/s  "
+        f"(estimated from a 10 MB slice; convert is {t_codec / t_conv:.1f}x faster)"
+    )
+    print(
+        f"sizes: text {mbytes:.1f} MB, Parquet {parquet / 1e6:.1f} MB "
+        f"(text/Parquet = {size / parquet:.1f})"
+    )
+    return {"convert_mb_s": mbytes / t_conv, "base_mb_s": mbytes / t_base}
+
+
+def bench_sink(work: Path, n: int) -> None:
+    messages = Parser().feed((ROOT / "tests/data/asterisk22/mixed60.raw").read_bytes())
+    copies = []
+    now = datetime.now(timezone.utc)
+    seq = 0
+    while len(copies) < n:
+        for m in messages:
+            seq += 1
+            c = type(m)(m.raw)
+            c.seq, c.connection, c.received_at = seq, 1, now
+            copies.append(c)
+    copies = copies[:n]
+    out = work / "sink"
+    sink = RecordingSink(out, server="bench:0")
+    sink.start()
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    for m in copies:
+        sink.put(m)
+    t_put = time.perf_counter() - start
+    sink.stop()
+    total = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
+    got = load(out).height
+    text = (out / "ami-log.txt").stat().st_size
+    parquet = sum(p.stat().st_size for p in out.rglob("*.parquet"))
+    print(
+        f"sink: {n:,} messages put in {t_put:.2f} s ({n / t_put:,.0f}/s on the caller), "
+        f"all written in {total:.2f} s ({n / total:,.0f}/s); loaded {got:,}; lost {n - got}; "
+        f"{cpu:.2f} CPU-s ({n / cpu:,.0f} messages per CPU-second)"
+    )
+    print(
+        f"sizes: text log {text / 1e6:.1f} MB, Parquet {parquet / 1e6:.1f} MB "
+        f"(text/Parquet = {text / parquet:.1f})"
+    )
+
+
+_SERVER_CHILD = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from amikit.protocol import Parser
+from amikit.sim import AMIServer
+n, batch = int(sys.argv[2]), 500
+msgs = Parser().feed(open(sys.argv[3], "rb").read())
+frames = [m.raw for m in msgs if m.is_event]
+blobs = []
+i = 0
+while len(blobs) * batch < n:
+    blobs.append(b"".join(frames[(i + k) % len(frames)] for k in range(batch)))
+    i += batch
+with AMIServer() as server:
+    print(server.port, flush=True)
+    sys.stdin.readline()  # "go": the client is logged in and subscribed
+    for blob in blobs:
+        server.broadcast(blob)
+    print(len(blobs) * batch, flush=True)
+    sys.stdin.readline()
+"""
+
+
+def bench_live(work: Path, n: int) -> None:
+    """The test AMI server in its own process; client + Recorder in this one."""
+    import subprocess
+
+    try:
+        from amikit import AMIClient
+        from amikit.record import Recorder
+    except ImportError:
+        print("live: skipped (amikit.client not available on this branch)")
+        return
+    capture = ROOT / "tests/data/asterisk22/mixed60.raw"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SERVER_CHILD, str(ROOT), str(n), str(capture)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out = work / "live"
+    try:
+        port = int(child.stdout.readline())  # type: ignore[union-attr]
+        client = AMIClient("127.0.0.1", port, "admin", "amikit", ping_interval=0)
+        received = threading.Event()
+        count = [0]
+        target = (n // 500) * 500 + 1  # + FullyBooted after the login
+
+        def counter(_msg) -> None:  # type: ignore[no-untyped-def]
+            count[0] += 1
+            if count[0] >= target:
+                received.set()
+
+        sub = client.on("*", counter, thread="loop", lossless=True)
+        rec = Recorder(client, out).start()
+        client.connect()
+        cpu0 = time.process_time()
+        start = time.perf_counter()
+        child.stdin.write("go\n")  # type: ignore[union-attr]
+        child.stdin.flush()  # type: ignore[union-attr]
+        sent = int(child.stdout.readline())  # type: ignore[union-attr]
+        received.wait(timeout=600)
+        t_recv = time.perf_counter() - start
+        rec.stop()
+        total = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
+        sub.cancel()
+        client.close()
+    finally:
+        child.stdin.write("stop\n")  # type: ignore[union-attr]
+        child.stdin.close()  # type: ignore[union-attr]
+        child.wait(timeout=30)
+        child.stdout.close()  # type: ignore[union-attr]
+    got = load(out).height - 1  # the FullyBooted that follows the login is not ours
+    print(
+        f"live: {sent:,} events sent by the server (own process); client got {count[0] - 1:,} "
+        f"in {t_recv:.2f} s ({(count[0] - 1) / t_recv:,.0f}/s); recorder wrote {got:,} by "
+        f"{total:.2f} s ({got / total:,.0f}/s); lost {sent - got}; recorder process "
+        f"{cpu:.2f} CPU-s"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=float, default=120)
+    ap.add_argument("--sink-messages", type=int, default=300_000)
+    ap.add_argument("--live-events", type=int, default=300_000)
+    ap.add_argument("--skip-convert", action="store_true")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    work = Path(tempfile.mkdtemp(prefix="amikit-bench-"))
+    try:
+        if not args.skip_convert:
+            bench_convert(args.mb, work)
+        bench_sink(work, args.sink_messages)
+        bench_live(work, args.live_events)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
