@@ -44,20 +44,22 @@ def test_quickstart_runs_in_jupyterlab_and_the_stream_stays_live(
             page.evaluate(JS_RUN_ALL)
             page.wait_for_function(JS_ALL_CELLS_DONE, timeout=180_000, polling=250)
             assert page.evaluate(JS_ERRORS) == []
-            counter = page.locator(COUNT).first
-            counter.wait_for(timeout=30_000)
-            counter.scroll_into_view_if_needed()
-            first = int(counter.get_attribute("data-n") or "0")
+            # The counter element is replaced at every render (4/s): read it with JavaScript,
+            # never wait for it to be "stable".
+            page.wait_for_selector(COUNT, state="attached", timeout=30_000)
+            read = f"() => +document.querySelector('{COUNT}').dataset.n"
+            first = int(page.evaluate(read))
             # The notebook has finished: only the widget's own updates can move the counter.
             page.wait_for_function(
                 f"() => +document.querySelector('{COUNT}').dataset.n > {first}",
                 timeout=30_000,
             )
             assert page.evaluate(JS_KERNEL_IDLE), "the kernel must be idle while it advances"
-            later = int(counter.get_attribute("data-n") or "0")
+            later = int(page.evaluate(read))
             assert later > first
-            page.locator(".amikit-eventstream").first.evaluate(
-                "el => el.scrollIntoView({block: 'start'})"
+            page.evaluate(
+                "() => document.querySelector('.amikit-eventstream')"
+                ".scrollIntoView({block: 'start'})"
             )
             page.screenshot(path=str(shots / "01-quickstart.png"))
             assert page.page_errors == []  # type: ignore[attr-defined]
