@@ -219,11 +219,15 @@ class EventStream(widgets.VBox, LiveFeed):
         # small (a few KiB per update).
         details = paused or self._frame is not None
         body = "".join(message_row_html(m, details=details) for m in rows)
-        window = "recording" if self._frame is not None else f"last {len(self._buffer):,}"
+        window = (
+            "in the recording"
+            if self._frame is not None
+            else f"in the last {len(self._buffer):,} events"
+        )
         parts = [
             f"<span class='amikit-count' data-n='{received}'>{received}</span> received",
             f"{self.shown} shown" + (" (latest)" if self.shown >= self.rows else ""),
-            f"{self._window_noise} noise in the {window}" + (" hidden" if self.hide_noise else ""),
+            f"{self._window_noise} noise{' hidden' if self.hide_noise else ''} ({window})",
         ]
         if self._frame is None:
             parts.append(f"<span class='amikit-rate'>{rate:.1f}</span> events/s")

@@ -86,7 +86,7 @@ def test_stream_counts_everything_and_shows_the_newest_matching_rows(
     assert len(shown) == 500 - stream.noise_hidden
     status = stream._status.value
     assert "data-n='5477'" in status
-    assert f"{stream.noise_hidden} noise in the last 500 hidden" in status
+    assert f"{stream.noise_hidden} noise hidden (in the last 500 events)" in status
     table = stream._table.value
     assert table.count("class='amikit-row") == 10
     newest = next(m for m in reversed(mixed) if m.name not in ("VarSet", "Newexten"))
