@@ -74,7 +74,6 @@ def main() -> None:
 
     try:
         from amikit.analysis import CallTracker
-
         from amikit.jupyter import CallBoard
     except ImportError:
         print("\n(amikit.analysis not installed: CallBoard skipped)")
