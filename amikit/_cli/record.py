@@ -10,8 +10,6 @@ writes out everything received and prints what it wrote. Read the result back wi
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import signal
 import sys
 import threading
@@ -19,8 +17,7 @@ import time
 from typing import Any
 
 from ..cli import ExitStatus
-
-DEFAULT_PORT = 5038
+from ._connect import DEFAULT_PORT, credentials, split_server
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,40 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ping-interval", type=float, default=20.0, help="seconds (20)")
 
 
-def _split_server(text: str) -> tuple[str, int]:
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":")
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, ""
-    if not port:
-        return host, DEFAULT_PORT
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"bad port in {text!r}")
-    return host, int(port)
-
-
 def _names(values: list[str] | None) -> list[str] | None:
     names = [n.strip() for v in values or [] for n in v.split(",") if n.strip()]
     return names or None
-
-
-def _credentials(args: argparse.Namespace) -> tuple[str, str] | None:
-    user = args.user or os.environ.get("AMI_USERNAME")
-    secret = os.environ.get("AMI_SECRET")
-    if (user is None or secret is None) and not sys.stdin.isatty():
-        print(
-            "amikit record: set AMI_USERNAME and AMI_SECRET, or run it on a terminal",
-            file=sys.stderr,
-        )
-        return None
-    if user is None:
-        user = input("Username: ").strip()
-    if secret is None:
-        secret = getpass.getpass("Secret: ")
-    return user, secret
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from ..client import AMIClient
 
     try:
-        host, port = _split_server(args.server)
+        host, port = split_server(args.server)
     except ValueError as exc:
         print(f"amikit record: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
-    creds = _credentials(args)
+    creds = credentials(args, "record")
     if creds is None:
         return ExitStatus.USAGE
     tls: Any = True if args.tls else "no-verify" if args.tls_no_verify else None

@@ -25,7 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cdr", action="store_true", help="also emit Cdr events")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
-    parser.add_argument("--replay", metavar="FILE", help="serve this raw AMI capture instead")
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="serve this recording instead: a raw AMI capture, an amikit text log, a folder "
+        "written by `amikit record`, or a Parquet recording",
+    )
     parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
 
 

@@ -5,23 +5,29 @@ the terminal (the secret with :func:`getpass.getpass`, never echoed; there is de
 option to pass it on the command line, where ``ps`` and shell history would show it). On
 wrong credentials an interactive terminal is asked again; otherwise the exit status is 3.
 The client pings, reconnects and reports gaps on stderr; Ctrl-C logs off and exits 130.
+
+``--fold-noise`` counts, without printing, the events :func:`amikit.analysis.drop_noise`
+drops (the same default set, :data:`amikit.analysis.NOISE_EVENTS`: VarSet, Newexten, RTCP*,
+device state, security events, ...); ``--collapse`` hides duplicate deliveries and folds
+runs of identical events with :class:`amikit.analysis.Collapser` (the rules of
+:func:`amikit.analysis.collapse`), printing ``repeated N times`` when a run ends. Both
+report their counts on stderr every 10 s (when they changed) and at exit.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
-from typing import TextIO
+import time
+from collections import Counter
+from typing import Any, TextIO
 
 from .._exceptions import AmiError, AuthenticationError
 from ..cli import ExitStatus
 from ..client import AMIClient, ConnectionEvent
 from ..client._subscribe import Pattern
 from ..protocol import Message
-
-DEFAULT_PORT = 5038
+from ._connect import DEFAULT_PORT, credentials, interactive, split_server
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,24 +48,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tls-no-verify", action="store_true", help="TLS without verification (lab servers)"
     )
     parser.add_argument("--oneline", action="store_true", help="one line per event")
+    parser.add_argument(
+        "--fold-noise",
+        action="store_true",
+        help="count, do not print, the noise events amikit.analysis.drop_noise drops "
+        "(VarSet, Newexten, RTCP*, device state, ...)",
+    )
+    parser.add_argument(
+        "--collapse",
+        action="store_true",
+        help="hide duplicate deliveries and fold runs of identical events (shown as "
+        "'repeated N times')",
+    )
     parser.add_argument("--ping-interval", type=float, default=20.0, help="seconds (20)")
     parser.add_argument("--ping-timeout", type=float, default=25.0, help="seconds (25)")
-
-
-def split_server(text: str) -> tuple[str, int]:
-    """``"pbx:5039"`` -> ``("pbx", 5039)``; ``"[::1]:5038"`` and a bare host work too."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":")
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, ""
-    if not port:
-        return host, DEFAULT_PORT
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"bad port in {text!r}")
-    return host, int(port)
 
 
 def _patterns(values: list[str] | None) -> Pattern:
@@ -76,27 +78,94 @@ def format_event(msg: Message, oneline: bool) -> str:
     return f"# {stamp} seq={msg.seq} connection={msg.connection}\n{msg}\n"
 
 
-def _interactive() -> bool:
-    return sys.stdin.isatty()
+def _import_analysis() -> Any:
+    """``amikit.analysis`` imported, with Python's Ctrl-C handler put back afterwards.
+
+    Importing polars installs its own C-level SIGINT handler; with it, an untimed wait (the
+    main thread asleep until the next event) is not woken by Ctrl-C, so ``amikit tail``
+    would hang instead of exiting 130. Re-installing the Python handler restores the
+    ordinary ``KeyboardInterrupt``.
+    """
+    import signal
+    import threading
+
+    import amikit.analysis as analysis
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.getsignal(signal.SIGINT))
+    return analysis
 
 
-def _credentials(
-    args: argparse.Namespace, asked: bool, last_user: str | None = None
-) -> tuple[str, str] | None:
-    user = None if asked else (args.user or os.environ.get("AMI_USERNAME"))
-    secret = None if asked else os.environ.get("AMI_SECRET")
-    if (user is None or secret is None) and not _interactive():
-        print(
-            "amikit tail: set AMI_USERNAME and AMI_SECRET, or run it on a terminal", file=sys.stderr
-        )
-        return None
-    if user is None:
-        default = last_user or args.user or os.environ.get("AMI_USERNAME") or ""
-        prompt = f"Username [{default}]: " if default else "Username: "
-        user = input(prompt).strip() or default
-    if secret is None:
-        secret = getpass.getpass("Secret: ")
-    return user, secret
+class Folding:
+    """What ``--fold-noise`` / ``--collapse`` let through, and what they counted.
+
+    ``feed(msg)`` returns the lines to print for ``msg`` (none when it is folded);
+    :meth:`report` is the stderr summary.
+    """
+
+    REPORT_EVERY = 10.0
+
+    def __init__(self, *, fold_noise: bool, collapse: bool, oneline: bool, stream: str) -> None:
+        analysis = _import_analysis()
+        self.is_noise = analysis.is_noise if fold_noise else None
+        self.collapser = analysis.Collapser() if collapse else None
+        self.oneline = oneline
+        self.stream = stream
+        self.noise: Counter[str] = Counter()
+        self.duplicates = 0
+        self.repeats = 0
+        self._run: Any = None  # the last printed item of the collapser
+        self._run_printed = 1
+        self._reported: tuple[int, int, int] = (0, 0, 0)
+        self._last_report = time.monotonic()
+
+    def _run_end(self) -> list[str]:
+        """A line for the run that just ended, when it had repeats."""
+        run = self._run
+        if run is None or run.count <= self._run_printed:
+            return []
+        span = ""
+        if run.first is not None and run.last is not None:
+            span = f" over {(run.last - run.first).total_seconds():.1f} s"
+        text = f"{run.message.name} repeated {run.count} times{span}"
+        self._run_printed = run.count
+        return [f"  ^ {text}" if self.oneline else f"# ^ {text}\n"]
+
+    def feed(self, msg: Message) -> list[str]:
+        if self.is_noise is not None and self.is_noise(msg.name):
+            self.noise[msg.name] += 1
+            return []
+        if self.collapser is None:
+            return [format_event(msg, self.oneline)]
+        result = self.collapser.feed(msg, stream=self.stream)
+        if result.status == "duplicate":
+            self.duplicates += 1
+            return []
+        if result.status == "repeat":
+            self.repeats += 1
+            return []
+        lines = self._run_end()
+        self._run, self._run_printed = result.item, 1
+        return [*lines, format_event(msg, self.oneline)]
+
+    def flush(self) -> list[str]:
+        """Lines owed at the end (a run of repeats still open)."""
+        return self._run_end()
+
+    def report(self, *, final: bool = False) -> str | None:
+        """The counts for stderr: at exit, or every 10 s when they changed."""
+        now = time.monotonic()
+        counts = (sum(self.noise.values()), self.duplicates, self.repeats)
+        if not final and (now - self._last_report < self.REPORT_EVERY or counts == self._reported):
+            return None
+        self._last_report, self._reported = now, counts
+        parts = []
+        if self.is_noise is not None:
+            top = ", ".join(f"{name} {n}" for name, n in self.noise.most_common(4))
+            parts.append(f"noise folded: {counts[0]}" + (f" ({top})" if top else ""))
+        if self.collapser is not None:
+            parts.append(f"duplicates hidden: {counts[1]}, repeats folded: {counts[2]}")
+        return "-- " + "; ".join(parts)
 
 
 def _on_connection(err: TextIO):
@@ -119,14 +188,14 @@ def _on_connection(err: TextIO):
 def run(args: argparse.Namespace) -> int:
     try:
         host, port = split_server(args.server)
-    except argparse.ArgumentTypeError as exc:
+    except ValueError as exc:
         print(f"amikit tail: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
     tls = True if args.tls else "no-verify" if args.tls_no_verify else None
     asked = False
     last_user: str | None = None
     while True:
-        creds = _credentials(args, asked, last_user)
+        creds = credentials(args, "tail", ask=asked, last_user=last_user)
         if creds is None:
             return ExitStatus.USAGE
         client = AMIClient(
@@ -144,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
             break
         except AuthenticationError as exc:
             print(f"amikit tail: {exc}", file=sys.stderr)
-            if not _interactive():
+            if not interactive():
                 return ExitStatus.AUTH
             asked = True  # ask again, as a terminal user expects
             last_user = creds[0]
@@ -153,6 +222,16 @@ def run(args: argparse.Namespace) -> int:
             return ExitStatus.CONNECT
     out = sys.stdout
     client.on_connection(_on_connection(sys.stderr))
+    folding = (
+        Folding(
+            fold_noise=args.fold_noise,
+            collapse=args.collapse,
+            oneline=args.oneline,
+            stream=f"{host}:{port}",
+        )
+        if args.fold_noise or args.collapse
+        else None
+    )
     try:
         with client.events(_patterns(args.events)) as stream:
             print(
@@ -161,7 +240,14 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
             for msg in stream:
-                out.write(format_event(msg, args.oneline) + "\n")
+                if folding is None:
+                    out.write(format_event(msg, args.oneline) + "\n")
+                else:
+                    for line in folding.feed(msg):
+                        out.write(line + "\n")
+                    note = folding.report()
+                    if note:
+                        print(note, file=sys.stderr, flush=True)
                 out.flush()
         # the stream only ends by itself when the client stopped (e.g. login refused)
         return ExitStatus.AUTH if client.closed else ExitStatus.OK
@@ -175,3 +261,11 @@ def run(args: argparse.Namespace) -> int:
             client.close(timeout=2)
         except (AmiError, KeyboardInterrupt):
             pass
+        if folding is not None:
+            try:
+                for line in folding.flush():
+                    out.write(line + "\n")
+                out.flush()
+                print(folding.report(final=True), file=sys.stderr, flush=True)
+            except (BrokenPipeError, KeyboardInterrupt):
+                pass

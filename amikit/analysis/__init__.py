@@ -20,7 +20,7 @@ from __future__ import annotations
 from ._calls import calls, with_call_id
 from ._collapse import Collapsed, Collapser, collapse
 from ._ladder import Ladder, ladder
-from ._noise import NOISE_EVENTS, changes, drop_noise, fold_dialplan
+from ._noise import NOISE_EVENTS, changes, drop_noise, fold_dialplan, is_noise
 from ._stats import event_rate, stats
 from ._timeline import timeline
 from ._tracker import CallTracker
@@ -37,6 +37,7 @@ __all__ = [
     "drop_noise",
     "event_rate",
     "fold_dialplan",
+    "is_noise",
     "ladder",
     "stats",
     "timeline",

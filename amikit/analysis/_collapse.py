@@ -20,6 +20,10 @@ Rule 3 - across streams, the k-th occurrence of a content in one stream and the 
   occurrence of the same content in another stream are the same event; the first
   delivery (in frame order) is kept.
 Rule 4 - after that, consecutive rows whose content is equal ignoring time are one run.
+Rule 5 - a frame that was already collapsed (it has ``count``, ``first``, ``last``, e.g. a
+  recording made with ``Recorder(collapse=True)``, whose runs stop at each flush) collapses
+  again consistently: those columns are not content, a run's ``count`` is the sum of its
+  rows' counts, ``first`` that of its first row and ``last`` that of its last row.
 
 The batch form hashes the content columns with polars (a 64-bit hash of the whole
 row's content; a collision is astronomically unlikely); the live form keys the same
@@ -49,6 +53,8 @@ PER_DELIVERY: frozenset[str] = frozenset(
 #: Fields that may differ between two repeats of one event (besides PER_DELIVERY);
 #: ``Timestamp`` is the server time's exact text kept in ``extra``.
 REPEAT_IGNORES: frozenset[str] = frozenset({"timestamp", "Timestamp"})
+#: The columns collapse adds (Rule 5: never content).
+RUN_COLUMNS: tuple[str, ...] = ("count", "first", "last")
 
 
 def collapse(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
@@ -77,7 +83,8 @@ def collapse(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     df = lazy(frame).collect()
     cols = df.columns
     have = set(cols)
-    content = [c for c in cols if c not in PER_DELIVERY]
+    content = [c for c in cols if c not in PER_DELIVERY and c not in RUN_COLUMNS]
+    runs_in = all(c in have for c in RUN_COLUMNS)  # Rule 5
     repeat_cols = [c for c in content if c not in REPEAT_IGNORES and c != "extra"]
     stream_cols = [c for c in ("server", "connection") if c in have]
     n = df.height
@@ -106,6 +113,18 @@ def collapse(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     keys = keys.with_columns(repeat_frame.hash_rows().alias("_r"))
     times = df.with_columns(time_expr(cols)).get_column(TIME)
     keys = keys.with_columns(times)
+    if runs_in:
+        keys = keys.with_columns(
+            df.get_column("count").fill_null(1).cast(pl.Int64).alias("_n"),
+            pl.coalesce(df.get_column("first"), times).alias("_first"),
+            pl.coalesce(df.get_column("last"), times).alias("_last"),
+        )
+    else:
+        keys = keys.with_columns(
+            pl.lit(1, dtype=pl.Int64).alias("_n"),
+            times.alias("_first"),
+            times.alias("_last"),
+        )
     # Rule 2: the same delivery recorded twice
     keys = keys.unique(subset=["_stream", "_seq", "_h"], keep="first", maintain_order=True)
     # Rule 3: the k-th occurrence of a content in each stream is the same event
@@ -118,12 +137,13 @@ def collapse(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
         .group_by("_run", maintain_order=True)
         .agg(
             pl.col(POS).first(),
-            pl.len().cast(pl.Int64).alias("count"),
-            pl.col(TIME).first().alias("first"),
-            pl.col(TIME).last().alias("last"),
+            pl.col("_n").sum().alias("count"),
+            pl.col("_first").first().alias("first"),
+            pl.col("_last").last().alias("last"),
         )
     )
-    out = df[runs[POS]].with_columns(runs["count"], runs["first"], runs["last"])
+    kept = df.drop(RUN_COLUMNS, strict=False)[runs[POS]]
+    out = kept.with_columns(runs["count"], runs["first"], runs["last"])
     return out if isinstance(frame, pl.DataFrame) else out.lazy()
 
 

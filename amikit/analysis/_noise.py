@@ -23,7 +23,14 @@ import polars as pl
 from ..record._schema import META_COLUMNS, WIDE_COLUMNS
 from ._frame import POS, TIME, columns_of, lazy, like, require, time_expr
 
-__all__ = ["DIALPLAN_EVENTS", "NOISE_EVENTS", "SECURITY_EVENTS", "changes", "drop_noise"]
+__all__ = [
+    "DIALPLAN_EVENTS",
+    "NOISE_EVENTS",
+    "SECURITY_EVENTS",
+    "changes",
+    "drop_noise",
+    "is_noise",
+]
 
 #: Security events (class ``security``; ``main/security_events.c``).
 SECURITY_EVENTS: frozenset[str] = frozenset(
@@ -73,6 +80,28 @@ NOISE_EVENTS: frozenset[str] = frozenset(
         *SECURITY_EVENTS,
     }
 )
+
+
+def _matches_name(name: str, names: Iterable[str]) -> bool:
+    return any(name.startswith(n[:-1]) if n.endswith("*") else name == n for n in names)
+
+
+def is_noise(name: str | None, extra: Iterable[str] = (), keep: Iterable[str] = ()) -> bool:
+    """True for an event name :func:`drop_noise` would drop (the live form, one message).
+
+    The same rule and the same :data:`NOISE_EVENTS` as :func:`drop_noise`, for
+    ``amikit tail --fold-noise``, the demo and live views.
+
+    >>> is_noise("VarSet"), is_noise("RTCPSent"), is_noise("Hangup")
+    (True, True, False)
+    >>> is_noise("Newexten", keep=["Newexten"])
+    False
+    """
+    if not name:
+        return False
+    keep = tuple(keep)
+    names = [n for n in (*NOISE_EVENTS, *extra) if n not in keep]
+    return _matches_name(name, names) and not (keep and _matches_name(name, keep))
 
 
 def _name_matcher(names: Iterable[str]) -> pl.Expr:

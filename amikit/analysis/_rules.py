@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..protocol._fields import CHANNEL_ROLES
+
 __all__ = [
     "CHANNEL_ROLES",
     "DISPOSITIONS",
@@ -51,23 +53,6 @@ __all__ = [
     "normalized_event",
     "summarize_call",
 ]
-
-#: Role prefixes of channel snapshot blocks that tie another channel to the event's call.
-CHANNEL_ROLES: tuple[str, ...] = (
-    "",
-    "Dest",
-    "Transferer",
-    "Transferee",
-    "OrigTransferer",
-    "SecondTransferer",
-    "TransferTarget",
-    "LocalOne",
-    "LocalTwo",
-    "Parkee",
-    "Retriever",
-    "Source",
-    "Target",
-)
 
 #: Lower-cased header names whose values are channel ids (Uniqueid or Linkedid).
 LINK_KEYS: frozenset[str] = frozenset(

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 __all__ = ["Pattern", "Subscription", "make_matcher"]
 
 log = logging.getLogger("amikit.client")
+#: Longest single wait of a blocking event iteration (see ``EventStream.__next__``).
+_WAIT_SLICE = 1.0
 
 Pattern = str | Iterable[str] | Callable[[Message], bool]
 Thread = Literal["loop", "caller"]
@@ -366,7 +368,9 @@ class EventStream:
             if sub.cancelled:
                 raise StopIteration
             if deadline is None:
-                sub._event.wait()
+                # in slices: an untimed wait is not woken by Ctrl-C once polars (imported
+                # by amikit.load and the analysis) has installed its SIGINT handler
+                sub._event.wait(_WAIT_SLICE)
             else:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

@@ -21,6 +21,9 @@ Rule 2: one part holds one flush of one (server, date) partition, rows in arriva
 Rule 3: every part has the full schema of :func:`~amikit.record._schema.polars_schema`
         (``server`` included in the file, so a part is self-describing); partition values
         are percent-encoded the way Hive does it.
+Rule 4: a collapsed recording's parts also carry the run columns (``count``, ``first``,
+        ``last``: :data:`~amikit.record._schema.RUN_COLUMNS`); the marker then says
+        ``"run_columns": true`` so readers add them (null in parts written without them).
 
 Readers (``amikit.load``) also check each part's magic bytes and skip, with a warning, a part
 that is not a complete Parquet file (copied half-way, damaged disk), so one bad part never
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from ._schema import polars_schema
+from ._schema import RUN_COLUMNS, polars_schema, run_schema
 
 if TYPE_CHECKING:
     import polars as pl
@@ -56,6 +59,14 @@ def is_dataset(path: Path) -> bool:
     if (path / MARKER).exists():
         return True
     return next(iter(list_parts(path)), None) is not None
+
+
+def has_run_columns(root: Path) -> bool:
+    """True when the marker says some parts carry the run columns (Rule 4)."""
+    try:
+        return bool(json.loads((root / MARKER).read_text()).get("run_columns"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def part_is_complete(path: Path) -> bool:
@@ -138,6 +149,7 @@ class DatasetWriter:
         self.parts_written = 0
         self.rows_written = 0
         self._counter = 0
+        self._run_columns_marked = False
         self.root.mkdir(parents=True, exist_ok=True)
         marker = self.root / MARKER
         if not marker.exists():
@@ -145,6 +157,21 @@ class DatasetWriter:
             tmp.write_text(json.dumps({"format": "amikit-recording", "version": 1}) + "\n")
             os.replace(tmp, marker)
         self._remove_stale_tmp()
+
+    def _mark_run_columns(self) -> None:
+        if self._run_columns_marked:
+            return
+        marker = self.root / MARKER
+        try:
+            info = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            info = {"format": "amikit-recording", "version": 1}
+        if not info.get("run_columns"):
+            info["run_columns"] = True
+            tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(info) + "\n")
+            os.replace(tmp, marker)
+        self._run_columns_marked = True
 
     def _remove_stale_tmp(self) -> None:
         # Rule 1: leftovers of a crashed writer. Only old ones: another live writer in the
@@ -164,6 +191,9 @@ class DatasetWriter:
         if rows.height == 0:
             return []
         schema = polars_schema()
+        if all(c in rows.columns for c in RUN_COLUMNS):  # Rule 4
+            schema |= run_schema()
+            self._mark_run_columns()
         if rows.schema != pl.Schema(schema):
             rows = rows.select(list(schema)).cast(schema)  # type: ignore[arg-type]
         # Rule 2: the date never goes backwards within one write (rows without a time take

@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import AmiError
-from ._dataset import MARKER, is_dataset, list_parts, part_is_complete
+from ._dataset import MARKER, has_run_columns, is_dataset, list_parts, part_is_complete
 from ._files import strip_fixture_header
-from ._schema import polars_schema
+from ._schema import polars_schema, run_schema
 from ._textlog import index_path, read_index
 from ._vector import ConvertStats, rows_from_buffer
 
@@ -454,6 +454,8 @@ def _scan_dataset(root: Path, report: LoadReport) -> pl.LazyFrame:
     import polars as pl
 
     schema = polars_schema()
+    if has_run_columns(root):  # a collapsed recording: count/first/last per row
+        schema |= run_schema()
     good = []
     for part in list_parts(root):
         if part_is_complete(part):
@@ -542,8 +544,11 @@ def scan(path: str | Path, *, strict: bool = False) -> pl.LazyFrame:
     if kind == "dataset":
         lf = _scan_dataset(path, report)
     elif kind == "parquet":
+        schema = polars_schema()
+        if set(run_schema()) <= set(pl.read_parquet_schema(path)):  # a collapsed part
+            schema |= run_schema()
         lf = pl.scan_parquet(
-            str(path), schema=polars_schema(), missing_columns="insert", extra_columns="ignore"
+            str(path), schema=schema, missing_columns="insert", extra_columns="ignore"
         )
     else:
         return load(path, strict=strict).lazy()

@@ -116,9 +116,12 @@ class RecordingSink:
         outputs). Responses and gap records are always kept.
     drop_noise, collapse : bool
         Apply :func:`amikit.drop_noise` / :func:`amikit.collapse` to each Parquet flush
-        (the text log stays the complete record of the wire). ``collapse`` keeps the first
-        event of each run of repeats within a flush; the run length is not stored (call
-        ``amikit.collapse`` on the loaded frame when you need it).
+        (the text log stays the complete record of the wire). With ``collapse`` each
+        Parquet row is the first event of a run of repeats within one flush and carries
+        the run's ``count``, ``first`` and ``last`` (time of its first and last event),
+        the columns :func:`amikit.collapse` adds; ``amikit.load`` returns them. A run
+        that spans a flush is split into two rows: ``amikit.collapse`` on the loaded
+        frame joins them (summing ``count``).
     flush_events, flush_seconds : int, float
         Publish a Parquet part every this many messages or seconds, whichever first.
     rotate_bytes, rotate_seconds : int, float, optional

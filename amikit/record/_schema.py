@@ -29,6 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..protocol._fields import BRIDGE_SNAPSHOT, CHANNEL_ROLES, CHANNEL_SNAPSHOT
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -37,12 +39,14 @@ if TYPE_CHECKING:
 __all__ = [
     "GAP_EVENT",
     "META_COLUMNS",
+    "RUN_COLUMNS",
     "WIDE_COLUMNS",
     "gap_row",
     "message_pairs",
     "message_row",
     "polars_schema",
     "rows_to_frame",
+    "run_schema",
 ]
 
 META_COLUMNS: tuple[str, ...] = (
@@ -56,37 +60,10 @@ META_COLUMNS: tuple[str, ...] = (
     "action_id",
 )
 
-_SNAPSHOT = (
-    "Channel",
-    "ChannelState",
-    "ChannelStateDesc",
-    "CallerIDNum",
-    "CallerIDName",
-    "ConnectedLineNum",
-    "ConnectedLineName",
-    "Language",
-    "AccountCode",
-    "Context",
-    "Exten",
-    "Priority",
-    "Uniqueid",
-    "Linkedid",
-)
+_SNAPSHOT = CHANNEL_SNAPSHOT
 _DEST = tuple("Dest" + name for name in _SNAPSHOT if name not in ("Language", "AccountCode"))
 # Other channel roles: enough to link channels into calls without touching `extra`.
-_ROLES = (
-    "Transferer",
-    "Transferee",
-    "OrigTransferer",
-    "SecondTransferer",
-    "TransferTarget",
-    "LocalOne",
-    "LocalTwo",
-    "Parkee",
-    "Retriever",
-    "Source",
-    "Target",
-)
+_ROLES = tuple(role for role in CHANNEL_ROLES if role not in ("", "Dest"))
 _ROLE_IDS = tuple(role + field for role in _ROLES for field in ("Channel", "Uniqueid", "Linkedid"))
 
 WIDE_COLUMNS: tuple[str, ...] = (
@@ -96,12 +73,7 @@ WIDE_COLUMNS: tuple[str, ...] = (
     *_SNAPSHOT,
     *_DEST,
     *_ROLE_IDS,
-    "BridgeUniqueid",
-    "BridgeType",
-    "BridgeTechnology",
-    "BridgeCreator",
-    "BridgeName",
-    "BridgeNumChannels",
+    *BRIDGE_SNAPSHOT[:-1],  # all but BridgeVideoSourceMode
     "DialString",
     "DialStatus",
     "Cause",
@@ -144,6 +116,20 @@ def polars_schema() -> dict[str, pl.DataType]:
         schema[name] = pl.String()
     schema["extra"] = pl.List(pl.Struct({"key": pl.String(), "value": pl.String()}))
     return schema
+
+
+#: Optional columns of a collapsed recording (``Recorder(collapse=True)``): the length of
+#: each run of repeats and the times of its first and last event, as
+#: :func:`amikit.analysis.collapse` computes them.
+RUN_COLUMNS: tuple[str, ...] = ("count", "first", "last")
+
+
+def run_schema() -> dict[str, pl.DataType]:
+    """The dtypes of :data:`RUN_COLUMNS`."""
+    import polars as pl
+
+    utc = pl.Datetime("us", "UTC")
+    return {"count": pl.Int64(), "first": utc, "last": utc}
 
 
 def _kind(msg: Message) -> str:

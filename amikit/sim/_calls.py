@@ -43,6 +43,7 @@ from importlib import resources
 from typing import Any
 
 from ..protocol import encode_message
+from ..protocol._fields import BRIDGE_SNAPSHOT, CHANNEL_SNAPSHOT
 
 __all__ = [
     "Call",
@@ -59,32 +60,9 @@ _SLOT_RE = re.compile("\x00([^\x00]*)\x00")
 _SMALL_GAP = 0.2  # seconds: gaps below this are processing time, not a phase of the call
 _CRLF = b"\r\n"
 
-#: Snapshot fields of a channel, in Asterisk's emission order (manager_channels.c).
-SNAPSHOT_KEYS = (
-    "Channel",
-    "ChannelState",
-    "ChannelStateDesc",
-    "CallerIDNum",
-    "CallerIDName",
-    "ConnectedLineNum",
-    "ConnectedLineName",
-    "Language",
-    "AccountCode",
-    "Context",
-    "Exten",
-    "Priority",
-    "Uniqueid",
-    "Linkedid",
-)
-BRIDGE_KEYS = (
-    "BridgeUniqueid",
-    "BridgeType",
-    "BridgeTechnology",
-    "BridgeCreator",
-    "BridgeName",
-    "BridgeNumChannels",
-    "BridgeVideoSourceMode",
-)
+#: Snapshot fields of a channel and of a bridge, in Asterisk's emission order.
+SNAPSHOT_KEYS = CHANNEL_SNAPSHOT
+BRIDGE_KEYS = BRIDGE_SNAPSHOT
 
 CAUSE_TEXT = {
     0: "Unknown",

@@ -61,3 +61,22 @@ def test_serve_replay(served):
     client.login()
     client.wait_for(lambda f: f.get("Event") == "Pickup")
     client.close()
+
+
+def test_serve_replays_a_parquet_recording(tmp_path):
+    import amikit
+
+    recording = tmp_path / "pickup.parquet"
+    amikit.load(AST / "kinds" / "pickup.raw").write_parquet(recording)
+    proc, info = _serve("--replay", str(recording), "--speed", "1000")
+    try:
+        assert "replaying" in info["amikit serve"]
+        client = RawAMI(info["host"], int(info["port"]))
+        client.login()
+        event = client.wait_for(lambda f: f.get("Event") == "Pickup")
+        assert event["Channel"]
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()

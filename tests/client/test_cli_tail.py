@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from amikit._cli.tail import split_server
+from amikit._cli._connect import split_server
 from amikit.sim import AMIServer
 
 from .conftest import user_event, wait_until

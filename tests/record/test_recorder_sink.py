@@ -327,3 +327,56 @@ def test_collapse_folds_repeats_in_the_dataset_only(tmp_path):
     df = amikit.load(tmp_path)
     assert df.height <= len(messages)
     assert amikit.load(tmp_path / "ami-log.txt").height == len(twice)
+
+
+def _repeats() -> list[Message]:
+    """Newchannel, DialEnd CANCEL x5, Hangup, UserEvent x7: two runs of repeats."""
+    frames = (
+        [[("Event", "Newchannel"), ("Channel", "PJSIP/1-1"), ("Uniqueid", "1.1")]]
+        + [[("Event", "DialEnd"), ("Channel", "PJSIP/1-1"), ("DialStatus", "CANCEL")]] * 5
+        + [[("Event", "Hangup"), ("Channel", "PJSIP/1-1"), ("Cause", "16")]]
+        + [[("Event", "UserEvent"), ("UserEvent", "Tick")]] * 7
+    )
+    out = [Message.from_pairs(pairs) for pairs in frames]
+    for i, m in enumerate(out, 1):
+        m.seq, m.connection = i, 1
+        m.received_at = T0 + timedelta(milliseconds=10 * i)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("flush_after", "counts"),
+    [((), [1, 5, 1, 7]), ((3, 10), [1, 3, 2, 1, 4, 3])],
+    ids=["one flush", "runs split by flushes"],
+)
+def test_collapse_keeps_the_run_length_and_times_in_the_parquet_rows(tmp_path, flush_after, counts):
+    from amikit.analysis import collapse
+
+    messages = _repeats()
+    with RecordingSink(tmp_path, collapse=True) as sink:
+        for i, m in enumerate(messages):
+            sink.put(m)
+            if i in flush_after:
+                sink.flush()
+    df = amikit.load(tmp_path)
+    assert df["count"].to_list() == counts
+    part = sorted(tmp_path.rglob("*.parquet"))[0]  # one part alone keeps them too
+    assert amikit.load(part)["count"].to_list() == counts[: amikit.load(part).height]
+    assert {"count", "first", "last"} <= set(df.columns)
+    assert df["count"].sum() == len(messages)  # every event is counted in some row
+    again = collapse(df)  # joins runs that a flush boundary split
+    runs = {r["event"]: r for r in again.iter_rows(named=True)}
+    assert again["event"].to_list() == ["Newchannel", "DialEnd", "Hangup", "UserEvent"]
+    assert runs["DialEnd"]["count"] == 5 and runs["UserEvent"]["count"] == 7
+    assert runs["DialEnd"]["first"] == messages[1].received_at
+    assert runs["DialEnd"]["last"] == messages[5].received_at
+    assert runs["UserEvent"]["last"] == messages[-1].received_at
+    # the text log is still every frame as received
+    assert amikit.load(tmp_path / "ami-log.txt").height == len(messages)
+
+
+def test_an_uncollapsed_recording_has_no_run_columns(tmp_path):
+    with RecordingSink(tmp_path) as sink:
+        for m in _repeats():
+            sink.put(m)
+    assert "count" not in amikit.load(tmp_path).columns
