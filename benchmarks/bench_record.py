@@ -94,9 +94,9 @@ def bench_convert(mb: float, work: Path) -> dict[str, float]:
         f"({t_conv / t_base:.1f}x the baseline's time)"
     )
     print(
-        f"  convert CPU time  : {cpu_conv:6.2f} s of process CPU per run "
-        f"({mbytes / cpu_conv:.1f} MB per CPU-second; machine load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        f"  convert CPU time  : {cpu_conv:6.2f} s of process CPU per run, "
+        f"{cpu_conv * 100 / mbytes:.2f} CPU-s per 100 MB ({mbytes / cpu_conv:.1f} MB per "
+        f"CPU-second; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     print(
         f"codec per message   : {t_codec:6.2f} s  {mbytes / t_codec:8.1f} MB/s  "
@@ -106,7 +106,58 @@ def bench_convert(mb: float, work: Path) -> dict[str, float]:
         f"sizes: text {mbytes:.1f} MB, Parquet {parquet / 1e6:.1f} MB "
         f"(text/Parquet = {size / parquet:.1f})"
     )
+    bench_stages(mbytes, work)
     return {"convert_mb_s": mbytes / t_conv, "base_mb_s": mbytes / t_base}
+
+
+def cpu_and_wall(fn):  # type: ignore[no-untyped-def]
+    """(result, process CPU seconds, wall seconds) of one call."""
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    result = fn()
+    return result, time.process_time() - cpu0, time.perf_counter() - wall0
+
+
+def bench_stages(mbytes: float, work: Path) -> None:
+    """Where convert's CPU goes: parsing vs Parquet writing, each alone, one after the other
+    (no overlap), then the Parquet writer's settings on the same rows (size and CPU)."""
+    from amikit.record._dataset import DatasetWriter
+    from amikit.record._load import iter_text_rows
+
+    frames, cpu_parse, wall_parse = cpu_and_wall(lambda: list(iter_text_rows(BIG)))
+    writer = DatasetWriter(work / "stage", fsync=False)
+    _, cpu_write, wall_write = cpu_and_wall(lambda: [writer.write(f) for f in frames])
+    per100 = 100 / mbytes
+    print(
+        f"  stages alone      : parse {cpu_parse * per100:.2f} CPU-s/100 MB "
+        f"({wall_parse * per100:.2f} s wall), Parquet write {cpu_write * per100:.2f} CPU-s/100 MB "
+        f"({wall_write * per100:.2f} s wall)"
+    )
+    print("  Parquet settings  : size MB   write CPU-s/100 MB   (same rows; zstd-1 is used)")
+    settings: list[tuple[str, dict[str, object]]] = [
+        ("zstd-1 (used)", {"compression": "zstd", "compression_level": 1}),
+        ("zstd-3 (polars default)", {"compression": "zstd", "compression_level": 3}),
+        ("lz4", {"compression": "lz4"}),
+        ("snappy", {"compression": "snappy"}),
+        ("zstd-1, no statistics", {"compression": "zstd", "statistics": False}),
+    ]
+    settings[-1][1]["compression_level"] = 1
+    best_cpu = dict.fromkeys([label for label, _ in settings], float("inf"))
+    sizes: dict[str, int] = {}
+    for _ in range(3):  # interleaved rounds, best of each: the machine is shared
+        for label, options in settings:
+            target = work / "settings"
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+
+            def write_all(target: Path = target, options: dict[str, object] = options) -> None:
+                for i, f in enumerate(frames):
+                    f.write_parquet(target / f"{i}.parquet", **options)  # type: ignore[arg-type]
+
+            _, cpu, _ = cpu_and_wall(write_all)
+            best_cpu[label] = min(best_cpu[label], cpu)
+            sizes[label] = dir_size(target)
+    for label, _ in settings:
+        print(f"    {label:24s}: {sizes[label] / 1e6:7.1f}   {best_cpu[label] * per100:8.2f}")
 
 
 def bench_sink(work: Path, n: int) -> None:

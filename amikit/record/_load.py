@@ -337,20 +337,27 @@ def _parsed_chunks(
         tail[0] = carry
         return
     queue: deque[tuple[Future[Any], int, int]] = deque()
+    # Each chunk is read straight into its own buffer, which is then cut in place at its
+    # last terminator; the next read starts there (re-reading the partial frame, < one
+    # frame). No concatenation or slicing: a 16 MiB chunk is copied once, by the read.
+    size = chunk_bytes
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="amikit-convert") as pool:
         while True:
-            block = fh.read(chunk_bytes)
-            data = carry + block if carry else block
-            if not block:
-                carry = data
-                break
+            fh.seek(pos)
+            data = bytearray(size)
+            got = fh.readinto(data)
+            del data[got:]
             cut = data.rfind(term)
             if cut < 0:
-                carry = data
+                if got < size:  # end of file: only an incomplete frame (or nothing) left
+                    carry = bytes(data)
+                    break
+                size *= 2  # a frame larger than a chunk: read more at once
                 continue
             cut += len(term)
-            carry = data[cut:]
-            job = pool.submit(rows_from_buffer, data[:cut], lf=lf, follows=False)
+            del data[cut:]
+            size = chunk_bytes
+            job = pool.submit(rows_from_buffer, data, lf=lf, follows=False)
             queue.append((job, pos, pos + cut))
             pos += cut
             while len(queue) > 2:

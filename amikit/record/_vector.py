@@ -9,17 +9,32 @@ once:
 1. the text is decoded once (UTF-8, U+FFFD for bad bytes; decoding is the same per frame or
    per buffer because frames are cut at ASCII bytes) and cut into frames at the terminator
    (``\\r\\n\\r\\n`` or ``\\n\\n``) by polars;
-2. frames are cut into lines, and the lines are dictionary-encoded (a private categorical):
-   AMI repeats itself (about 10 % of the lines of a real capture are distinct: Privilege,
-   states, contexts, the ids of a call), so every string operation below runs once per
-   *distinct* line;
+2. frames are cut into lines (exploding a (frame, lines) table, so each line carries its frame
+   number for free), and the lines are dictionary-encoded with a private categorical: AMI
+   repeats itself (2-10 % of the lines of a real capture are distinct: Privilege, states,
+   contexts, the ids of a call), so every string operation below runs once per *distinct*
+   line. The private category set numbers the distinct lines densely in order of first
+   appearance, so its list of strings is the dictionary and a line's physical code indexes
+   it (no ``unique`` + inverse map over all lines);
 3. a distinct line is cut into ``key``/``value`` on the first colon, the value's leading
    blanks stripped (codec Rule 1); the keys that feed columns (``Event``, ``ActionID``,
    ``Timestamp`` and every wide column) get small integer codes through an ``Enum`` cast;
 4. the first line of each (frame, code) is found by scattering line numbers in *reverse*
    order into a dense code-major ``code * frames + frame`` table (the last write wins, so
-   the first line wins); each wide column is then a slice of that table and two gathers;
-5. every other line goes to ``extra`` (a list of ``{key, value}``), in order.
+   the first line wins); one gather turns the whole table into values and each wide column
+   is a zero-copy slice of it. Empty slots point one past the last line, at a null value,
+   so neither gather sees a null index (polars' fast path; ~3x cheaper than ~90 gathers
+   with nulls);
+5. every other line goes to ``extra`` (a list of ``{key, value}``), in order: one group-by
+   over *all* lines (sorted by frame) keeping the unconsumed ones, so every frame gets its
+   list, empty ones included, without a scatter/gather of lists afterwards.
+
+Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): about
+1.1-1.5 CPU-s per 100 MB here (sequential, one polars thread; 1.5-1.9 before the dense
+dictionary, the single value table and the spare-row scatter), against 0.8-1.2 CPU-s in the
+Parquet writer. What remains is per-line work polars does natively (splitting, hashing the
+lines, the scatter, the value table, the ``extra`` group-by); the Python code runs per buffer,
+never per message or per distinct line.
 
 Rule 1: the result is exactly what the codec gives, row for row. A frame this path cannot
         reproduce exactly is handed to the codec instead ("fallback"), decided per frame:
@@ -94,6 +109,33 @@ def _enum() -> pl.Enum:
     return pl.Enum(list(_CODE_NAMES))
 
 
+def _dictionary(line: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Dictionary-encode ``line``: (per line, its index in the distinct lines; distinct lines).
+
+    AMI repeats itself: a real capture has 2-10 % distinct lines (Privilege, states,
+    contexts, the ids of a call...), so every string operation of the converter runs once per
+    distinct line. A private category set numbers its strings 0, 1, 2... in order of first
+    appearance, so its string list *is* the distinct lines and a line's physical code indexes
+    it directly (no ``unique`` + inverse map over all the lines). The mapping lives only as
+    long as a column that uses it, hence ``cat`` is held until the list is taken.
+    """
+    import polars as pl
+
+    categories = pl.Categories.random()
+    cat = line.cast(pl.Categorical(categories))
+    uid = cat.to_physical()
+    uniq = categories.to_series()
+    head = min(len(line), 64)
+    if len(uniq) == int(uid.max() or 0) + 1 and uniq.gather(uid.head(head)).equals(line.head(head)):
+        return uid, uniq
+    # Not numbered densely (a polars change?): the general, slower way.
+    distinct = cat.unique()
+    ids = distinct.to_physical()
+    inverse = pl.Series("inv", [0], dtype=pl.UInt32).extend_constant(0, int(ids.max() or 0))
+    inverse.scatter(ids, pl.int_range(len(ids), dtype=pl.UInt32, eager=True))
+    return inverse.gather(uid), distinct.cast(pl.String)
+
+
 def _pieces(text: str, term: str) -> list[str]:
     """Cut ``text`` (ending with ``term``) into ~1 MiB pieces at terminators.
 
@@ -124,7 +166,11 @@ def frames_from_buffer(text: str, term: str) -> tuple[pl.Series, pl.Series]:
 
     parts = pl.Series("frame", _pieces(text, term), dtype=pl.String).str.split(term).explode()
     ends = (parts.str.len_bytes().cast(pl.Int64) + len(term)).cum_sum()
-    keep = parts.str.strip_chars("\r\n") != ""
+    # only a part that starts with CR or LF can be made of nothing else
+    stray = parts.str.starts_with("\r") | parts.str.starts_with("\n")
+    keep = (parts.str.len_bytes() > 0) & ~stray
+    if stray.any():
+        keep = keep | (stray & (parts.str.strip_chars("\r\n") != ""))
     return parts.filter(keep), ends.filter(keep)
 
 
@@ -157,21 +203,10 @@ def rows_from_frames(
         empty = _empty_rows()
         return empty, pl.Series("frame", [], dtype=u32), stats
     # Eager Series operations: for these element-wise steps they cost less than a query.
-    split = frames.str.split(eol)
-    line = split.explode().rechunk()
-    frame_of_line = frames_idx.gather(
-        pl.int_range(n_frames, dtype=u32, eager=True).repeat_by(split.list.len()).explode()
-    )
-    # AMI repeats itself: a real capture has ~10 % distinct lines (Privilege, states,
-    # contexts, the ids of a call...). So the lines are dictionary-encoded (a private
-    # categorical) and every string operation runs once per distinct line.
-    cat = line.cast(pl.Categorical(pl.Categories.random()))
-    distinct = cat.unique()
-    ids = distinct.to_physical()
-    uniq = distinct.cast(pl.String)
-    inverse = pl.Series("inv", [0], dtype=u32).extend_constant(0, int(ids.max() or 0))
-    inverse.scatter(ids, pl.int_range(len(ids), dtype=u32, eager=True))
-    uid = inverse.gather(cat.to_physical())  # line -> its distinct line's position in uniq
+    # exploding a frame repeats the frame number along with each line: no repeat_by needed
+    lines = pl.DataFrame({"frame": frames_idx, "line": frames.str.split(eol)}).explode("line")
+    frame_of_line = lines["frame"]
+    uid, uniq = _dictionary(lines["line"])
     if ascii:
         # byte offset == character offset: slice at the colon (cheaper than splitn)
         colon = uniq.str.find(":", literal=True)
@@ -188,7 +223,8 @@ def rows_from_frames(
         {
             "frame": frame_of_line.set_sorted(),  # group_by then takes its sorted fast path
             "uid": uid,
-            "code": code_u.gather(uid),
+            # lines without a code go to an extra, never-read row of the table (_K)
+            "code": code_u.fill_null(_K).gather(uid),
             "header": key_u.is_not_null().gather(uid),
         }
     )
@@ -230,18 +266,27 @@ def rows_from_frames(
 
     # -- first line of each (frame, code): reverse scatter, first one wins ----------------
     # code-major: each column's slots are one contiguous run of the table
-    slot = kv["code"].cast(pl.UInt64) * n_frames + kv["frame"].cast(pl.UInt64)
-    dense = pl.Series("dense", [_SENTINEL], dtype=u32).extend_constant(_SENTINEL, n_frames * _K - 1)
-    coded = slot.is_not_null()
-    dense.scatter(slot.filter(coded).reverse(), pos.filter(coded).reverse())
-    dense = dense.set(dense == _SENTINEL, None)  # type: ignore[arg-type]
-    owner = dense.gather(slot)
-    consumed = (owner == pos).fill_null(False) & ~kv["code"].is_in(
-        [_CODE["Timestamp"], _CODE["Action"]]
+    wide = pl.UInt32 if (_K + 1) * n_frames < 1 << 32 else pl.UInt64
+    slot = kv["code"].cast(wide) * n_frames + kv["frame"].cast(wide)
+    # An empty slot holds n_lines: one past the last line, a line whose value is null.
+    # (Gathers without null indices take polars' fast path.)
+    dense = pl.Series("dense", [n_lines], dtype=u32).extend_constant(
+        n_lines, n_frames * (_K + 1) - 1
     )
+    dense.scatter(slot.reverse(), pos.reverse())
+    owner = dense.gather(slot)
+    # Timestamp and Action feed columns but their lines also stay in extra (the layout)
+    consumable_u = code_u.is_not_null() & ~code_u.is_in([_CODE["Timestamp"], _CODE["Action"]])
+    consumed = (owner == pos) & consumable_u.gather(uid)
+
+    # Every column at once: one gather fills the whole code-major table with values, and
+    # each column is a zero-copy slice of it (one call instead of ~90 small ones).
+    value_ext = value_u.extend_constant(None, 1).rechunk()
+    uid_ext = uid.extend_constant(len(uniq), 1).rechunk()
+    table = value_ext.gather(uid_ext.gather(dense))
 
     def column(code: int) -> pl.Series:
-        return value_u.gather(uid.gather(dense.slice(code * n_frames, n_frames)))
+        return table.slice(code * n_frames, n_frames)
 
     columns: dict[str, Any] = {"frame": pl.int_range(n_frames, dtype=u32, eager=True)}
     columns["_event"] = column(_CODE["Event"])
@@ -249,31 +294,27 @@ def rows_from_frames(
     columns["_action"] = column(_CODE["Action"])
     columns["action_id"] = column(_CODE["ActionID"])
     columns["_timestamp"] = column(_CODE["Timestamp"])
-    present = set(kv["code"].drop_nulls().unique().to_list())
     for name, code in _WIDE_CODES:
-        if code in present:
-            columns[name] = column(code)
-        else:
-            columns[name] = pl.Series(name, [None], dtype=pl.String).extend_constant(
-                None, n_frames - 1
-            )
+        columns[name] = column(code).alias(name)
 
     # -- extra: everything not consumed, in order ----------------------------------------
-    rest = kv.filter(pl.col("header") & ~pl.lit(consumed)).select("frame", "uid")
-    groups = (
-        rest.with_columns(
-            key_u.gather(rest["uid"]).alias("key"), value_u.gather(rest["uid"]).alias("value")
+    # Grouping *all* lines (sorted by frame, every frame has one) and dropping the consumed
+    # ones inside the group gives every frame its list, empty ones included, in frame order:
+    # no scatter/gather of lists afterwards.
+    columns["extra"] = (
+        pl.DataFrame(
+            {
+                "frame": frame_of_line,
+                "key": key_u.gather(uid),
+                "value": value_u.gather(uid),
+                "rest": kv["header"] & ~consumed,
+            }
         )
         .lazy()
         .group_by("frame", maintain_order=True)
-        .agg(pl.struct(pl.col("key"), pl.col("value")).alias("extra"))
-        .collect()
+        .agg(pl.struct("key", "value").filter(pl.col("rest")).alias("extra"))
+        .collect()["extra"]
     )
-    where = pl.Series([_SENTINEL], dtype=u32).extend_constant(_SENTINEL, n_frames - 1)
-    where.scatter(groups["frame"], pl.int_range(groups.height, dtype=u32, eager=True))
-    where = where.set(where == _SENTINEL, None)  # type: ignore[arg-type]
-    extra_type = polars_schema()["extra"]
-    columns["extra"] = groups["extra"].gather(where).fill_null(pl.lit([], dtype=extra_type))
 
     utc = pl.Datetime("us", "UTC")
     stamp = pl.col("_timestamp")
@@ -424,7 +465,7 @@ def _rows_per_message(messages: Sequence[Message], raws: Sequence[bytes], lf: bo
 
 
 def rows_from_buffer(
-    data: bytes,
+    data: bytes | bytearray,
     *,
     lf: bool,
     follows: bool,
@@ -449,10 +490,10 @@ def rows_from_buffer(
     cut = cut + len(term) if cut >= 0 else 0
     if cut == 0:
         return _with_end(_finish(_empty_rows(), [], []), []), 0, stats
-    whole = data[:cut]
+    whole = data if cut == len(data) else data[:cut]  # the converter passes whole frames
     text = whole.decode("utf-8", "replace")
     if "\ufffd" in text:
-        return _rows_via_codec(whole, lf, max_frame_size, stats)
+        return _rows_via_codec(bytes(whole), lf, max_frame_size, stats)
     frames, ends = frames_from_buffer(text, term.decode())
     rows, fallback, stats = rows_from_frames(
         frames, lf=lf, max_frame_size=max_frame_size, ascii=whole.isascii()
