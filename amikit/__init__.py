@@ -86,3 +86,10 @@ def load_ipython_extension(ipython: Any) -> None:
     from .jupyter._magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext amikit``: close the magics' client and simulator."""
+    from .jupyter._magics import unload_ipython_extension as _unload
+
+    _unload(ipython)

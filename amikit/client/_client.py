@@ -493,6 +493,17 @@ class AMIClient:
         self._engine.add_subscription(sub)
         return stream
 
+    def widget(self, pattern: Pattern = "*", **options: Any) -> Any:
+        """A live :class:`amikit.jupyter.EventStream` of this client's events (Jupyter).
+
+        The Jupyter layer (ipywidgets) loads only when this is called; ``options`` go to
+        ``EventStream`` (``rows``, ``filter``, ``hide_noise``, ...). Closing the widget cancels
+        its subscription; the client stays connected.
+        """
+        from ..jupyter import EventStream
+
+        return EventStream(self, pattern=pattern, **options)
+
     def on_connection(self, callback: Callable[[ConnectionEvent], Any]) -> ConnectionHandle:
         """Call ``callback(ConnectionEvent)`` on the amikit loop thread at every state change.
 

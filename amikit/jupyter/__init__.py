@@ -1,0 +1,50 @@
+"""amikit in Jupyter: live widgets, ``%ami`` magics, rich display and ``explain``.
+
+Widgets and magics import ipywidgets / IPython, so they load on first use: ``import
+amikit.jupyter`` itself stays light, and ``amikit.explain`` works in a plain terminal.
+
+* :func:`explain` -- what an event, action or field means, in plain words.
+* :class:`EventStream`, :class:`CallBoard`, :class:`CallLadder` -- live views of a client
+  or views of a recording (a polars frame from :func:`amikit.load`).
+* ``%load_ext amikit`` -- the ``%ami`` line magic and ``%%ami`` cell magic.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._explain import Explanation, FieldNote, describe_cause, describe_field, explain
+
+__all__ = [
+    "CallBoard",
+    "CallLadder",
+    "EventStream",
+    "Explanation",
+    "FieldNote",
+    "describe_cause",
+    "describe_field",
+    "enable_rich_display",
+    "explain",
+]
+
+_LAZY = {
+    "enable_rich_display": "amikit.jupyter._display",
+    "EventStream": "amikit.jupyter._stream",
+    "CallBoard": "amikit.jupyter._board",
+    "CallLadder": "amikit.jupyter._ladder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'amikit.jupyter' has no attribute {name!r}")
+    attr = "enable" if name == "enable_rich_display" else name
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,28 @@
+"""Fixtures for the Jupyter layer: a bare IPython shell, notebook paths, browser prerequisites."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+@pytest.fixture(scope="session")
+def browser_ready() -> None:
+    """Chromium + Playwright + JupyterLab, installed by the set-up itself when missing."""
+    from ._lab import install_prerequisites
+
+    install_prerequisites()
+
+
+@pytest.fixture
+def kernel_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for child kernels: this checkout's amikit first on the path, no network."""
+    path = os.environ.get("PYTHONPATH")
+    value = str(ROOT) if not path else f"{ROOT}{os.pathsep}{path}"
+    monkeypatch.setenv("PYTHONPATH", value)
+    return dict(os.environ)
