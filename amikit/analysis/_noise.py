@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from .._noise import NOISE_EVENTS, SECURITY_EVENTS, is_noise
 from ..record._schema import META_COLUMNS, WIDE_COLUMNS
 from ._frame import POS, TIME, columns_of, lazy, like, require, time_expr
 
@@ -32,76 +33,8 @@ __all__ = [
     "is_noise",
 ]
 
-#: Security events (class ``security``; ``main/security_events.c``).
-SECURITY_EVENTS: frozenset[str] = frozenset(
-    {
-        "SuccessfulAuth",
-        "ChallengeSent",
-        "FailedACL",
-        "InvalidAccountID",
-        "InvalidPassword",
-        "ChallengeResponseFailed",
-        "RequestNotAllowed",
-        "RequestNotSupported",
-        "RequestBadFormat",
-        "SessionLimit",
-        "UnexpectedAddress",
-        "AuthMethodNotAllowed",
-        "InvalidTransport",
-        "LoadAverageLimit",
-        "MemoryLimit",
-        "SessionTimeout",
-    }
-)
-
 #: The dialplan-execution events that ``fold_dialplan`` folds.
 DIALPLAN_EVENTS: tuple[str, ...] = ("Newexten", "VarSet")
-
-#: What ``drop_noise`` drops by default: dialplan execution (``VarSet``, ``Newexten``),
-#: RTCP reports (every ``RTCP*`` event), device/extension/presence/peer/contact/
-#: registration state, queue member state, security events, and the CDR/CEL records
-#: (``Cdr``, ``CEL``: reports that restate the call events). Call-model events (channels,
-#: dials, bridges, transfers, queues' caller events, hangups) are never in it.
-NOISE_EVENTS: frozenset[str] = frozenset(
-    {
-        "VarSet",
-        "Newexten",
-        "RTCP*",
-        "DeviceStateChange",
-        "ExtensionStatus",
-        "PresenceStateChange",
-        "PresenceStatus",
-        "PeerStatus",
-        "ContactStatus",
-        "Registry",
-        "QueueMemberStatus",
-        "Cdr",
-        "CEL",
-        *SECURITY_EVENTS,
-    }
-)
-
-
-def _matches_name(name: str, names: Iterable[str]) -> bool:
-    return any(name.startswith(n[:-1]) if n.endswith("*") else name == n for n in names)
-
-
-def is_noise(name: str | None, extra: Iterable[str] = (), keep: Iterable[str] = ()) -> bool:
-    """True for an event name :func:`drop_noise` would drop (the live form, one message).
-
-    The same rule and the same :data:`NOISE_EVENTS` as :func:`drop_noise`, for
-    ``amikit tail --fold-noise``, the demo and live views.
-
-    >>> is_noise("VarSet"), is_noise("RTCPSent"), is_noise("Hangup")
-    (True, True, False)
-    >>> is_noise("Newexten", keep=["Newexten"])
-    False
-    """
-    if not name:
-        return False
-    keep = tuple(keep)
-    names = [n for n in (*NOISE_EVENTS, *extra) if n not in keep]
-    return _matches_name(name, names) and not (keep and _matches_name(name, keep))
 
 
 def _name_matcher(names: Iterable[str]) -> pl.Expr:
