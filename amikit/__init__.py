@@ -48,7 +48,23 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from .analysis import (
+        CallTracker,
+        Collapser,
+        calls,
+        changes,
+        collapse,
+        drop_noise,
+        event_rate,
+        fold_dialplan,
+        ladder,
+        stats,
+        timeline,
+        with_call_id,
+    )
     from .client import AMIClient
+    from .jupyter import explain
+    from .record import Recorder, load, scan
 
 __all__ = [
     "AMIClient",
@@ -56,15 +72,31 @@ __all__ = [
     "AmiError",
     "AmiTimeout",
     "AuthenticationError",
+    "CallTracker",
+    "Collapser",
     "ConnectError",
     "ConnectionLost",
     "LocalProtocolError",
     "Message",
     "ProtocolError",
+    "Recorder",
     "RemoteProtocolError",
     "TransportError",
     "UsageError",
     "__version__",
+    "calls",
+    "changes",
+    "collapse",
+    "drop_noise",
+    "event_rate",
+    "explain",
+    "fold_dialplan",
+    "ladder",
+    "load",
+    "scan",
+    "stats",
+    "timeline",
+    "with_call_id",
 ]
 
 

@@ -23,7 +23,7 @@ def test_import_amikit_stays_light():
 
 
 def test_public_names_are_listed_sorted_and_resolve():
-    assert amikit.__all__ == sorted(amikit.__all__, key=lambda s: (s.startswith("_"), s))
+    assert amikit.__all__ == sorted(amikit.__all__)
     for name in amikit.__all__:
         module = amikit._LAZY.get(name)
         if module is not None and importlib.util.find_spec(module) is None:
