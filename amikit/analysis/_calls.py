@@ -69,7 +69,9 @@ _FACT_COLUMNS = frozenset(
 )
 
 
-_EXTRA_WANTED = sorted(LINK_KEYS | {"subevent"})
+# AMI 1.x name fields (Rule 5): read by name, never taken as ids themselves.
+_NAME_KEYS = ("newname", "clone", "original")
+_EXTRA_WANTED = sorted(LINK_KEYS | {"subevent", *_NAME_KEYS})
 
 
 def model_columns(columns: list[str]) -> list[str]:
@@ -189,7 +191,7 @@ def _first_ids(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> tuple[pl.Ser
         firsts = pl.Series("a", [None] * prepared.height, dtype=pl.String)
     bad = firsts.is_in(placeholders) | firsts.is_null()
     extra_ids = extra_long.filter(
-        (pl.col("_key") != "subevent") & ~pl.col("value").is_in(placeholders)
+        pl.col("_key").is_in(list(LINK_KEYS)) & ~pl.col("value").is_in(placeholders)
     ).select(POS, pl.col("value").alias("_id"), "_idx")
     if bad.any():
         # rare: no usable wide id ("<unknown>", "none", or only legacy ids in `extra`);
@@ -212,6 +214,70 @@ def _first_ids(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> tuple[pl.Ser
         fix = fixed.collect()
         firsts = firsts.scatter(fix[POS], fix["_w"])
     return firsts, extra_ids
+
+
+def _by_channel_name(
+    prepared: pl.DataFrame, extra_long: pl.DataFrame, firsts: pl.Series
+) -> tuple[pl.Series, pl.DataFrame]:
+    """Rule 5 (AMI 1.x): ids found through channel names; returns ``(firsts, links)``.
+
+    Asterisk <= 11 sends some events with a channel name and no Uniqueid (``AGIExec``,
+    ``SIPRinging``, RTCP, ``Masquerade``), and swaps Uniqueids between channels on a
+    masquerade (``Rename`` gives a channel its new name). Such an event gets the id of the
+    channel that bore its name at that moment (the last earlier event that paired the name
+    with a Uniqueid, a ``Rename``'s ``Newname`` included), and a ``Masquerade`` links the
+    ``Original`` and ``Clone`` channels. Asterisk 12+ streams have none of these: nothing
+    is computed for them.
+    """
+    none = pl.DataFrame(schema={"a": pl.String, "b": pl.String})
+    if "Channel" not in prepared.columns:
+        return firsts, none
+    orphan = firsts.is_null() & prepared["Channel"].is_not_null()
+    masq = extra_long.filter(pl.col("_key").is_in(["clone", "original"]))
+    if not orphan.any() and not masq.height:
+        return firsts, none
+    owned = prepared.lazy().filter(pl.col(UID).is_not_null())
+    names = pl.concat(
+        [
+            owned.filter(pl.col("Channel").is_not_null()).select(
+                pl.col("Channel").alias("_name"), POS, pl.col(UID).alias("_nuid")
+            ),
+            extra_long.lazy()
+            .filter(pl.col("_key") == "newname")
+            .join(owned.select(POS, UID), on=POS)
+            .select(pl.col("value").alias("_name"), POS, pl.col(UID).alias("_nuid")),
+        ]
+    ).sort(POS)
+    wanted = pl.concat(
+        [
+            prepared.lazy()
+            .filter(orphan)
+            .select(POS, pl.col("Channel").alias("_name"), pl.lit("self").alias("_role")),
+            masq.lazy().select(POS, pl.col("value").alias("_name"), pl.col("_key").alias("_role")),
+        ]
+    ).sort(POS)
+    found = (
+        wanted.join_asof(
+            names,
+            on=POS,
+            by="_name",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .filter(pl.col("_nuid").is_not_null())
+        .collect()
+    )
+    mine = found.filter(pl.col("_role") != "clone")  # own channel, or a masquerade's original
+    firsts = firsts.scatter(mine[POS], mine["_nuid"])
+    pairs = found.filter(pl.col("_role") != "self").pivot(
+        "_role", index=POS, values="_nuid", aggregate_function="first"
+    )
+    if {"original", "clone"} <= set(pairs.columns):
+        links = pairs.select(pl.col("original").alias("a"), pl.col("clone").alias("b")).drop_nulls()
+    else:
+        links = none
+    return firsts, links
 
 
 def _local_pair_links(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
@@ -250,6 +316,7 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
     cols = prepared.columns
     lf = prepared.lazy()
     first_series, extra_ids = _first_ids(prepared, extra_long)
+    first_series, name_links = _by_channel_name(prepared, extra_long, first_series)
     firsts = pl.DataFrame({POS: prepared[POS], "a": first_series})
     # links: (first id of an event, each other id of it), one column at a time so the
     # mostly-null wide id columns are never materialised as one long frame
@@ -271,6 +338,8 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
             .filter(pl.col("a") != pl.col("b"))
         )
     parts.append(_local_pair_links(lf, cols))
+    if name_links.height:
+        parts.append(name_links.lazy())
     links = pl.concat(parts).unique().collect()
     uf = UnionFind()
     for a, b in zip(links["a"].to_list(), links["b"].to_list(), strict=True):

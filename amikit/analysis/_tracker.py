@@ -116,6 +116,8 @@ class CallTracker:
         self._channels: dict[str, ChannelFacts] = {}
         self._originated: dict[str, list[tuple[int, str, str | None, datetime | None]]] = {}
         self._local_ones: dict[str, str] = {}
+        # AMI 1.x (Rule 5): which Uniqueid bears each channel name now (Rename moves it)
+        self._names: dict[str, str] = {}
         self._bridges: dict[str, str] = {}
         # bridge-only events (BridgeCreate) that came before any channel of their bridge
         self._pending: dict[str, list[tuple[dict[str, Any], str | None, int, Any]]] = {}
@@ -151,6 +153,21 @@ class CallTracker:
             uid = _first_extra(extra, "uniqueid")
         if uid in PLACEHOLDER_IDS:
             uid = None
+
+        channel = row.get("Channel")
+        if not ids:
+            # Rule 5 (AMI 1.x): a masquerade, or a channel name without a Uniqueid
+            if event == "Masquerade":
+                names = (_first_extra(extra, "original"), _first_extra(extra, "clone"))
+                ids = [self._names[n] for n in names if n is not None and n in self._names]
+            elif channel is not None and channel in self._names:
+                ids = [self._names[channel]]
+        if uid is not None:
+            if channel is not None:
+                self._names[channel] = uid
+            newname = _first_extra(extra, "newname")
+            if newname is not None:
+                self._names[newname] = uid
 
         uf = self._uf
         for i in ids:
