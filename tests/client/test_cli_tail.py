@@ -30,7 +30,11 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _read_until(stream, needle: str, timeout: float = 15.0) -> str:
     """Read a pipe until ``needle`` appears (select with a deadline, no sleeps)."""
-    fd = stream.fileno()
+    return _fd_until(stream.fileno(), needle, timeout)
+
+
+def _fd_until(fd: int, needle: str, timeout: float = 15.0) -> str:
+    """Read a pipe or terminal fd until ``needle`` appears; EOF or a closed pty fails."""
     data = ""
     deadline = time.monotonic() + timeout
     while needle not in data:
@@ -39,7 +43,10 @@ def _read_until(stream, needle: str, timeout: float = 15.0) -> str:
             raise AssertionError(f"{needle!r} not seen in {data!r}")
         ready, _, _ = select.select([fd], [], [], remaining)
         if ready:
-            chunk = os.read(fd, 65536).decode()
+            try:
+                chunk = os.read(fd, 65536).decode(errors="replace")
+            except OSError as exc:  # a pty whose other side closed reads as EIO
+                raise AssertionError(f"closed before {needle!r}: {data!r}") from exc
             if not chunk:
                 raise AssertionError(f"EOF before {needle!r}: {data!r}")
             data += chunk
@@ -124,18 +131,18 @@ def test_tail_asks_again_on_a_terminal(server: AMIServer) -> None:
         finally:
             os._exit(127)  # never return into pytest in the child
     try:
-        seen = _pty_expect(fd, "Username: ")
+        seen = _fd_until(fd, "Username: ")
         os.write(fd, b"admin\n")
-        seen += _pty_expect(fd, "Secret: ")
+        seen += _fd_until(fd, "Secret: ")
         os.write(fd, b"not-it\n")
-        seen += _pty_expect(fd, "Username [admin]: ")
+        seen += _fd_until(fd, "Username [admin]: ")
         assert "Authentication failed" in seen and "not-it" not in seen  # never echoed
         os.write(fd, b"\n")
-        _pty_expect(fd, "Secret: ")
+        _fd_until(fd, "Secret: ")
         os.write(fd, b"amikit\n")
-        _pty_expect(fd, "Ctrl-C")
+        _fd_until(fd, "Ctrl-C")
         server.broadcast(user_event("OnTerminal"))
-        _pty_expect(fd, "UserEvent=OnTerminal")
+        _fd_until(fd, "UserEvent=OnTerminal")
         os.kill(pid, signal.SIGINT)
         assert _exit_code(pid) == 130
     finally:
@@ -145,22 +152,6 @@ def test_tail_asks_again_on_a_terminal(server: AMIServer) -> None:
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
-
-
-def _pty_expect(fd: int, needle: str, timeout: float = 15.0) -> str:
-    data = ""
-    deadline = time.monotonic() + timeout
-    while needle not in data:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"{needle!r} not seen in {data!r}")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            try:
-                data += os.read(fd, 65536).decode(errors="replace")
-            except OSError as exc:
-                raise AssertionError(f"terminal closed before {needle!r}: {data!r}") from exc
-    return data
 
 
 def _exit_code(pid: int, timeout: float = 15.0) -> int | None:
