@@ -15,6 +15,15 @@ Both paths apply the same line rules, so they always agree: ``get(k)`` is
 ``(getall(k) or [default])[0]`` for every frame, including the odd ones (two spellings of one
 key, a bare LF before a ``Key:``-looking text). Keys match ASCII-case-insensitively.
 
+The calls made for every message (construction, ``raw``, ``name``, ``get``, ``to_dict``)
+live in a *core* class that :class:`Message` derives from: ``_speedups.MessageCore`` in C when
+it was built (``pip install`` compiles it where a C compiler exists), else the pure-Python
+twin :class:`_MessageCore` below (also chosen by ``AMIKIT_PURE_PYTHON=1``). Profiles of the
+pure-Python core showed CPython call overhead, not the byte work, as the cost: about twenty C
+calls per message for three lookups. The C core scans the lines once, case-insensitively,
+without a lowered copy. ``tests/protocol/test_speedups.py`` holds the twins to the same
+results on every real capture and on generated frames; ``IMPLEMENTATION`` says which runs.
+
 Rule 1: a line is ``Key: value``, split on the *first* colon; leading blanks of the value are
         skipped (as Asterisk's own ``__astman_get_header`` does); values may be empty and may
         contain colons.
@@ -34,6 +43,7 @@ Rule 6: the values of ``Secret`` and ``Key`` never appear in ``repr()`` or ``str
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from itertools import repeat
@@ -154,57 +164,31 @@ def _split_header(line: str) -> tuple[str, str] | None:
     return key, value.lstrip(" \t")
 
 
-class Message:
-    """One AMI message (event, response or action) as received.
+class _MessageCore:
+    """The hot part of :class:`Message` in pure Python: frame bytes, slots, ``raw``,
+    ``name``, ``get()`` and ``to_dict()``.
 
-    Headers form an ordered multi-map with case-insensitive lookup that keeps the original
-    spelling. Created by :class:`amikit.protocol.Parser`; build one yourself with
-    :meth:`Message.from_pairs`.
-
-    Attributes
-    ----------
-    raw : bytes
-        The exact bytes of the frame, terminating blank line included.
-    received_at : datetime or None
-        When the client read the frame (UTC, microseconds); ``None`` outside a client.
-    seq : int or None
-        The client's per-connection sequence number, counting from 1.
-    connection : int or None
-        The client's connection generation (1 for the first connection, +1 per reconnect).
+    :mod:`amikit.protocol._speedups` (C, optional) has a twin, ``MessageCore``, with the
+    same behaviour; :class:`Message` derives from whichever is in use. Cases the core does
+    not handle itself go to methods of :class:`Message` (``_get_parsed``,
+    ``_to_dict_general``), in both twins alike.
     """
 
     __slots__ = ("_frame", "_items", "_k", "_stray", "connection", "received_at", "seq")
 
     def __init__(self, raw: bytes, _kind: int = -1) -> None:
         # A parser makes tens of thousands of these a second: set only what must be set.
-        # ``_stray`` (non-header lines) is set by _parse() and only ever read after it.
         # The parser passes the kind it framed; from anyone else, ``raw`` is one whole frame
         # (e.g. from a recording) and its kind is read from it.
+        if not isinstance(raw, bytes):
+            raw = bytes(memoryview(raw))  # bytearray, memoryview (not an int): as in C
         self._frame = raw
         self._k = _kind if _kind >= 0 else _kind_of(raw)
         self._items: list[tuple[str, str]] | None = None
+        self._stray: list[str] | None = None
         self.received_at: datetime | None = None
         self.seq: int | None = None
         self.connection: int | None = None
-
-    # -- construction -------------------------------------------------------------------
-
-    @classmethod
-    def from_pairs(cls, pairs: Iterable[tuple[str, Any]]) -> Message:
-        """Build a message from ``(key, value)`` pairs (validated, CRLF-framed).
-
-        >>> Message.from_pairs([("Event", "Hangup"), ("Cause", 16)]).get("cause")
-        '16'
-        """
-        from ._encode import encode_message
-
-        return cls(encode_message(pairs))
-
-    @property
-    def _kind(self) -> int:
-        # How the frame was delimited, as a caller may pass it back to the constructor
-        # together with ``raw`` (which always ends with its blank line).
-        return self._k & ~_NOTERM
 
     @property
     def raw(self) -> bytes:
@@ -214,56 +198,7 @@ class Message:
             return self._frame + (b"\n\n" if kind & _LF else b"\r\n\r\n")
         return self._frame
 
-    # -- lazy decoding ------------------------------------------------------------------
-
-    def _parse(self) -> list[tuple[str, str]]:
-        items = self._items
-        if items is not None:
-            return items
-        text = _text(self._frame)
-        items: list[tuple[str, str]] = []
-        stray: list[str] = []
-        if self._k & _FOLLOWS:
-            self._parse_follows(text, items, stray)
-        else:
-            lines = text.split("\n" if self._k & _LF else "\r\n")
-            # Fast path (Rule 1): every line a header, no legacy "Name(chan):" key.
-            items = [(k, v.lstrip(" \t")) for k, s, v in map(_partition, lines, _COLONS) if s]
-            if len(items) != len(lines) or "(" in text:
-                items = []
-                for line in lines:
-                    key, sep, value = line.partition(":")
-                    if not sep:
-                        if line:
-                            stray.append(line)
-                    elif "(" in key:
-                        items.append(_split_header(line))  # type: ignore[arg-type]
-                    else:
-                        items.append((key, value.lstrip(" \t")))
-        self._items = items
-        self._stray = stray
-        return items
-
-    @staticmethod
-    def _parse_follows(text: str, items: list[tuple[str, str]], out: list[str]) -> None:
-        # Rule 4. Header lines end in CRLF, the CLI text in bare LF; both are split on LF
-        # here and a trailing CR is dropped. The terminator may be glued to the last line.
-        body = text.rstrip("\r\n")
-        if body.endswith(_END_COMMAND):
-            body = body[: -len(_END_COMMAND)]
-        lines = body.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()  # the LF right before --END COMMAND--
-        i = 0
-        while i < len(lines):
-            pair = _split_header(lines[i].rstrip("\r"))
-            if pair is None or _fold(pair[0]) not in _FOLLOWS_HEADER_KEYS:
-                break
-            items.append(pair)
-            i += 1
-        out.extend(line[:-1] if line.endswith("\r") else line for line in lines[i:])
-
-    # -- mapping interface --------------------------------------------------------------
+    # -- the hot lookups ---------------------------------------------------------------
 
     @overload
     def get(self, key: str) -> str | None: ...
@@ -328,6 +263,163 @@ class Message:
         except UnicodeDecodeError:
             return value.decode("utf-8", "replace")
 
+    @property
+    def name(self) -> str:
+        """The ``Event`` value; for a response, the ``Response`` value (``Success``, ...)."""
+        frame = self._frame
+        if not self._k & (_LF | _FOLLOWS) and frame.startswith(b"Event:"):
+            # the usual case, as in get() but without the lookups
+            j = frame.find(b"\r\n")
+            value = frame[6:j] if j >= 0 else frame[6:]
+            value = value.lstrip(b" \t")
+            try:
+                return value.decode()  # the strict decoder is the fast one
+            except UnicodeDecodeError:
+                return value.decode("utf-8", "replace")
+        value = self.get("Event")
+        if value is None:
+            value = self.get("Response") or self.get("Action") or ""
+        return value
+
+    def to_dict(self) -> dict[str, str | list[str]]:
+        """Headers as a dict keyed by the original spelling.
+
+        A key that occurs once maps to its value; a repeated key maps to the list of its
+        values, in order (e.g. several ``ChanVariable`` or ``Output`` headers). Keys are
+        not folded: ``UniqueID`` and ``Uniqueid`` stay two keys, as received.
+        """
+        items = self._items
+        if items is None and not self._k & _FOLLOWS:
+            # Straight to a dict when every line is a header, no key repeats and no key
+            # has the legacy "Name(chan):" form; else the general path below.
+            text = _text(self._frame)
+            fast = _fast_dict(text.split("\n" if self._k & _LF else "\r\n"), text)
+            if fast is not None:
+                return fast
+        return self._to_dict_general()
+
+    # Provided by Message (both cores call them).
+    def _get_parsed(self, key: str, default: Any) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _to_dict_general(self) -> dict[str, Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _core() -> type:
+    """The C core when it is built and not switched off (``AMIKIT_PURE_PYTHON=1``)."""
+    if os.environ.get("AMIKIT_PURE_PYTHON", "") not in ("", "0"):
+        return _MessageCore
+    try:
+        from ._speedups import MessageCore
+    except ImportError:
+        return _MessageCore
+    return MessageCore
+
+
+#: Which implementation of the hot lookups is in use: "C" or "Python".
+_Core: type = _core()
+IMPLEMENTATION = "C" if _Core is not _MessageCore else "Python"
+
+
+class Message(_Core):  # type: ignore[misc, valid-type]
+    """One AMI message (event, response or action) as received.
+
+    Headers form an ordered multi-map with case-insensitive lookup that keeps the original
+    spelling. Created by :class:`amikit.protocol.Parser`; build one yourself with
+    :meth:`Message.from_pairs`.
+
+    Attributes
+    ----------
+    raw : bytes
+        The exact bytes of the frame, terminating blank line included.
+    received_at : datetime or None
+        When the client read the frame (UTC, microseconds); ``None`` outside a client.
+    seq : int or None
+        The client's per-connection sequence number, counting from 1.
+    connection : int or None
+        The client's connection generation (1 for the first connection, +1 per reconnect).
+    """
+
+    __slots__ = ()
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, Any]]) -> Message:
+        """Build a message from ``(key, value)`` pairs (validated, CRLF-framed).
+
+        >>> Message.from_pairs([("Event", "Hangup"), ("Cause", 16)]).get("cause")
+        '16'
+        """
+        from ._encode import encode_message
+
+        return cls(encode_message(pairs))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle/copy: the same frame and stamps, whichever core is in use.
+        return (
+            _restore,
+            (type(self), self._frame, self._k, self.received_at, self.seq, self.connection),
+        )
+
+    @property
+    def _kind(self) -> int:
+        # How the frame was delimited, as a caller may pass it back to the constructor
+        # together with ``raw`` (which always ends with its blank line).
+        return self._k & ~_NOTERM
+
+    # -- lazy decoding ------------------------------------------------------------------
+
+    def _parse(self) -> list[tuple[str, str]]:
+        items = self._items
+        if items is not None:
+            return items
+        text = _text(self._frame)
+        items: list[tuple[str, str]] = []
+        stray: list[str] = []
+        if self._k & _FOLLOWS:
+            self._parse_follows(text, items, stray)
+        else:
+            lines = text.split("\n" if self._k & _LF else "\r\n")
+            # Fast path (Rule 1): every line a header, no legacy "Name(chan):" key.
+            items = [(k, v.lstrip(" \t")) for k, s, v in map(_partition, lines, _COLONS) if s]
+            if len(items) != len(lines) or "(" in text:
+                items = []
+                for line in lines:
+                    key, sep, value = line.partition(":")
+                    if not sep:
+                        if line:
+                            stray.append(line)
+                    elif "(" in key:
+                        items.append(_split_header(line))  # type: ignore[arg-type]
+                    else:
+                        items.append((key, value.lstrip(" \t")))
+        self._items = items
+        self._stray = stray
+        return items
+
+    @staticmethod
+    def _parse_follows(text: str, items: list[tuple[str, str]], out: list[str]) -> None:
+        # Rule 4. Header lines end in CRLF, the CLI text in bare LF; both are split on LF
+        # here and a trailing CR is dropped. The terminator may be glued to the last line.
+        body = text.rstrip("\r\n")
+        if body.endswith(_END_COMMAND):
+            body = body[: -len(_END_COMMAND)]
+        lines = body.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()  # the LF right before --END COMMAND--
+        i = 0
+        while i < len(lines):
+            pair = _split_header(lines[i].rstrip("\r"))
+            if pair is None or _fold(pair[0]) not in _FOLLOWS_HEADER_KEYS:
+                break
+            items.append(pair)
+            i += 1
+        out.extend(line[:-1] if line.endswith("\r") else line for line in lines[i:])
+
+    # -- mapping interface --------------------------------------------------------------
+
     def _get_parsed(self, key: str, default: Any) -> Any:
         if not isinstance(key, str):
             return default
@@ -354,21 +446,8 @@ class Message:
         """All values in the order received."""
         return [v for _, v in self._parse()]
 
-    def to_dict(self) -> dict[str, str | list[str]]:
-        """Headers as a dict keyed by the original spelling.
-
-        A key that occurs once maps to its value; a repeated key maps to the list of its
-        values, in order (e.g. several ``ChanVariable`` or ``Output`` headers). Keys are
-        not folded: ``UniqueID`` and ``Uniqueid`` stay two keys, as received.
-        """
-        items = self._items
-        if items is None and not self._k & _FOLLOWS:
-            # Straight to a dict when every line is a header, no key repeats and no key
-            # has the legacy "Name(chan):" form; else the general path below.
-            text = _text(self._frame)
-            fast = _fast_dict(text.split("\n" if self._k & _LF else "\r\n"), text)
-            if fast is not None:
-                return fast
+    def _to_dict_general(self) -> dict[str, Any]:
+        # to_dict() for any frame: by the decoded headers, repeated keys as lists.
         items = self._parse()
         out: dict[str, Any] = dict(items)
         if len(out) == len(items):  # no repeated key: the common case
@@ -407,24 +486,6 @@ class Message:
     __hash__ = None  # type: ignore[assignment]
 
     # -- what kind of message -----------------------------------------------------------
-
-    @property
-    def name(self) -> str:
-        """The ``Event`` value; for a response, the ``Response`` value (``Success``, ...)."""
-        frame = self._frame
-        if not self._k & (_LF | _FOLLOWS) and frame.startswith(b"Event:"):
-            # the usual case, as in get() but without the lookups
-            j = frame.find(b"\r\n")
-            value = frame[6:j] if j >= 0 else frame[6:]
-            value = value.lstrip(b" \t")
-            try:
-                return value.decode()  # the strict decoder is the fast one
-            except UnicodeDecodeError:
-                return value.decode("utf-8", "replace")
-        value = self.get("Event")
-        if value is None:
-            value = self.get("Response") or self.get("Action") or ""
-        return value
 
     @property
     def is_event(self) -> bool:
@@ -531,3 +592,16 @@ class Message:
 
 
 Message.__module__ = "amikit"
+
+
+def _restore(
+    cls: type[Message],
+    frame: bytes,
+    k: int,
+    received_at: datetime | None,
+    seq: int | None,
+    connection: int | None,
+) -> Message:
+    msg = cls(frame, k)
+    msg.received_at, msg.seq, msg.connection = received_at, seq, connection
+    return msg
