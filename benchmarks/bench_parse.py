@@ -44,6 +44,9 @@ Strategy
   whichever parser happened to be running. Every figure is printed with its ratio to the
   other parsers measured in the same run on the same corpus; absolute MB/s depend on the
   machine, the ratios much less.
+* **Message core.** amikit's hot calls run in its C core when built (the default install
+  compiles it), else in the pure-Python twin; the header line says which one ran.
+  ``AMIKIT_PURE_PYTHON=1 python benchmarks/bench_parse.py`` measures the pure-Python one.
 * ``found`` counts messages whose ``Uniqueid`` the parser could read. Asterisk spells it
   ``UniqueID`` in ``CEL`` events: a case-sensitive dict misses those.
 """
@@ -67,6 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this checkout's amikit, not an installed one
 
 from amikit.protocol import Parser  # noqa: E402
+from amikit.protocol._message import IMPLEMENTATION  # noqa: E402
 from amikit.record._files import read_capture  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -388,7 +392,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     print(
         f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.machine()}; best of {args.repeat}, CPU time; gc on"
+        f"{platform.machine()}; best of {args.repeat}, CPU time; gc on; "
+        f"amikit Message core: {IMPLEMENTATION} (AMIKIT_PURE_PYTHON=1 for the Python one)"
     )
     for name, runner in runners.items():
         if isinstance(runner, str):
