@@ -109,6 +109,16 @@ def _text(data: bytes) -> str:
         return data.decode("utf-8", "replace")
 
 
+def _line_value(frame: bytes, i: int, eol: bytes) -> str:
+    """The value that starts at ``frame[i]``: up to the line end, leading blanks skipped."""
+    j = frame.find(eol, i)
+    value = (frame[i:j] if j >= 0 else frame[i:]).lstrip(b" \t")
+    try:
+        return value.decode()  # the strict decoder is the fast one
+    except UnicodeDecodeError:
+        return value.decode("utf-8", "replace")
+
+
 def _kind_of(raw: bytes) -> int:
     """How a whole frame given by a caller is delimited (the parser knows it already)."""
     nl = raw.find(b"\n")
@@ -237,14 +247,8 @@ class _MessageCore:
             i = low.find(n[2])
         if i < 0:
             return default
-        i += n[1]  # the CRLF in the needle and the one prefixed to the copy cancel out
-        j = frame.find(b"\r\n", i)
-        value = frame[i:j] if j >= 0 else frame[i:]
-        value = value.lstrip(b" \t")
-        try:
-            return value.decode()  # the strict decoder is the fast one
-        except UnicodeDecodeError:
-            return value.decode("utf-8", "replace")
+        # the CRLF in the needle and the one prefixed to the copy cancel out
+        return _line_value(frame, i + n[1], b"\r\n")
 
     def _get_other(self, key: str, n: _Needles | None, default: Any) -> Any:
         """get() for an LF frame (same search, LF line ends) or by the decoded headers."""
@@ -254,28 +258,15 @@ class _MessageCore:
         i = 0 if frame.startswith(n[0]) else (b"\n" + frame).lower().find(n[3])
         if i < 0:
             return default
-        i += n[1]  # as in get(): the LF in the needle and the prefixed one cancel out
-        j = frame.find(b"\n", i)
-        value = frame[i:j] if j >= 0 else frame[i:]
-        value = value.lstrip(b" \t")
-        try:
-            return value.decode()  # the strict decoder is the fast one
-        except UnicodeDecodeError:
-            return value.decode("utf-8", "replace")
+        # as in get(): the LF in the needle and the prefixed one cancel out
+        return _line_value(frame, i + n[1], b"\n")
 
     @property
     def name(self) -> str:
         """The ``Event`` value; for a response, the ``Response`` value (``Success``, ...)."""
         frame = self._frame
         if not self._k & (_LF | _FOLLOWS) and frame.startswith(b"Event:"):
-            # the usual case, as in get() but without the lookups
-            j = frame.find(b"\r\n")
-            value = frame[6:j] if j >= 0 else frame[6:]
-            value = value.lstrip(b" \t")
-            try:
-                return value.decode()  # the strict decoder is the fast one
-            except UnicodeDecodeError:
-                return value.decode("utf-8", "replace")
+            return _line_value(frame, 6, b"\r\n")  # the usual case: no lookup needed
         value = self.get("Event")
         if value is None:
             value = self.get("Response") or self.get("Action") or ""
