@@ -1111,7 +1111,50 @@ done:
     return result;
 }
 
+/* Whether ``needle`` occurs in [h, h + n): candidates where both its first and last byte
+ * match, 16 positions at a time, then a compare (CPython's two-way search was 4 % of
+ * convert, for one look over the whole file). */
+static int find_bytes(const char *h, size_t n, const char *s, size_t m) {
+    if (m == 0) return 1;
+    if (m > n) return 0;
+    if (m == 1) return memchr(h, s[0], n) != NULL;
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i first = _mm_set1_epi8(s[0]), last = _mm_set1_epi8(s[m - 1]);
+    for (; i + m - 1 + 16 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(h + i + m - 1));
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+        while (mask) {
+            unsigned bit = (unsigned)__builtin_ctz(mask);
+            if (memcmp(h + i + bit + 1, s + 1, m - 2) == 0) return 1;
+            mask &= mask - 1;
+        }
+    }
+#endif
+    for (; i + m <= n; i++)
+        if (h[i] == s[0] && memcmp(h + i, s, m) == 0) return 1;
+    return 0;
+}
+
+static PyObject *contains(PyObject *self, PyObject *args) {
+    Py_buffer hay, needle;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*:contains", &hay, &needle)) return NULL;
+    int found;
+    Py_BEGIN_ALLOW_THREADS
+    found = find_bytes((const char *)hay.buf, (size_t)hay.len, (const char *)needle.buf,
+                       (size_t)needle.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&hay);
+    PyBuffer_Release(&needle);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
+    {"contains", contains, METH_VARARGS,
+     "contains(haystack, needle) -> bool: needle occurs in haystack (bytes-like objects)."},
     {"split", split, METH_VARARGS,
      "split(data, cut, lf, max_frame_size, names) -> (schema, array, rows, errors, fallback)"
      " or None: the rows of the whole frames in data[:cut] as an Arrow struct array."},
