@@ -11,8 +11,8 @@
  * split(data, cut, lf, max_frame_size, names) -> None or
  *     (schema_capsule, array_capsule, rows, errors, fallback)
  *
- * data: a bytes-like buffer starting at a frame; cut: the bytes used (ending with the
- * terminator); names: the key of each column code, starting with Event, ActionID,
+ * data: a bytes-like buffer starting at a frame; cut: the bytes used (data[:cut] ends
+ * with the terminator); names: the key of each column code, starting with Event, ActionID,
  * Timestamp and Action, then the wide columns in layout order. ``fallback`` lists
  * (frame, start, end) for frames the codec must do (their text is data[start:end]).
  * None: the buffer is too large for 32-bit view offsets (the caller uses the polars path).
@@ -664,10 +664,14 @@ static int64_t find_parts(Walk *w, Span **parts, size_t *n_parts) {
     int64_t candidates = 0;
     Span *out = (Span *)malloc(cap * sizeof(Span));
     if (out == NULL) return -1;
+    /* As the polars path: data[cut - tlen:cut] is the last frame's terminator, and the
+     * text before it is split at the leftmost terminators (so the last frame keeps any
+     * CR/LF between a terminator and that one, as in "B\r\n" + "\r\n\r\n"). */
+    int64_t stop = w->cut >= (int64_t)tlen ? w->cut - (int64_t)tlen : 0;
     int64_t pos = 0;
-    while (pos < w->cut) {
-        const char *hit = find_term(data + pos, data + w->cut, w->lf);
-        int64_t end = hit ? (int64_t)(hit - data) : w->cut;
+    for (;;) {
+        const char *hit = find_term(data + pos, data + stop, w->lf);
+        int64_t end = hit ? (int64_t)(hit - data) : stop;
         if (end > pos) {
             if (n == cap) {
                 cap *= 2;
