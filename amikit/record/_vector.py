@@ -29,12 +29,27 @@ once:
    over *all* lines (sorted by frame) keeping the unconsumed ones, so every frame gets its
    list, empty ones included, without a scatter/gather of lists afterwards.
 
-Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): about
-1.1-1.5 CPU-s per 100 MB here (sequential, one polars thread; 1.5-1.9 before the dense
-dictionary, the single value table and the spare-row scatter), against 0.8-1.2 CPU-s in the
-Parquet writer. What remains is per-line work polars does natively (splitting, hashing the
-lines, the scatter, the value table, the ``extra`` group-by); the Python code runs per buffer,
-never per message or per distinct line.
+Native twin
+-----------
+Where the C extension :mod:`amikit.record._columns` is built (and ``AMIKIT_PURE_PYTHON`` is
+not set), :func:`rows_from_buffer` hands the buffer to it instead: one pass over the bytes
+(terminators and lines found with SSE2/``memchr``, the key's column through a small hash
+table) writes the columns straight into Arrow buffers (string views; values longer than 12
+bytes copied once into one compact buffer) that polars imports without a copy through the
+Arrow PyCapsule interface. It takes every decision of the steps below, per frame, and gives
+the same rows (``tests/record/test_native.py`` compares the two on every capture, random
+chunkings, garbage, CR/LF storms, invalid UTF-8, huge lines); a frame with invalid UTF-8 goes
+to the codec alone rather than taking its whole buffer there (Rule 2), with the same rows.
+
+Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): the C
+splitter takes 0.25-0.3 CPU-s per 100 MB (a 16 MiB buffer in ~45 ms: about 55 % the walk
+itself, 15-30 % the kernel zeroing the fresh memory of the columns, mostly the 16-byte views
+of ~80 mostly-null wide columns); the polars path below 1.1-1.5 CPU-s (sequential, one polars
+thread; 1.5-1.9 before the dense dictionary, the single value table and the spare-row
+scatter). The Parquet writer takes 0.75-0.9 CPU-s on the same rows. What remains in the
+polars path is per-line work polars does natively (splitting, hashing the lines, the scatter,
+the value table, the ``extra`` group-by); the Python code runs per buffer, never per message
+or per distinct line.
 
 Rule 1: the result is exactly what the codec gives, row for row. A frame this path cannot
         reproduce exactly is handed to the codec instead ("fallback"), decided per frame:
