@@ -15,5 +15,10 @@ setup(
             ["amikit/protocol/_speedups.c"],
             optional=True,
         ),
+        Extension(
+            "amikit.record._columns",
+            ["amikit/record/_columns.c"],
+            optional=True,
+        ),
     ],
 )

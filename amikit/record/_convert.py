@@ -8,13 +8,17 @@ small pool (polars releases the GIL), while the previous chunk's part file is wr
 atomically published) on a writer thread. Parsing and Parquet encoding thus overlap on two
 cores, and memory stays at a few chunks.
 
-Where the CPU goes (``benchmarks/bench_record.py``, per 100 MB of capture): about 60 % in
-the converter (per-line work done natively by polars: splitting, hashing the lines into a
-dictionary, the first-line scatter and the value table) and 40 % in the Parquet writer,
-most of it encoding the ~80 wide string columns (mostly null) the layout asks for, a cost
-per row and column that compression settings barely move: zstd level 1 keeps files small
-(lz4 and snappy are 60-80 % larger for no less CPU here), and column statistics, which let
-readers skip part files by time or id, cost little.
+Where the CPU goes (``benchmarks/bench_record.py``, per 100 MB of a 123 MB capture, on a
+2-core machine shared with other work, so CPU-seconds swing with its load): 1.4-2.3 CPU-s
+in all, 80-125 MB/s. With the C splitter (:mod:`amikit.record._columns`) parsing is about
+a fifth of it (0.25-0.3 CPU-s, plus 0.05-0.1 of kernel time zeroing the fresh memory of
+its columns); the rest is the Parquet writer (0.75-1.4 CPU-s: polars estimates the
+cardinality of, dictionary-encodes and pages each of the ~80 wide string columns, mostly
+null, and ``extra``), a cost per row and column that its settings barely move: zstd level
+1 keeps files small (lz4 and snappy are 60-80 % larger for no less CPU here), and column
+statistics, which let readers skip part files by time or id, cost about 10 %. Without the
+C splitter (no compiler, or ``AMIKIT_PURE_PYTHON=1``) the polars path parses at 1.1-2.3
+CPU-s per 100 MB and convert runs at 45-60 MB/s.
 """
 
 from __future__ import annotations

@@ -205,13 +205,20 @@ class DatasetWriter:
             .backward_fill()
             .cum_max()
         )
-        keyed = rows.with_columns(when.cast(pl.String).alias("_date"))
+        # The dates are formatted only for the distinct keys (formatting every row's date
+        # was 1 % of convert), unless the rows span several partitions.
+        keyed = rows.with_columns(when.alias("_date"))
         out = []
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        keys = keyed.select("server", "_date").unique(maintain_order=True)
+        keys = (
+            keyed.select("server", "_date")
+            .unique(maintain_order=True)
+            .with_columns(pl.col("_date").cast(pl.String))
+        )
         if keys.height == 1:  # the usual case: no copy
             groups = {tuple(keys.row(0)): keyed}
         else:
+            keyed = keyed.with_columns(pl.col("_date").cast(pl.String))
             groups = keyed.partition_by(["server", "_date"], maintain_order=True, as_dict=True)
         for (server, date), part in groups.items():
             out.append(self._publish(part.drop("_date"), server, date, stamp))  # type: ignore[arg-type]

@@ -408,7 +408,11 @@ def _contains(fh: Any, needle: bytes) -> bool:
     fh.seek(0, os.SEEK_END)
     if fh.tell() == 0:
         return False
+    from . import _vector
+
     with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if _vector.NATIVE is not None:
+            return bool(_vector.NATIVE.contains(mm, needle))
         return mm.find(needle) >= 0
 
 

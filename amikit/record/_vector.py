@@ -29,12 +29,27 @@ once:
    over *all* lines (sorted by frame) keeping the unconsumed ones, so every frame gets its
    list, empty ones included, without a scatter/gather of lists afterwards.
 
-Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): about
-1.1-1.5 CPU-s per 100 MB here (sequential, one polars thread; 1.5-1.9 before the dense
-dictionary, the single value table and the spare-row scatter), against 0.8-1.2 CPU-s in the
-Parquet writer. What remains is per-line work polars does natively (splitting, hashing the
-lines, the scatter, the value table, the ``extra`` group-by); the Python code runs per buffer,
-never per message or per distinct line.
+Native twin
+-----------
+Where the C extension :mod:`amikit.record._columns` is built (and ``AMIKIT_PURE_PYTHON`` is
+not set), :func:`rows_from_buffer` hands the buffer to it instead: one pass over the bytes
+(terminators and lines found with SSE2/``memchr``, the key's column through a small hash
+table) writes the columns straight into Arrow buffers (string views; values longer than 12
+bytes copied once into one compact buffer) that polars imports without a copy through the
+Arrow PyCapsule interface. It takes every decision of the steps below, per frame, and gives
+the same rows (``tests/record/test_native.py`` compares the two on every capture, random
+chunkings, garbage, CR/LF storms, invalid UTF-8, huge lines); a frame with invalid UTF-8 goes
+to the codec alone rather than taking its whole buffer there (Rule 2), with the same rows.
+
+Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): the C
+splitter takes 0.25-0.3 CPU-s per 100 MB (a 16 MiB buffer in ~45 ms: about 55 % the walk
+itself, 15-30 % the kernel zeroing the fresh memory of the columns, mostly the 16-byte views
+of ~80 mostly-null wide columns); the polars path below 1.1-1.5 CPU-s (sequential, one polars
+thread; 1.5-1.9 before the dense dictionary, the single value table and the spare-row
+scatter). The Parquet writer takes 0.75-0.9 CPU-s on the same rows. What remains in the
+polars path is per-line work polars does natively (splitting, hashing the lines, the scatter,
+the value table, the ``extra`` group-by); the Python code runs per buffer, never per message
+or per distinct line.
 
 Rule 1: the result is exactly what the codec gives, row for row. A frame this path cannot
         reproduce exactly is handed to the codec instead ("fallback"), decided per frame:
@@ -54,6 +69,7 @@ The equality with the codec is tested on every real capture in ``tests/data``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,6 +101,25 @@ _TIMESTAMP_RE = r"^[0-9]{1,12}(\.[0-9]{0,6})?$"
 _FOLLOWS_HEAD = re.compile(rb"(?i)response:[ \t]{0,8}follows")
 _SENTINEL = (1 << 32) - 1
 _PIECE = 1 << 20  # polars splits faster on many ~1 MiB strings than on one huge string
+
+
+def _native_splitter() -> Any:
+    """The C twin of this module (:mod:`amikit.record._columns`), or None.
+
+    None when it was not built (no compiler) or when ``AMIKIT_PURE_PYTHON`` is set to
+    anything but ``0``: then the polars path below does all the work.
+    """
+    if os.environ.get("AMIKIT_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _columns  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _columns
+
+
+#: The native splitter in use (tests set it to None to run the polars path).
+NATIVE: Any = _native_splitter()
 
 
 @dataclass
@@ -490,6 +525,10 @@ def rows_from_buffer(
     cut = cut + len(term) if cut >= 0 else 0
     if cut == 0:
         return _with_end(_finish(_empty_rows(), [], []), []), 0, stats
+    if NATIVE is not None:
+        native = _rows_native(data, cut, lf, max_frame_size)
+        if native is not None:
+            return native[0], cut, native[1]
     whole = data if cut == len(data) else data[:cut]  # the converter passes whole frames
     text = whole.decode("utf-8", "replace")
     if "\ufffd" in text:
@@ -505,6 +544,55 @@ def rows_from_buffer(
     out = _finish(rows, codec, idx)
     out = out.with_columns(ends.gather(out["frame"]).alias("_end"))
     return out, cut, stats
+
+
+class _ArrowRows:
+    """The native splitter's Arrow capsules, as polars imports them (once)."""
+
+    __slots__ = ("_pair",)
+
+    def __init__(self, schema: object, array: object) -> None:
+        self._pair = (schema, array)
+
+    def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]:
+        return self._pair
+
+
+def _rows_native(
+    data: bytes | bytearray, cut: int, lf: bool, max_frame_size: int
+) -> tuple[pl.DataFrame, ConvertStats] | None:
+    """:func:`rows_from_buffer` through the C splitter; None if it declines the buffer.
+
+    Same frames, rows and fallback decisions as the polars path (Rules 1 and 3), decided
+    per frame: a frame with invalid UTF-8 goes to the codec alone (Rule 2 would send the
+    whole buffer; the rows are the same).
+    """
+    import polars as pl
+
+    out = NATIVE.split(data, cut, lf, max_frame_size, _CODE_NAMES)
+    if out is None:
+        return None
+    schema_capsule, array_capsule, n_rows, errors, fallback = out
+    rows = pl.Series(_ArrowRows(schema_capsule, array_capsule)).struct.unnest()
+    stats = ConvertStats(frames=n_rows + len(fallback), fallback=len(fallback), errors=errors)
+    if errors:
+        stats.problems.append(f"dropped {errors} frame(s) with no header or too big")
+    schema = polars_schema()
+    rows = rows.with_columns(
+        *(pl.lit(None, dtype=schema[c]).alias(c) for c in schema if c not in rows.columns)
+    ).select("frame", *schema, "_end")
+    if fallback:
+        from ._schema import rows_to_frame
+
+        term = b"\n\n" if lf else b"\r\n\r\n"
+        view = memoryview(data)
+        codec = _codec_rows([bytes(view[s:e]) + term for _, s, e in fallback], lf)
+        extra = rows_to_frame(codec).with_columns(
+            pl.Series("frame", [f for f, _, _ in fallback], dtype=pl.UInt32),
+            pl.Series("_end", [e + len(term) for _, _, e in fallback], dtype=pl.Int64),
+        )
+        rows = pl.concat([rows, extra.select(rows.columns)]).sort("frame")
+    return rows, stats
 
 
 def _with_end(rows: pl.DataFrame, ends: list[int]) -> pl.DataFrame:
