@@ -56,13 +56,13 @@ def test_unknown_attribute_is_an_attribute_error():
 def test_c_accelerators_are_built_where_a_compiler_exists():
     # Both C extensions are optional (setup.py: optional=True), so a failed build would go
     # unnoticed and only make amikit slower: where a compiler exists, they must be there.
-    import os
     import shutil
 
+    from amikit._accel import pure_python
     from amikit.protocol import _message
     from amikit.record import _vector
 
-    if os.environ.get("AMIKIT_PURE_PYTHON", "") not in ("", "0"):
+    if pure_python():
         assert _message.IMPLEMENTATION == "Python" and _vector.NATIVE is None
         return
     if not (shutil.which("cc") or shutil.which("gcc")):

@@ -43,11 +43,12 @@ Rule 6: the values of ``Secret`` and ``Key`` never appear in ``repr()`` or ``str
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from itertools import repeat
 from typing import Any, overload
+
+from .._accel import accelerator
 
 __all__ = ["SECRET_KEYS", "Message", "mask_value"]
 
@@ -299,13 +300,8 @@ class _MessageCore:
 
 def _core() -> type:
     """The C core when it is built and not switched off (``AMIKIT_PURE_PYTHON=1``)."""
-    if os.environ.get("AMIKIT_PURE_PYTHON", "") not in ("", "0"):
-        return _MessageCore
-    try:
-        from ._speedups import MessageCore
-    except ImportError:
-        return _MessageCore
-    return MessageCore
+    speedups = accelerator("amikit.protocol._speedups")
+    return _MessageCore if speedups is None else speedups.MessageCore
 
 
 #: Which implementation of the hot lookups is in use: "C" or "Python".

@@ -69,12 +69,12 @@ The equality with the codec is tested on every real capture in ``tests/data``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._accel import accelerator
 from ..protocol import DEFAULT_MAX_FRAME_SIZE, Message, Parser, RemoteProtocolError
 from ._schema import META_COLUMNS, WIDE_COLUMNS, message_row, polars_schema
 
@@ -109,13 +109,7 @@ def _native_splitter() -> Any:
     None when it was not built (no compiler) or when ``AMIKIT_PURE_PYTHON`` is set to
     anything but ``0``: then the polars path below does all the work.
     """
-    if os.environ.get("AMIKIT_PURE_PYTHON", "") not in ("", "0"):
-        return None
-    try:
-        from . import _columns  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _columns
+    return accelerator("amikit.record._columns")
 
 
 #: The native splitter in use (tests set it to None to run the polars path).
