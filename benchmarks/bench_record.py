@@ -150,17 +150,26 @@ def cpu_and_wall(fn):  # type: ignore[no-untyped-def]
 def bench_stages(mbytes: float, work: Path) -> None:
     """Where convert's CPU goes: parsing vs Parquet writing, each alone, one after the other
     (no overlap), then the Parquet writer's settings on the same rows (size and CPU)."""
+    import polars as pl
+
     from amikit.record._dataset import DatasetWriter
     from amikit.record._load import iter_text_rows
 
-    frames, cpu_parse, wall_parse = cpu_and_wall(lambda: list(iter_text_rows(BIG)))
+    # as convert does it: string columns handed over as categoricals (C splitter)
+    frames, cpu_parse, wall_parse = cpu_and_wall(
+        lambda: list(iter_text_rows(BIG, categorical=True))
+    )
     writer = DatasetWriter(work / "stage", fsync=False)
     _, cpu_write, wall_write = cpu_and_wall(lambda: [writer.write(f) for f in frames])
+    strings = [f.with_columns(pl.col(pl.Categorical).cast(pl.String)) for f in frames]
+    plain = DatasetWriter(work / "stage-strings", fsync=False)
+    _, cpu_plain, _ = cpu_and_wall(lambda: [plain.write(f) for f in strings])
     per100 = 100 / mbytes
     print(
         f"  stages alone      : parse {cpu_parse * per100:.2f} CPU-s/100 MB "
         f"({wall_parse * per100:.2f} s wall), Parquet write {cpu_write * per100:.2f} CPU-s/100 MB "
-        f"({wall_write * per100:.2f} s wall)"
+        f"({wall_write * per100:.2f} s wall; {cpu_plain * per100:.2f} CPU-s for the same rows "
+        f"as String columns)"
     )
     print("  Parquet settings  : size MB   write CPU-s/100 MB   (same rows; zstd-1 is used)")
     settings: list[tuple[str, dict[str, object]]] = [

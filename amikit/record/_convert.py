@@ -90,7 +90,7 @@ def convert(
     thread.start()
     try:
         for rows in iter_text_rows(
-            source, chunk_bytes=chunk_bytes, progress=progress, report=report
+            source, chunk_bytes=chunk_bytes, progress=progress, report=report, categorical=True
         ):
             if failure:
                 break

@@ -25,6 +25,12 @@ Rule 4: a collapsed recording's parts also carry the run columns (``count``, ``f
         ``last``: :data:`~amikit.record._schema.RUN_COLUMNS`); the marker then says
         ``"run_columns": true`` so readers add them (null in parts written without them).
 
+Rule 5: a part's string columns are plain Parquet strings. A writer may hand over
+        categorical columns of the same strings (``convert`` does: the Parquet writer then
+        takes their dictionaries as they are, at about 0.6 instead of 1.0 CPU-s per 100 MB);
+        they are written dictionary-encoded as always, under the schema of the String
+        layout, so every reader (polars, pyarrow, DuckDB) sees strings, never categories.
+
 Readers (``amikit.load``) also check each part's magic bytes and skip, with a warning, a part
 that is not a complete Parquet file (copied half-way, damaged disk), so one bad part never
 makes the dataset unreadable.
@@ -50,6 +56,47 @@ __all__ = ["MARKER", "DatasetWriter", "is_dataset", "list_parts", "part_is_compl
 MARKER = "_amikit.json"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _MAGIC = b"PAR1"
+
+
+_LAYOUTS: dict[tuple[tuple[str, str], ...], dict[str, str] | None] = {}
+
+
+def _plain_strings(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str] | None]:
+    """``rows`` and the metadata to write them with, so that strings stay strings (Rule 5).
+
+    polars records a frame's Arrow schema in the file (``ARROW:schema``), where a
+    categorical column would stay categorical for every later reader. The same key, taken
+    from an empty frame of the String layout, declares the strings the data really holds;
+    the encoding (a dictionary page, then codes) is what Parquet strings use anyway. Whether
+    this polars honours the key is checked once, on a one-row file; if not, the columns are
+    cast back to strings here (correct, only slower).
+    """
+    import io
+
+    import polars as pl
+
+    categorical = [c for c, t in rows.schema.items() if isinstance(t, pl.Categorical)]
+    if not categorical:
+        return rows, None
+    plain = {c: pl.String if c in categorical else t for c, t in rows.schema.items()}
+    key = tuple((name, str(dtype)) for name, dtype in plain.items())
+    if key not in _LAYOUTS:
+        buffer = io.BytesIO()
+        pl.DataFrame(schema=plain).write_parquet(buffer)
+        buffer.seek(0)
+        layout = {"ARROW:schema": pl.read_parquet_metadata(buffer)["ARROW:schema"]}
+        probe = io.BytesIO()
+        rows.head(1).write_parquet(probe, metadata=layout)
+        probe.seek(0)
+        if pl.read_parquet_schema(probe) != pl.Schema(plain):
+            layout = None
+        if len(_LAYOUTS) > 16:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = layout
+    layout = _LAYOUTS[key]
+    if layout is None:
+        return rows.with_columns(pl.col(categorical).cast(pl.String)), None
+    return rows, layout
 
 
 def is_dataset(path: Path) -> bool:
@@ -194,8 +241,14 @@ class DatasetWriter:
         if all(c in rows.columns for c in RUN_COLUMNS):  # Rule 4
             schema |= run_schema()
             self._mark_run_columns()
-        if rows.schema != pl.Schema(schema):
-            rows = rows.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+        got = rows.schema
+        fix = {
+            c: t
+            for c, t in schema.items()
+            if got.get(c) != t and not (t == pl.String and isinstance(got.get(c), pl.Categorical))
+        }
+        if fix or list(got) != list(schema):  # Rule 5: categorical strings stay as they are
+            rows = rows.select(list(schema)).cast(fix)  # type: ignore[arg-type]
         # Rule 2: the date never goes backwards within one write (rows without a time take
         # their neighbours' date), so partitions are contiguous runs and order survives.
         when = (
@@ -233,11 +286,13 @@ class DatasetWriter:
         name = f"part-{stamp}-{os.getpid()}-{self._counter:06d}.parquet"
         tmp = directory / f".{name}.tmp"
         final = directory / name
+        rows, metadata = _plain_strings(rows)
         rows.write_parquet(
             tmp,
             compression=self.compression,
             compression_level=self.compression_level,
             statistics=True,
+            metadata=metadata,
         )
         if self.fsync:
             with open(tmp, "rb") as fh:

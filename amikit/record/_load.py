@@ -197,8 +197,12 @@ def iter_text_rows(
     chunk_bytes: int = CHUNK_BYTES,
     progress: Callable[[int, int], None] | None = None,
     report: LoadReport | None = None,
+    categorical: bool = False,
 ) -> Iterator[pl.DataFrame]:
     """Rows of an AMI text file (capture or text log), chunk by chunk, full schema.
+
+    With ``categorical``, chunks parsed by the C splitter hold ``action_id`` and the wide
+    columns as categoricals of the same strings (for the Parquet writer: ``convert``).
 
     ``progress(done_bytes, total_bytes)`` is called after each chunk.
     """
@@ -247,7 +251,7 @@ def iter_text_rows(
         tail: list[bytes] = [b""]
         start = pos
         for rows, stats, base, pos, final in _parsed_chunks(
-            fh, start, chunk_bytes, lf=lf, follows=follows, tail=tail
+            fh, start, chunk_bytes, lf=lf, follows=follows, tail=tail, categorical=categorical
         ):
             _count(report, stats)
             if rows.height or (gaps is not None and gap_done < gaps.height):
@@ -285,6 +289,8 @@ def iter_text_rows(
                                     ),
                                     _gap_rows(todo, server)
                                     .select(*schema, "_end")
+                                    # categorical strings, if the rows have them
+                                    .cast({c: rows.schema[c] for c in schema})
                                     .with_columns(pl.lit(1).alias("_o")),
                                 ]
                             )
@@ -307,7 +313,14 @@ def iter_text_rows(
 
 
 def _parsed_chunks(
-    fh: Any, pos: int, chunk_bytes: int, *, lf: bool, follows: bool, tail: list[bytes]
+    fh: Any,
+    pos: int,
+    chunk_bytes: int,
+    *,
+    lf: bool,
+    follows: bool,
+    tail: list[bytes],
+    categorical: bool = False,
 ) -> Iterator[tuple[pl.DataFrame, ConvertStats, int, int, bool]]:
     """Rows of successive chunks: ``(rows, stats, base offset, offset after, is_last)``.
 
@@ -357,7 +370,7 @@ def _parsed_chunks(
             cut += len(term)
             del data[cut:]
             size = chunk_bytes
-            job = pool.submit(rows_from_buffer, data, lf=lf, follows=False)
+            job = pool.submit(rows_from_buffer, data, lf=lf, follows=False, categorical=categorical)
             queue.append((job, pos, pos + cut))
             pos += cut
             while len(queue) > 2:

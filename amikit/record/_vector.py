@@ -499,11 +499,15 @@ def rows_from_buffer(
     lf: bool,
     follows: bool,
     max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    categorical: bool = False,
 ) -> tuple[pl.DataFrame, int, ConvertStats]:
     """Rows for the complete frames at the start of ``data`` (which starts at a frame).
 
     ``follows`` says whether the codec would use its old-Command-output framing for the
-    stream this buffer comes from (``b"Follows" + eol`` anywhere in it).
+    stream this buffer comes from (``b"Follows" + eol`` anywhere in it). With
+    ``categorical`` the C splitter (when built) gives ``action_id`` and the wide columns as
+    categoricals of the same strings, which the Parquet writer encodes for less (convert
+    uses it; a String frame is what every other caller gets).
 
     Returns ``(rows, consumed, stats)``: the rows (full schema plus ``frame``, the frame's
     number within this call, and ``_end``, the byte offset in ``data`` just past the
@@ -520,7 +524,7 @@ def rows_from_buffer(
     if cut == 0:
         return _with_end(_finish(_empty_rows(), [], []), []), 0, stats
     if NATIVE is not None:
-        native = _rows_native(data, cut, lf, max_frame_size)
+        native = _rows_native(data, cut, lf, max_frame_size, categorical)
         if native is not None:
             return native[0], cut, native[1]
     whole = data if cut == len(data) else data[:cut]  # the converter passes whole frames
@@ -552,8 +556,12 @@ class _ArrowRows:
         return self._pair
 
 
+# The string columns the C splitter codes in its dictionary mode, in its order.
+_CODED = ("action_id", *WIDE_COLUMNS)
+
+
 def _rows_native(
-    data: bytes | bytearray, cut: int, lf: bool, max_frame_size: int
+    data: bytes | bytearray, cut: int, lf: bool, max_frame_size: int, categorical: bool
 ) -> tuple[pl.DataFrame, ConvertStats] | None:
     """:func:`rows_from_buffer` through the C splitter; None if it declines the buffer.
 
@@ -563,11 +571,13 @@ def _rows_native(
     """
     import polars as pl
 
-    out = NATIVE.split(data, cut, lf, max_frame_size, _CODE_NAMES)
+    out = NATIVE.split(data, cut, lf, max_frame_size, _CODE_NAMES, categorical)
     if out is None:
         return None
-    schema_capsule, array_capsule, n_rows, errors, fallback = out
+    schema_capsule, array_capsule, n_rows, errors, fallback, sizes = out
     rows = pl.Series(_ArrowRows(schema_capsule, array_capsule)).struct.unnest()
+    if sizes is not None:
+        rows = _decode_codes(rows, sizes)
     stats = ConvertStats(frames=n_rows + len(fallback), fallback=len(fallback), errors=errors)
     if errors:
         stats.problems.append(f"dropped {errors} frame(s) with no header or too big")
@@ -585,8 +595,30 @@ def _rows_native(
             pl.Series("frame", [f for f, _, _ in fallback], dtype=pl.UInt32),
             pl.Series("_end", [e + len(term) for _, _, e in fallback], dtype=pl.Int64),
         )
+        if sizes is not None:  # the codec's strings into the same categories
+            extra = extra.with_columns(pl.col(_CODED).cast(rows.schema["action_id"]))
         rows = pl.concat([rows, extra.select(rows.columns)]).sort("frame")
     return rows, stats
+
+
+def _decode_codes(rows: pl.DataFrame, sizes: list[int]) -> pl.DataFrame:
+    """The splitter's dictionary mode to categorical columns (same strings, same nulls).
+
+    Each coded column holds a code per row into its own dictionary; the dictionaries are
+    the list in row 0 of ``_dict``, one after another (``sizes``). They go into one fresh,
+    private category set (freed with the columns), and each column is a gather of its
+    dictionary: no string of a row is hashed again.
+    """
+    import polars as pl
+
+    dtype = pl.Categorical(pl.Categories.random())
+    values = rows["_dict"][0].cast(dtype) if rows.height else pl.Series([], dtype=dtype)
+    columns = []
+    start = 0
+    for name, size in zip(_CODED, sizes, strict=True):
+        columns.append(values.slice(start, size).gather(rows[name]).alias(name))
+        start += size
+    return rows.drop("_dict").with_columns(columns)
 
 
 def _with_end(rows: pl.DataFrame, ends: list[int]) -> pl.DataFrame:

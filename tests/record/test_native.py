@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import sys
 
@@ -64,18 +63,22 @@ def assert_twins(data: bytes, *, lf: bool = False, max_frame_size: int = 1 << 20
         # terminator ("B\r\n" + "\r\n\r\n"): only that offset may differ.
         drop.append("_end")
     assert_same_rows(rows.drop(drop), rows_p.drop(drop), meta=True)
+    # convert's dictionary mode: the same strings, as categoricals
+    follows = b"Follows" + (b"\n" if lf else b"\r\n") in data
+    cat, used_c, stats_c = rows_from_buffer(
+        data, lf=lf, follows=follows, max_frame_size=max_frame_size, categorical=True
+    )
+    assert used_c == used and (stats_c.frames, stats_c.errors) == (stats.frames, stats.errors)
+    coded = [c for c, t in cat.schema.items() if isinstance(t, pl.Categorical)]
+    assert set(coded) <= set(_vector._CODED)
+    if NATIVE is not None and not follows and rows.height:
+        assert coded, "the C splitter did not code the string columns"
+    assert cat.with_columns(pl.col(coded).cast(pl.String)).equals(rows)
 
 
 def file_rows(path) -> pl.DataFrame:
     chunks = list(iter_text_rows(path))
     return pl.concat(chunks) if chunks else pl.DataFrame()
-
-
-def test_the_native_splitter_is_built_where_a_compiler_is():
-    if os.environ.get("AMIKIT_PURE_PYTHON", "") not in ("", "0"):
-        assert NATIVE is None
-    elif shutil.which("cc") or shutil.which("gcc"):
-        assert NATIVE is not None, "a C compiler is present but _columns was not built"
 
 
 def test_amikit_pure_python_turns_the_native_splitter_off():

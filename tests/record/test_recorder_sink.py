@@ -16,6 +16,7 @@ import pytest
 
 import amikit
 from amikit.protocol import Message, Parser
+from amikit.record import convert
 from amikit.record._files import read_capture
 from amikit.record._load import IncompleteRecordingWarning
 from amikit.record._recorder import RecordingSink
@@ -123,6 +124,9 @@ def test_gap_rows_in_their_place(tmp_path):
             "Reason": "connection reset",
         }
         assert df["connection"].to_list() == [1] * 5 + [2] * 5
+    # the text log with its gap, converted: the same rows (gap rows join convert's chunks)
+    convert(tmp_path / "ami-log.txt", tmp_path / "converted")
+    assert amikit.load(tmp_path / "converted").equals(amikit.load(tmp_path / "ami-log.txt"))
 
 
 def test_include_and_exclude(tmp_path):
