@@ -8,8 +8,8 @@
  * through the Arrow C data interface (the PyCapsule protocol), so no pyarrow is needed and
  * polars takes the buffers without a copy. The walk runs without the GIL.
  *
- * split(data, cut, lf, max_frame_size, names) -> None or
- *     (schema_capsule, array_capsule, rows, errors, fallback)
+ * split(data, cut, lf, max_frame_size, names, dictionary=False) -> None or
+ *     (schema_capsule, array_capsule, rows, errors, fallback, sizes)
  *
  * data: a bytes-like buffer starting at a frame; cut: the bytes used (data[:cut] ends
  * with the terminator); names: the key of each column code, starting with Event, ActionID,
@@ -20,6 +20,9 @@
  * Output columns (a struct array): frame (u32), kind, event, timestamp (us UTC),
  * action_id, the wide columns, extra (list of {key, value}), _end (i64). Strings are
  * Arrow string views; values longer than 12 bytes are copied into one compact buffer.
+ * With ``dictionary`` (convert), action_id and the wide columns are uint32 codes into
+ * per-column dictionaries instead, and a last column, _dict, holds in its row 0 every
+ * dictionary one after another (their sizes are returned): see Dict below.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -9,16 +9,19 @@ atomically published) on a writer thread. Parsing and Parquet encoding thus over
 cores, and memory stays at a few chunks.
 
 Where the CPU goes (``benchmarks/bench_record.py``, per 100 MB of a 123 MB capture, on a
-2-core machine shared with other work, so CPU-seconds swing with its load): 1.4-2.3 CPU-s
-in all, 80-125 MB/s. With the C splitter (:mod:`amikit.record._columns`) parsing is about
-a fifth of it (0.25-0.3 CPU-s, plus 0.05-0.1 of kernel time zeroing the fresh memory of
-its columns); the rest is the Parquet writer (0.75-1.4 CPU-s: polars estimates the
-cardinality of, dictionary-encodes and pages each of the ~80 wide string columns, mostly
-null, and ``extra``), a cost per row and column that its settings barely move: zstd level
-1 keeps files small (lz4 and snappy are 60-80 % larger for no less CPU here), and column
-statistics, which let readers skip part files by time or id, cost about 10 %. Without the
-C splitter (no compiler, or ``AMIKIT_PURE_PYTHON=1``) the polars path parses at 1.1-2.3
-CPU-s per 100 MB and convert runs at 45-60 MB/s.
+2-core machine shared with other work, so CPU-seconds swing with its load): 1.4-1.8 CPU-s
+in all, 97-132 MB/s. The C splitter (:mod:`amikit.record._columns`) parses at about
+0.3-0.5 CPU-s and hands ``action_id`` and the wide columns over as categoricals (codes into
+per-column dictionaries it builds while it walks): polars' Parquet writer then takes each
+dictionary as it is instead of estimating the cardinality of every column and hashing every
+value again, 0.6-0.7 instead of 0.9-1.1 CPU-s for the same rows. The parts still hold plain
+strings (Rule 5 of :mod:`amikit.record._dataset`). What remains is the writer's work per row
+and column (validity, keys, pages of ~90 mostly-null columns) and turning the codes into
+polars categoricals (a gather per column). zstd level 1 keeps files small (lz4 and snappy
+are 60-80 % larger for no less CPU), and column statistics, which let readers skip part
+files by time or id, cost about 10 %. Without the C splitter (no compiler, or
+``AMIKIT_PURE_PYTHON=1``) the polars path parses at 1.1-2.3 CPU-s per 100 MB and convert
+runs at 45-53 MB/s.
 """
 
 from __future__ import annotations

@@ -41,6 +41,10 @@ the same rows (``tests/record/test_native.py`` compares the two on every capture
 chunkings, garbage, CR/LF storms, invalid UTF-8, huge lines); a frame with invalid UTF-8 goes
 to the codec alone rather than taking its whole buffer there (Rule 2), with the same rows.
 
+For ``convert`` (``categorical=True``) the C splitter also builds a dictionary per string
+column while it walks and gives codes instead of strings; :func:`_decode_codes` turns them
+into polars categoricals of the same strings, which the Parquet writer encodes for less.
+
 Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): the C
 splitter takes 0.25-0.3 CPU-s per 100 MB (a 16 MiB buffer in ~45 ms: about 55 % the walk
 itself, 15-30 % the kernel zeroing the fresh memory of the columns, mostly the 16-byte views

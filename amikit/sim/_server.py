@@ -314,7 +314,10 @@ class ServerSession:
         self._out.clear()
         self._wake.set()
         transport = self._writer.transport
-        if transport is not None and not transport.is_closing():
+        if transport is not None:
+            # Also when already closing: a close() still flushing to a peer that stopped
+            # reading would keep its socket open past the end of the server's loop (found
+            # as an "unclosed socket" ResourceWarning, at whatever moment the GC ran).
             transport.abort()
 
 
@@ -390,6 +393,9 @@ class AMIServer:
         ):
             self._handlers[name.lower()] = (method, parse_classes(_BUILTIN_PRIVILEGE[name.lower()]))
         self._sessions: list[ServerSession] = []
+        # Sessions whose client is gone but whose connection is still being closed (their
+        # last bytes flushing); stop() must close them too, or their sockets outlive the loop.
+        self._ending: set[ServerSession] = set()
         self._login_hooks: list[Callable[[ServerSession], Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -486,11 +492,11 @@ class AMIServer:
                 session.abort()
             await self._server.wait_closed()
             self._server = None
-        for session in list(self._sessions):
+        for session in [*self._sessions, *self._ending]:
             session.abort()
         tasks = [
             t
-            for s in self._sessions
+            for s in [*self._sessions, *self._ending]
             for t in (s._reader_task, s._writer_task, *s._action_tasks)
             if t is not None and not t.done()
         ]
@@ -500,6 +506,7 @@ class AMIServer:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         self._sessions.clear()
+        self._ending.clear()
 
     @property
     def address(self) -> str:
@@ -664,6 +671,7 @@ class AMIServer:
         finally:
             if session in self._sessions:
                 self._sessions.remove(session)
+            self._ending.add(session)
             for task in list(session._action_tasks):
                 task.cancel()
             if not session._closing:
@@ -672,6 +680,7 @@ class AMIServer:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(session._writer_task, 1.0)
             session.abort()
+            self._ending.discard(session)
 
     async def _read_loop(self, session: ServerSession, reader: asyncio.StreamReader) -> None:
         parser = Parser(banner=False)
