@@ -12,7 +12,7 @@ import importlib
 import os
 from types import ModuleType
 
-__all__ = ["accelerator"]
+__all__ = ["accelerator", "pure_python"]
 
 
 def pure_python() -> bool:

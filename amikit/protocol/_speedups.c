@@ -175,19 +175,20 @@ scan_value(const char *s, Py_ssize_t n, const char *key, Py_ssize_t kn, int lf)
     }
 }
 
-/* get(key) without the default: a new reference, Py_None for no match, NULL on error. */
+/* get(key, dflt): a new reference, dflt for no match, NULL on error. */
 static PyObject *
-core_lookup(CoreObject *self, PyObject *key)
+core_lookup(CoreObject *self, PyObject *key, PyObject *dflt)
 {
     const char *kp;
     Py_ssize_t kn;
     if ((self->k & K_FOLLOWS) || !simple_key(key, &kp, &kn)) {
-        return PyObject_CallMethodObjArgs((PyObject *)self, str_get_parsed, key, Py_None, NULL);
+        return PyObject_CallMethodObjArgs((PyObject *)self, str_get_parsed, key, dflt, NULL);
     }
     PyObject *v = scan_value(PyBytes_AS_STRING(self->frame), PyBytes_GET_SIZE(self->frame),
                              kp, kn, self->k & K_LF);
     if (v == NULL && !PyErr_Occurred()) {
-        Py_RETURN_NONE;
+        Py_INCREF(dflt);
+        return dflt;
     }
     return v;
 }
@@ -291,19 +292,7 @@ core_get(CoreObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "get() takes 1 or 2 arguments (%zd given)", nargs);
         return NULL;
     }
-    PyObject *dflt = nargs == 2 ? args[1] : Py_None;
-    const char *kp;
-    Py_ssize_t kn;
-    if ((self->k & K_FOLLOWS) || !simple_key(args[0], &kp, &kn)) {
-        return PyObject_CallMethodObjArgs((PyObject *)self, str_get_parsed, args[0], dflt, NULL);
-    }
-    PyObject *v = scan_value(PyBytes_AS_STRING(self->frame), PyBytes_GET_SIZE(self->frame),
-                             kp, kn, self->k & K_LF);
-    if (v == NULL && !PyErr_Occurred()) {
-        Py_INCREF(dflt);
-        return dflt;
-    }
-    return v;
+    return core_lookup(self, args[0], nargs == 2 ? args[1] : Py_None);
 }
 
 static PyObject *
@@ -403,14 +392,14 @@ core_get_name(CoreObject *self, void *Py_UNUSED(closure))
         }
         return decode_text(s + v, e - v);
     }
-    PyObject *v = core_lookup(self, str_event);
+    PyObject *v = core_lookup(self, str_event, Py_None);
     if (v != Py_None) {
         return v;
     }
     Py_DECREF(v);
     PyObject *names[2] = {str_response, str_action};
     for (int i = 0; i < 2; i++) {
-        v = core_lookup(self, names[i]);
+        v = core_lookup(self, names[i], Py_None);
         if (v == NULL) {
             return NULL;
         }
