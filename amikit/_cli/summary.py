@@ -26,6 +26,11 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.file)
     else:
         path = Path(__file__).resolve().parents[2] / "tests" / "data" / BUNDLED
+    if path.is_dir():  # a recording folder (amikit record / convert / demo --out)
+        raise IsADirectoryError(
+            f"{path} is a folder; summary reads one raw AMI capture. For a recording, try "
+            f"`amikit stats {path}` or `amikit calls {path}`"
+        )
     data = read_capture(path)
     parser = Parser()
     try:

@@ -31,6 +31,13 @@ def test_missing_file_is_one_clear_line_and_status_1(capsys):
     assert "Traceback" not in err
 
 
+def test_a_recording_folder_is_pointed_to_stats_and_calls(capsys, tmp_path):
+    assert main(["summary", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("amikit: error:") and "is a folder" in err
+    assert f"amikit stats {tmp_path}" in err and "Traceback" not in err
+
+
 def test_no_command_prints_help_and_usage_status(capsys):
     assert main([]) == 2
     assert "summary" in capsys.readouterr().out
