@@ -45,9 +45,43 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from .._exceptions import AmiError
 from ..protocol import Message
 
-__all__ = ["AmiMagics", "load_ipython_extension", "parse_action_block", "parse_fields"]
+__all__ = [
+    "AmiMagics",
+    "load_ipython_extension",
+    "parse_action_block",
+    "parse_fields",
+    "split_line",
+]
 
 DEFAULT_PORT = 5038
+
+
+def split_line(line: str) -> list[str]:
+    """The words of a magic line, POSIX-quoted, with a trailing ``# comment`` dropped.
+
+    As in a shell, ``#`` starts a comment only at the start of a word outside quotes, so
+    ``%ami connect  # real PBX: --user admin`` is just ``connect`` while ``Filter=a#b`` and
+    ``"#5"`` stay values.
+    """
+    quote = ""
+    escaped = False
+    for i, char in enumerate(line):
+        if escaped:  # the character after a backslash is never special
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            line = line[:i]
+            break
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"%ami: {exc}") from exc
 
 
 def parse_fields(tokens: list[str]) -> list[tuple[str, str]]:
@@ -215,10 +249,7 @@ class AmiMagics(Magics):
         """Drive an Asterisk PBX (or amikit's simulated one) from the notebook."""
         if cell is not None:
             return self._cell(line, cell)
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            raise UsageError(f"%ami: {exc}") from exc
+        words = split_line(line)
         if not words:
             return self._status()
         sub, args = words[0], words[1:]
