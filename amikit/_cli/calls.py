@@ -6,6 +6,12 @@ import argparse
 
 from ._events import fmt_seconds, fmt_time, load_events, table
 
+EXAMPLES = """\
+amikit calls recordings/pbx1
+amikit calls capture.raw --format csv > calls.csv
+amikit calls capture.raw --limit 10
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="raw AMI capture, text log or recording")

@@ -7,6 +7,11 @@ import sys
 import time
 import warnings
 
+EXAMPLES = """\
+amikit convert capture.raw --to recordings/old
+amikit convert recordings/pbx1/ami-log.txt --to pbx1-parquet --quiet
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help="raw AMI capture or amikit text log (ami-log.txt)")

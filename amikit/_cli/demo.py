@@ -79,6 +79,13 @@ class DemoRun:
         print(text, file=self.out, flush=True)
 
 
+EXAMPLES = """\
+amikit demo                          # 15 s of simulated calls, then a summary
+amikit demo --seconds 60 --out demo  # longer, recorded to ./demo (then: amikit calls demo)
+amikit demo --all --seed 3           # every event, noise included; the same calls each time
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="how long to watch")
     parser.add_argument("--calls-per-minute", type=float, default=40.0, help="simulated call rate")

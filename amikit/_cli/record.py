@@ -19,6 +19,11 @@ from typing import Any
 from ..cli import ExitStatus
 from ._connect import DEFAULT_PORT, credentials, split_server
 
+EXAMPLES = """\
+AMI_SECRET=... amikit record pbx:5038 --user admin --out recordings/pbx1
+amikit record 127.0.0.1 --out today --stop-after 3600 --exclude 'VarSet,Newexten'
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("server", metavar="HOST[:PORT]", help=f"AMI server (port {DEFAULT_PORT})")

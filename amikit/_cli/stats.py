@@ -6,6 +6,11 @@ import argparse
 
 from ._events import fmt_seconds, load_events, table
 
+EXAMPLES = """\
+amikit stats recordings/pbx1
+amikit stats capture.raw --top 5 --format csv
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="raw AMI capture, text log or recording")

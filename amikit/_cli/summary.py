@@ -12,6 +12,12 @@ from ..record._files import read_capture
 BUNDLED = "asterisk22/mixed60.raw"
 
 
+EXAMPLES = """\
+amikit summary                 # a real Asterisk 22 capture shipped with amikit
+amikit summary capture.raw --top 20
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",

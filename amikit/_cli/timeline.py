@@ -7,6 +7,12 @@ import argparse
 from .._exceptions import UsageError
 from ._events import load_events, table
 
+EXAMPLES = """\
+amikit timeline recordings/pbx1 3              # call #3 of `amikit calls`
+amikit timeline capture.raw 1733221234.12 --ladder
+amikit timeline capture.raw 3 --svg call3.svg --all
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="raw AMI capture, text log or recording")
