@@ -13,10 +13,10 @@ NOTEBOOKS = ROOT / "notebooks"
 
 @pytest.fixture(scope="session")
 def browser_ready() -> None:
-    """Chromium + Playwright + JupyterLab, installed by the set-up itself when missing."""
-    from ._lab import install_prerequisites
+    """Chromium + Playwright + JupyterLab present (installed by .ci/run, never by a test)."""
+    from ._lab import require_browser
 
-    install_prerequisites()
+    require_browser()
 
 
 @pytest.fixture
