@@ -31,7 +31,9 @@ def test_a_missing_browser_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_no_test_installs_anything_on_the_machine() -> None:
     # the argument lists of a command that installs (comments may name them)
-    installs = re.compile(r'"apt-get"|"pip",\s*"install"|"install-browser"|"playwright",\s*"install"')
+    installs = re.compile(
+        r'"apt-get"|"pip",\s*"install"|"install-browser"|"playwright",\s*"install"'
+    )
     offenders = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "tests").rglob("*.py")
