@@ -5,7 +5,10 @@ Strategy
 Each blocking operation is written twice by hand, side by side: ``x()`` runs the engine's
 coroutine on the portal loop and blocks for the result (:meth:`Portal.call`); ``ax()`` awaits
 the same coroutine from the caller's loop (:meth:`Portal.acall`). A face method holds no
-logic: it picks the timeout and forwards. A test compares the signatures of every pair.
+logic: it checks its arguments and forwards them to one engine coroutine, which owns every
+deadline (connect, actions), the kept state (event mask, filters) and raises amikit's errors
+only. The sync face's own wait is a backstop beyond the engine's deadline. A test compares
+the signatures of every pair and the engine call each one makes.
 
 Threads in one picture::
 
@@ -229,6 +232,10 @@ class AMIClient:
     def _timeout(self, timeout: float | None) -> float:
         return self._engine.config.timeout if timeout is None else float(timeout)
 
+    def _backstop(self, timeout: float | None) -> float:
+        """How long a sync face waits: the engine's own deadline, then a margin."""
+        return self._timeout(timeout) + _BACKSTOP
+
     # -- connect ------------------------------------------------------------------------
 
     def connect(self, *, timeout: float | None = None) -> AMIClient:
@@ -240,14 +247,12 @@ class AMIClient:
             The first connection is not retried: a wrong address or wrong credentials are
             reported at once.
         """
-        t = self._timeout(timeout)
-        self._portal.call(asyncio.wait_for(self._engine.connect(), t * 3), t * 3 + _BACKSTOP)
+        self._portal.call(self._engine.connect(timeout), self._backstop(timeout))
         return self
 
     async def aconnect(self, *, timeout: float | None = None) -> AMIClient:
         """Awaitable :meth:`connect`."""
-        t = self._timeout(timeout)
-        await self._portal.acall(asyncio.wait_for(self._engine.connect(), t * 3))
+        await self._portal.acall(self._engine.connect(timeout))
         return self
 
     # -- actions ------------------------------------------------------------------------
@@ -288,9 +293,8 @@ class AMIClient:
         ------
         ActionError, AmiTimeout, ConnectionLost, UsageError
         """
-        t = self._timeout(timeout)
-        coro = self._engine.action(name, _fields(fields, headers), t, raise_on_error)
-        return self._portal.call(coro, t + _BACKSTOP)
+        coro = self._engine.action(name, _fields(fields, headers), timeout, raise_on_error)
+        return self._portal.call(coro, self._backstop(timeout))
 
     async def aaction(
         self,
@@ -303,8 +307,7 @@ class AMIClient:
         **headers: Any,
     ) -> ActionResponse:
         """Awaitable :meth:`action`."""
-        t = self._timeout(timeout)
-        coro = self._engine.action(name, _fields(fields, headers), t, raise_on_error)
+        coro = self._engine.action(name, _fields(fields, headers), timeout, raise_on_error)
         return await self._portal.acall(coro)
 
     def command(
@@ -340,19 +343,14 @@ class AMIClient:
 
     def set_event_mask(self, mask: bool | str, *, timeout: float | None = None) -> ActionResponse:
         """Change the event mask (``Action: Events``); kept for reconnections."""
-        text = _mask_text(mask)
-        response = self.action("Events", timeout=timeout, EventMask=text)
-        self._engine.event_mask = text
-        return response
+        coro = self._engine.set_event_mask(_mask_text(mask), timeout)
+        return self._portal.call(coro, self._backstop(timeout))
 
     async def aset_event_mask(
         self, mask: bool | str, *, timeout: float | None = None
     ) -> ActionResponse:
         """Awaitable :meth:`set_event_mask`."""
-        text = _mask_text(mask)
-        response = await self.aaction("Events", timeout=timeout, EventMask=text)
-        self._engine.event_mask = text
-        return response
+        return await self._portal.acall(self._engine.set_event_mask(_mask_text(mask), timeout))
 
     def add_filter(
         self,
@@ -372,10 +370,8 @@ class AMIClient:
             The newer form (Asterisk 18.26 / 20.11 / 21.6 / 22.1+), e.g.
             ``"action(exclude),name(Newexten),header(Context),method(starts_with)"``.
         """
-        pairs = _filter_fields(value, match_criteria)
-        response = self.action("Filter", dict(pairs), timeout=timeout)
-        self._engine.filters.append(pairs)
-        return response
+        coro = self._engine.add_filter(_filter_fields(value, match_criteria), timeout)
+        return self._portal.call(coro, self._backstop(timeout))
 
     async def aadd_filter(
         self,
@@ -385,10 +381,8 @@ class AMIClient:
         timeout: float | None = None,
     ) -> ActionResponse:
         """Awaitable :meth:`add_filter`."""
-        pairs = _filter_fields(value, match_criteria)
-        response = await self.aaction("Filter", dict(pairs), timeout=timeout)
-        self._engine.filters.append(pairs)
-        return response
+        coro = self._engine.add_filter(_filter_fields(value, match_criteria), timeout)
+        return await self._portal.acall(coro)
 
     # -- subscriptions ------------------------------------------------------------------
 
