@@ -392,7 +392,7 @@ class AMIClient:
         callback: Callable[[Message], Any],
         *,
         thread: Literal["loop", "caller"] = "loop",
-        lossless: bool = False,
+        lossless: bool | None = None,
         maxsize: int | None = None,
     ) -> Subscription:
         """Call ``callback(message)`` for every matching event; returns a handle to cancel.
@@ -409,12 +409,15 @@ class AMIClient:
             non-blocking consumers. ``"caller"``: run on the event loop of the thread calling
             ``on()`` (a notebook's kernel loop, an asyncio app), or, if that thread runs no
             loop, on a worker thread of this subscription.
-        lossless : bool
-            False (default): a bounded queue that drops the oldest when full (counted in
-            ``stats.dropped``). True: never drop; when the large buffer fills, reading pauses
-            until the consumer catches up.
+        lossless : bool, optional
+            For ``thread="caller"``, True by default: a callback on your thread gets every
+            event. Its buffer holds 1,000,000 events (seconds of a flood at full read
+            speed, minutes of a busy PBX); only when it is full does reading pause until the
+            callback catches up. False: a bounded queue that drops the oldest when full
+            (counted in ``stats.dropped``), for a live view that only wants the newest.
+            (``thread="loop"`` has no queue.)
         maxsize : int, optional
-            Queue bound (default 10,000; 1,000,000 when lossless).
+            Queue bound (default 1,000,000 when lossless, else 10,000).
         """
         if thread not in ("loop", "caller"):
             raise UsageError("thread must be 'loop' or 'caller'")
@@ -426,6 +429,8 @@ class AMIClient:
         else:
             target = _running_loop()
             mode = "loop" if target is not None else "worker"
+        if lossless is None:  # a callback on the user's thread must not silently lose events
+            lossless = thread == "caller"
         sub = Subscription(
             self._engine,
             pattern,

@@ -21,9 +21,11 @@ Where callbacks run (the rule):
     blocks the kernel loop they queue up and run when it is free). A thread without a running
     loop (a plain script) gets a worker thread of its own for the subscription.
 
-Queues and loss:
+Queues and loss (``thread="caller"`` is lossless unless told otherwise: in a plain script a
+worker thread's callback runs slower than the reader, and a flood must not silently cost it
+events; iterators and ``lossless=False`` subscriptions are lossy):
 
-* lossy (default): a bounded queue of ``maxsize`` (10,000) that drops the *oldest* message
+* lossy: a bounded queue of ``maxsize`` (10,000) that drops the *oldest* message
   when full; every drop is counted (``sub.dropped`` and ``client.stats.dropped``).
 * ``lossless=True``: nothing is dropped; a large buffer (``maxsize`` default 1,000,000) and,
   when it is full, back-pressure: the client pauses reading the socket until the consumer has
