@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--all", action="store_true", help="keep noise events (VarSet, Newexten, RTCP ...)"
     )
     parser.add_argument(
-        "--local", action="store_true", help="show the two halves of Local channels apart"
+        "--local",
+        action="store_true",
+        help="draw the two halves (;1/;2) of Local channels apart in the ladder too",
     )
 
 
@@ -49,10 +51,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(msg)
         call_id = listing["call_id"][index - 1]
     shown = fold_dialplan(events) if args.all else drop_noise(events)
-    fold = not args.local
-    tl = timeline(shown, call_id, fold_local=fold)
+    tl = timeline(shown, call_id)  # the ;1/;2 halves apart: each logs its own events
     assert isinstance(tl, pl.DataFrame)
-    diagram = ladder(events, call_id, fold_local=fold, noise=args.all)
+    diagram = ladder(events, call_id, fold_local=not args.local, noise=args.all)
     if args.ladder:
         print(diagram)
     else:

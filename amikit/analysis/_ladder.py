@@ -192,6 +192,9 @@ class Ladder:
     ----------
     call_id
         The call shown.
+    title
+        What the call was: caller → callee, start time and outcome (``call ID`` when
+        unknown).
     columns
         Endpoint labels, left to right (order of first appearance).
     steps
@@ -203,8 +206,11 @@ class Ladder:
     LEFT = 70
     TOP = 64
 
-    def __init__(self, call_id: str, columns: list[str], steps: list[Step]) -> None:
+    def __init__(
+        self, call_id: str, columns: list[str], steps: list[Step], title: str | None = None
+    ) -> None:
         self.call_id = call_id
+        self.title = title or f"call {call_id}"
         self.columns = columns
         self.steps = steps
 
@@ -223,7 +229,7 @@ class Ladder:
             'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
             'fill="context-stroke"/></marker></defs>',
             f'<rect width="{width}" height="{height}" fill="white"/>',
-            f'<text x="8" y="18" font-weight="bold">call {escape(self.call_id)}</text>',
+            f'<text x="8" y="18" font-weight="bold">{escape(self.title)}</text>',
         ]
         bottom = top + rh * (len(self.steps) + 0.5)
         for name, cx in x.items():
@@ -276,7 +282,7 @@ class Ladder:
         """A standalone HTML page holding the SVG (no JavaScript)."""
         return (
             "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-            f"<title>call {escape(self.call_id)}</title></head><body>\n"
+            f"<title>{escape(self.title)}</title></head><body>\n"
             f"{self.to_svg()}\n</body></html>\n"
         )
 
@@ -301,7 +307,7 @@ class Ladder:
         names = [_fit(c, width - 2) for c in self.columns]
         centre = {c: 9 + width * i + width // 2 for i, c in enumerate(self.columns)}
         total = 9 + width * len(self.columns)
-        lines = [f"call {self.call_id}", " " * 9 + "".join(n.center(width) for n in names)]
+        lines = [self.title, " " * 9 + "".join(n.center(width) for n in names)]
         for s in self.steps:
             row = [" "] * total
             for cx in centre.values():
@@ -380,4 +386,19 @@ def ladder(
         columns.remove(ORIGINATE)
         columns.insert(0, ORIGINATE)
     real_id = tl["call_id"][0] if "call_id" in tl.columns else call_id
-    return Ladder(str(real_id), columns, steps)
+    return Ladder(str(real_id), columns, steps, _title(tl, str(real_id)))
+
+
+def _title(tl: pl.DataFrame, call_id: str) -> str:
+    """``call ID: 6001 → 200, 2026-11-26 18:41:56, ANSWERED`` from the call's own events."""
+    from ._calls import calls
+
+    raw = tl.drop("offset", "time", "channel", "who", "text", "call_id", strict=False)
+    summary = calls(raw)
+    assert isinstance(summary, pl.DataFrame)
+    if summary.height == 0:
+        return f"call {call_id}"
+    row = summary.row(0, named=True)
+    start = "" if row["start"] is None else f", {row['start']:%Y-%m-%d %H:%M:%S}"
+    caller, callee = row["caller_num"] or "?", row["dialed"] or "?"
+    return f"call {call_id}: {caller} → {callee}{start}, {row['disposition']}"

@@ -171,7 +171,7 @@ def timeline(
     frame: pl.DataFrame | pl.LazyFrame,
     call_id: str,
     *,
-    fold_local: bool = True,
+    fold_local: bool = False,
 ) -> pl.DataFrame | pl.LazyFrame:
     """One call's events, in order, with offsets and a short sentence each.
 
@@ -183,7 +183,9 @@ def timeline(
     call_id
         The call (its ``call_id`` from :func:`calls`), or any Uniqueid/Linkedid in it.
     fold_local
-        Show the two halves of a Local channel as one channel.
+        Show the two halves of a Local channel as one channel. Off by default: the
+        halves (``Local/200@internal;1`` and ``;2``) each log their own events, which
+        would read as duplicated lines under one name.
 
     Returns
     -------
