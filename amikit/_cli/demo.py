@@ -35,15 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-#: Events printed by default (the others are counted in the summary).
+#: Events printed by default (the others are counted in the summary): who dials whom, how
+#: the dial ends, who talks, what else happens, how each channel ends. Newchannel, DialState
+#: and BridgeLeave only restate these lines; :class:`_Story` folds the restating rest.
 STORY = frozenset(
     {
-        "Newchannel",
         "DialBegin",
-        "DialState",
         "DialEnd",
         "BridgeEnter",
-        "BridgeLeave",
         "Hangup",
         "BlindTransfer",
         "AttendedTransfer",
@@ -100,6 +99,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+LOCAL_CHANNELS = (
+    "Local/…;1 and Local/…;2: the two ends of one Local channel (a call into Asterisk's own "
+    "dialplan); the simulator places its calls through them"
+)
+
+
+class _Story:
+    """Which events of the story get a line: each says something the others do not."""
+
+    def __init__(self) -> None:
+        self._local_ends: set[tuple[str, str]] = set()
+
+    def tells(self, msg: Any) -> bool:
+        name = msg.name
+        if name not in STORY and name != "OriginateResponse":
+            return False
+        if name == "OriginateResponse":  # a successful one restates its DialEnd
+            return (msg.get("Response") or "") != "Success"
+        if name == "BridgeEnter":  # the second channel in: two parties talk
+            return (msg.get("BridgeNumChannels") or "2") != "1"
+        if name == "DialEnd" and not msg.get("Channel"):  # the originate's own leg
+            return (msg.get("DialStatus") or "") != "ANSWER"
+        channel = msg.get("Channel") or ""
+        if name == "Hangup" and channel.startswith("Local/") and channel[-2:] in (";1", ";2"):
+            # both ends of a Local channel hang up, mostly for the same reason: say it once
+            key = (channel[:-2], msg.get("Cause") or "")
+            if key in self._local_ends:
+                self._local_ends.discard(key)
+                return False
+            self._local_ends.add(key)
+        return True
+
+
 def _channel(msg: Any) -> str:
     if msg.get("Channel"):
         return msg.get("Channel")
@@ -145,6 +177,7 @@ def stage_live(run: DemoRun) -> None:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="amikit-demo-"))
     run.extra["out"] = out
     collapser = analysis.Collapser()
+    story = _Story()
     folded: Counter[str] = Counter()
     inbox: queue.Queue[Any] = queue.Queue()
     pbx = PBX(calls_per_minute=args.calls_per_minute, seed=args.seed, speed=args.speed)
@@ -159,6 +192,7 @@ def stage_live(run: DemoRun) -> None:
             f"watching for {args.seconds:g} s (Ctrl-C: stop early); noise (VarSet, Newexten, "
             "device state, ...) and repeats are folded"
         )
+        run.print(LOCAL_CHANNELS)
         run.print()
         with AMIClient(pbx.host, pbx.port, "admin", "amikit") as client:
             client.on("*", inbox.put, thread="loop", lossless=True)
@@ -185,7 +219,7 @@ def stage_live(run: DemoRun) -> None:
                         else:
                             status = collapser.feed(msg, stream=f"{pbx.host}:{pbx.port}").status
                             folded[status] += status != "new"
-                            shown = status == "new" and msg.name in STORY
+                            shown = status == "new" and story.tells(msg)
                         if shown:
                             stamp = time.monotonic() - run.started
                             run.print(f"{stamp:6.2f}s  {describe(msg)}")
