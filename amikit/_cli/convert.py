@@ -52,7 +52,13 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     from ..record import RecordingFormatError, convert
     from ..record._load import IncompleteRecordingWarning
+    from ._events import check_input
 
+    try:
+        check_input(args.source)  # the same judgement as calls/stats/summary (no FIFO hang)
+    except RecordingFormatError as exc:
+        print(f"amikit convert: {exc}", file=sys.stderr)
+        return 1
     progress = None if args.quiet else _Progress()
     start = time.perf_counter()
     try:

@@ -59,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from ..sim import PBX, replay
 
     if args.replay:
+        from ._events import check_input
+
+        check_input(args.replay)  # refuses a FIFO or a device before opening it
         server = replay(args.replay, speed=args.speed, port=args.port)
         what = f"replaying {args.replay} at x{args.speed:g} (each client from its login)"
     else:

@@ -69,6 +69,23 @@ def test_the_verdicts_say_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFi
         assert text in capsys.readouterr().err, what
 
 
+@pytest.mark.timeout(60)
+def test_every_command_that_reads_a_file_refuses_fifos_and_devices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inputs = _bad_inputs(tmp_path)
+    for path in (inputs["fifo"], inputs["device"]):
+        for argv in (
+            ["timeline", str(path), "1"],
+            ["convert", str(path), "--to", str(tmp_path / "out"), "--quiet"],
+            ["serve", "--replay", str(path), "--port", "0", "--seconds", "0"],
+        ):
+            assert main(argv) == ExitStatus.ERROR, argv
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and "not a file" in err, (argv, err)
+    assert not (tmp_path / "out").exists()
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
