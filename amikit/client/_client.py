@@ -539,7 +539,7 @@ class AMIClient:
         subs = self._engine.subscriptions
         await self._portal.acall(self._engine.close(t))
         for sub in subs:
-            await asyncio.wait_for(sub.ajoin(), t)
+            await sub.ajoin(t)
 
     def __enter__(self) -> AMIClient:
         if not self.connected:

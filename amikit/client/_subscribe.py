@@ -333,10 +333,15 @@ class Subscription:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    async def ajoin(self) -> None:
-        """Await the end of the worker thread without blocking the caller's loop."""
-        if self._thread is not None and self._thread is not threading.current_thread():
-            await asyncio.wrap_future(self._done)
+    async def ajoin(self, timeout: float | None = None) -> bool:
+        """Awaitable :meth:`join`: True when the worker thread (if any) has finished."""
+        if self._thread is None or self._thread is threading.current_thread():
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._done)), timeout)
+        except asyncio.TimeoutError:  # a callback still running: as join(), not an error
+            return False
+        return True
 
 
 class EventStream:

@@ -303,3 +303,25 @@ def test_secrets_never_shown(server: AMIServer, caplog: pytest.LogCaptureFixture
     for text in texts:
         assert f"Secret: {secret}" not in text and f"secret={secret!r}" not in text
         assert "'amikit'" not in text
+
+
+def test_aclose_with_a_stuck_worker_callback_returns_as_close_does(server: AMIServer) -> None:
+    from .conftest import user_event
+
+    c = AMIClient("127.0.0.1", server.port, "admin", "amikit", timeout=5.0)
+    c.connect()
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(msg) -> None:
+        entered.set()
+        release.wait(10)
+
+    sub = c.on("UserEvent", stuck, thread="caller")  # no loop here: a worker thread
+    server.broadcast(user_event())
+    assert entered.wait(5)
+    try:
+        asyncio.run(c.aclose(timeout=0.3))  # no bare TimeoutError from the engine's edge
+        assert c.closed
+    finally:
+        release.set()
+    assert sub.join(5)
