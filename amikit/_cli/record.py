@@ -102,9 +102,7 @@ def run(args: argparse.Namespace) -> int:
             client.close()
             _remove_new(args.out, before)
             print(f"amikit record: {exc}", file=sys.stderr)
-            return (
-                ExitStatus.AUTH if isinstance(exc, AuthenticationError) else ExitStatus.CONNECT
-            )
+            return ExitStatus.AUTH if isinstance(exc, AuthenticationError) else ExitStatus.CONNECT
         print(f"recording {client.server} -> {args.out} (Ctrl-C to stop)", file=sys.stderr)
         # Wake up now and then: a signal delivered to another thread (the kernel may pick
         # any) only runs its Python handler when the main thread runs bytecode.
