@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._exceptions import UsageError
 from ..protocol import Message
+from . import _hints
 from ._portal import get_portal
 from ._session import ActionResponse, ClientStats, Config, ConnectionEvent, Engine
 from ._subscribe import AsyncEventStream, EventStream, Pattern, Subscription
@@ -260,6 +261,7 @@ class AMIClient:
         *,
         timeout: float | None = None,
         raise_on_error: bool = True,
+        check: bool = True,
         **headers: Any,
     ) -> ActionResponse:
         """Send action ``name`` and return its response.
@@ -273,7 +275,14 @@ class AMIClient:
         timeout : float, optional
             Seconds to wait for the response (and the whole event list); client default.
         raise_on_error : bool
-            Raise :class:`~amikit.ActionError` on ``Response: Error`` (default).
+            Raise :class:`~amikit.ActionError` on ``Response: Error`` (default). A refusal
+            amikit can explain (an unknown action, a missing write class) carries ``.hint``.
+        check : bool
+            Compare the headers with Asterisk's documentation of the action first: an
+            undocumented header warns (:class:`~amikit.client.AmiHint`, with the closest
+            documented name), a missing required one raises
+            :class:`~amikit.client.MissingParameterError` and sends nothing. False skips
+            this, for a custom or newer action. Undocumented actions are never checked.
         **headers
             Headers, e.g. ``Channel="PJSIP/100"``. An ``ActionID`` you give is used as is;
             otherwise a unique one is generated.
@@ -286,11 +295,17 @@ class AMIClient:
 
         Raises
         ------
-        ActionError, AmiTimeout, ConnectionLost, UsageError
+        ActionError, AmiTimeout, ConnectionLost, UsageError, MissingParameterError
         """
         t = self._timeout(timeout)
-        coro = self._engine.action(name, _fields(fields, headers), t, raise_on_error)
-        return self._portal.call(coro, t + _BACKSTOP)
+        return _hints.call(
+            name,
+            _fields(fields, headers),
+            check,
+            lambda pairs: self._portal.call(
+                self._engine.action(name, pairs, t, raise_on_error), t + _BACKSTOP
+            ),
+        )
 
     async def aaction(
         self,
@@ -300,12 +315,17 @@ class AMIClient:
         *,
         timeout: float | None = None,
         raise_on_error: bool = True,
+        check: bool = True,
         **headers: Any,
     ) -> ActionResponse:
         """Awaitable :meth:`action`."""
         t = self._timeout(timeout)
-        coro = self._engine.action(name, _fields(fields, headers), t, raise_on_error)
-        return await self._portal.acall(coro)
+        return await _hints.acall(
+            name,
+            _fields(fields, headers),
+            check,
+            lambda pairs: self._portal.acall(self._engine.action(name, pairs, t, raise_on_error)),
+        )
 
     def command(
         self, text: str, *, timeout: float | None = None, raise_on_error: bool = True
