@@ -17,14 +17,13 @@ terminal and as HTML in a notebook (``_repr_html_``).
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
-from importlib import resources
 from typing import Any, Literal
 
+from .. import _reference as ref
 from ..protocol import Message, mask_value
 from . import _glossary as g
 from ._noise import is_noise
@@ -172,8 +171,7 @@ def _clip(text: str, width: int) -> str:
 
 @lru_cache(maxsize=1)
 def _catalog() -> dict[str, list[dict[str, Any]]]:
-    data = resources.files("amikit.jupyter").joinpath("data", "ami-events.json").read_text()
-    return dict(json.loads(data))
+    return {name: list(facts.variants) for name, facts in ref.events().items()}
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ from amikit.record._files import read_capture
 
 from ..conftest import DATA
 
-EVENTS_JSON = Path(amikit.__file__).parent / "jupyter" / "data" / "ami-events.json"
+EVENTS_JSON = Path(amikit.__file__).parent / "_reference" / "ami-events.json"
 
 
 def test_every_documented_event_is_explained_with_its_fields() -> None:
