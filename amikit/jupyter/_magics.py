@@ -13,6 +13,10 @@ Load with ``%load_ext amikit``. Subcommands (``%ami?`` prints all of this)::
     %ami record start PATH [--no-text] [--no-parquet]               record to PATH
     %ami record stop
     %ami status | %ami close
+    %ami help NAME [event|action]                                   explain(NAME)
+
+Tab completes action names and their parameters after ``%ami action``, event and action
+names after ``%ami help``, and inside ``ami.action("...`` calls (``_complete``).
 
 Conventions followed (jupyter-notes §3): one ``magic_arguments`` parser per subcommand,
 dispatched on the first word, parsed with POSIX quoting (``shlex``); ``@no_var_expand`` so
@@ -226,6 +230,10 @@ class AmiMagics(Magics):
             return self._status()
         if sub in ("close", "disconnect"):
             return self._close()
+        if sub == "help":
+            from ._complete import help_topic
+
+            return help_topic(args)
         if sub not in _SUBCOMMANDS:
             raise UsageError(f"unknown %ami subcommand {sub!r}; see %ami?")
         opts = _parse(sub, args)
@@ -440,16 +448,21 @@ AmiMagics.ami.__doc__ = _help()
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the ``%ami`` magics (``%load_ext amikit``)."""
+    from ._complete import install_completer
     from ._display import enable
 
     magics = AmiMagics(ipython)
     ipython.register_magics(magics)
     enable(ipython)
+    install_completer(ipython)
     ipython._amikit_magics = magics  # for unload
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Close the session's client and simulator (``%unload_ext amikit``)."""
+    from ._complete import uninstall_completer
+
+    uninstall_completer(ipython)
     magics = getattr(ipython, "_amikit_magics", None)
     if magics is not None:
         magics.shutdown()
