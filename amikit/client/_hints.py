@@ -92,6 +92,12 @@ def refusal_hint(name: str, message: str, *, concrete: bool = False) -> str:
     """
     text = message.lower()
     if "invalid/unknown command" in text:
+        facts = ref.action_facts(name)
+        if facts is not None:
+            return (
+                f"{facts.name} is a documented Asterisk action ({facts.file}) that this server "
+                "does not offer: is that module loaded?"
+            )
         close = ref.closest(name, list(ref.actions()), n=3)
         if close:
             return f"did you mean {' or '.join(close)}? (closest documented actions)"

@@ -6,7 +6,7 @@ Load with ``%load_ext amikit``. Subcommands (``%ami?`` prints all of this)::
     %ami sim stop
     %ami connect [HOST[:PORT]] [--user U] [--events MASK] [--as NAME]
     %ami action NAME key=value ...                                  one action
-    %%ami                                                           raw action block(s)
+    %%ami [--no-check]                                              raw action block(s)
     %ami events [PATTERN] [--filter TEXT] [--rows N] [--show-noise] the live EventStream
     %ami calls                                                      the live CallBoard
     %ami timeline CALL_ID                                           the live CallLadder
@@ -130,6 +130,7 @@ def _connect(line: str) -> None:
 @argument("name", help="the action, e.g. Originate")
 @argument("fields", nargs="*", help="key=value headers; repeat a key to repeat the header")
 @argument("--timeout", type=float, default=None, help="seconds to wait for the response")
+@argument("--no-check", action="store_true", help="send as written (a custom or newer action)")
 def _action(line: str) -> None:
     """%ami action NAME key=value ...: send one action and show its response."""
 
@@ -332,7 +333,9 @@ class AmiMagics(Magics):
     def _do_action(self, opts: Any) -> Any:
         client = self._need_client()
         name, fields = _pairs_to_call([("Action", opts.name), *parse_fields(opts.fields)])
-        return client.action(name, fields, timeout=opts.timeout, raise_on_error=False)
+        return client.action(
+            name, fields, timeout=opts.timeout, raise_on_error=False, check=not opts.no_check
+        )
 
     def _cell(self, line: str, cell: str) -> Any:
         client = self._need_client()
@@ -340,7 +343,11 @@ class AmiMagics(Magics):
         try:
             for pairs in parse_action_block(cell):
                 name, fields = _pairs_to_call(pairs)
-                responses.append(client.action(name, fields, raise_on_error=False))
+                responses.append(
+                    client.action(
+                        name, fields, raise_on_error=False, check="--no-check" not in line
+                    )
+                )
         except AmiError as exc:
             raise UsageError(f"{type(exc).__name__}: {exc}") from exc
         if not responses:

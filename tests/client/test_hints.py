@@ -103,3 +103,10 @@ def test_async_face_gives_the_same_hints(recording_server: AMIServer) -> None:
                 await c.aaction("Originat", Channel="x", check=False)
 
     asyncio.run(main())
+
+
+def test_documented_action_the_server_lacks_points_at_the_module(server: AMIServer) -> None:
+    lacking = r"QueueStatus is a documented Asterisk action \(apps/app_queue.c\) that this server"
+    client = AMIClient("127.0.0.1", server.port, "admin", "amikit")
+    with client as c, pytest.raises(ActionError, match=lacking):
+        c.action("QueueStatus")

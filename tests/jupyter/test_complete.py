@@ -94,3 +94,32 @@ def test_ami_help_shows_explain(ip: InteractiveShell) -> None:
     assert ip.run_line_magic("ami", "help Hangup action").kind == "action"
     assert ip.run_line_magic("ami", "help hangup").kind == "event"
     assert "Originate" in ip.run_line_magic("ami", "help Orignate").suggestions
+
+
+def test_magics_give_the_hints_and_the_opt_out(ip: InteractiveShell, monkeypatch) -> None:
+    """%ami action: a missing required parameter is a clear error; --no-check sends anyway."""
+    import getpass
+
+    from IPython.core.error import UsageError
+
+    import amikit.sim as sim
+    from amikit.client import AmiHint
+
+    if not hasattr(sim, "PBX"):
+        pytest.skip("the simulated PBX is not merged yet")
+    monkeypatch.delenv("AMI_SECRET", raising=False)
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": pytest.fail("no prompt expected"))
+    ip.run_line_magic("ami", "sim start --calls-per-minute 0 --seed 3")
+    ip.run_line_magic("ami", "connect")
+    with pytest.raises(UsageError, match=r"Getvar needs Variable .*check=False"):
+        ip.run_line_magic("ami", "action Getvar Channel=PJSIP/6001-00000001")
+    with pytest.raises(UsageError, match="Getvar needs Variable"):
+        ip.run_cell_magic("ami", "", "Action: Getvar\nChannel: PJSIP/6001-00000001\n")
+    # opted out: the PBX itself answers (an error here, shown rather than raised)
+    # (the simulator has no Getvar: the hint says the action exists but the module is missing)
+    with pytest.warns(AmiHint, match=r"Getvar is a documented Asterisk action \(main/manager"):
+        reply = ip.run_line_magic("ami", "action Getvar Channel=PJSIP/6001-00000001 --no-check")
+    assert reply.get("Response") == "Error"
+    with pytest.warns(AmiHint, match="did you mean CoreStatus"):
+        reply = ip.run_line_magic("ami", "action CoreStatu")
+    assert reply.get("Response") == "Error"
