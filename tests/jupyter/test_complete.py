@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from IPython.core.completer import provisionalcompleter
 from IPython.core.interactiveshell import InteractiveShell
@@ -11,16 +9,6 @@ from traitlets.config import Config
 
 from amikit.jupyter import Explanation
 from amikit.jupyter._complete import complete
-
-
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    shell = InteractiveShell(config=config)
-    shell.run_line_magic("load_ext", "amikit")
-    yield shell
-    shell.run_line_magic("unload_ext", "amikit")
 
 
 def tab(ip: InteractiveShell, text: str, cursor: int | None = None) -> list[str]:
