@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._exceptions import UsageError
 from ..protocol import Message
+from . import _hints
 from ._portal import get_portal
 from ._session import ActionResponse, ClientStats, Config, ConnectionEvent, Engine
 from ._subscribe import AsyncEventStream, EventStream, Pattern, Subscription
@@ -265,6 +266,7 @@ class AMIClient:
         *,
         timeout: float | None = None,
         raise_on_error: bool = True,
+        check: bool = True,
         **headers: Any,
     ) -> ActionResponse:
         """Send action ``name`` and return its response.
@@ -278,7 +280,14 @@ class AMIClient:
         timeout : float, optional
             Seconds to wait for the response (and the whole event list); client default.
         raise_on_error : bool
-            Raise :class:`~amikit.ActionError` on ``Response: Error`` (default).
+            Raise :class:`~amikit.ActionError` on ``Response: Error`` (default). A refusal
+            amikit can explain (an unknown action, a missing write class) carries ``.hint``.
+        check : bool
+            Compare the headers with Asterisk's documentation of the action first: an
+            undocumented header warns (:class:`~amikit.client.AmiHint`, with the closest
+            documented name), a missing required one raises
+            :class:`~amikit.client.MissingParameterError` and sends nothing. False skips
+            this, for a custom or newer action. Undocumented actions are never checked.
         **headers
             Headers, e.g. ``Channel="PJSIP/100"``. An ``ActionID`` you give is used as is;
             otherwise a unique one is generated.
@@ -291,10 +300,17 @@ class AMIClient:
 
         Raises
         ------
-        ActionError, AmiTimeout, ConnectionLost, UsageError
+        ActionError, AmiTimeout, ConnectionLost, UsageError, MissingParameterError
         """
-        coro = self._engine.action(name, _fields(fields, headers), timeout, raise_on_error)
-        return self._portal.call(coro, self._backstop(timeout))
+        return _hints.call(
+            name,
+            _fields(fields, headers),
+            check,
+            lambda pairs: self._portal.call(
+                self._engine.action(name, pairs, timeout, raise_on_error),
+                self._backstop(timeout),
+            ),
+        )
 
     async def aaction(
         self,
@@ -304,11 +320,18 @@ class AMIClient:
         *,
         timeout: float | None = None,
         raise_on_error: bool = True,
+        check: bool = True,
         **headers: Any,
     ) -> ActionResponse:
         """Awaitable :meth:`action`."""
-        coro = self._engine.action(name, _fields(fields, headers), timeout, raise_on_error)
-        return await self._portal.acall(coro)
+        return await _hints.acall(
+            name,
+            _fields(fields, headers),
+            check,
+            lambda pairs: self._portal.acall(
+                self._engine.action(name, pairs, timeout, raise_on_error)
+            ),
+        )
 
     def command(
         self, text: str, *, timeout: float | None = None, raise_on_error: bool = True

@@ -63,6 +63,7 @@ def test_wrong_credentials_raise_with_server_message(
 
 def test_read_only_user_gets_permission_errors(server: AMIServer) -> None:
     from amikit import ActionError
+    from amikit.client import AmiHint
 
     with AMIClient("127.0.0.1", server.port, "reader", "r3ad-only-pw") as c:
         assert c.ping()["Ping"] == "Pong"  # needs no class
@@ -70,7 +71,8 @@ def test_read_only_user_gets_permission_errors(server: AMIServer) -> None:
             c.command("core show version")
         assert info.value.message == "Permission denied"
         assert info.value.action == "Command"
-        resp = c.action("UserEvent", UserEvent="x", raise_on_error=False)
+        with pytest.warns(AmiHint, match="UserEvent needs write class user"):
+            resp = c.action("UserEvent", UserEvent="x", raise_on_error=False)
         assert resp["Response"] == "Error" and resp["Message"] == "Permission denied"
 
 

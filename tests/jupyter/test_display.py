@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 from amikit import Message
 from amikit.jupyter import _display
@@ -24,16 +21,6 @@ pl = pytest.importorskip("polars")
 
 def frame_of(path) -> object:
     return rows_to_frame(message_row(m) for m in Parser().feed(read_capture(path)))
-
-
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    shell = InteractiveShell(config=config)
-    shell.run_line_magic("load_ext", "amikit")
-    yield shell
-    shell.run_line_magic("unload_ext", "amikit")
 
 
 def test_events_frame_renders_as_html_and_text(ip: InteractiveShell) -> None:

@@ -17,16 +17,6 @@ from amikit.jupyter._magics import parse_action_block, parse_fields, split_line
 SECRET = "s3cr3t-never-shown"
 
 
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    shell = InteractiveShell(config=config)
-    shell.run_line_magic("load_ext", "amikit")
-    yield shell
-    shell.run_line_magic("unload_ext", "amikit")
-
-
 def wait_for(predicate: Any, timeout: float = 10.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
