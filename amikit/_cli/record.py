@@ -103,7 +103,19 @@ def run(args: argparse.Namespace) -> int:
         while not done.wait(0.2):
             if deadline is not None and time.monotonic() >= deadline:
                 break
-        recorder.stop()
+            if recorder.error is not None:  # a write error (disk full...) stops the run
+                break
+        try:
+            recorder.stop()
+        except Exception as exc:
+            client.close()
+            stats = recorder.stats
+            print(
+                f"amikit record: recording failed: {exc} "
+                f"({stats['received']:,} events received, {stats['dropped']:,} not written)",
+                file=sys.stderr,
+            )
+            return ExitStatus.ERROR
         stats = recorder.stats
         client.close()
         print(

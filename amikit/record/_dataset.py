@@ -287,17 +287,21 @@ class DatasetWriter:
         tmp = directory / f".{name}.tmp"
         final = directory / name
         rows, metadata = _plain_strings(rows)
-        rows.write_parquet(
-            tmp,
-            compression=self.compression,
-            compression_level=self.compression_level,
-            statistics=True,
-            metadata=metadata,
-        )
-        if self.fsync:
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        try:
+            rows.write_parquet(
+                tmp,
+                compression=self.compression,
+                compression_level=self.compression_level,
+                statistics=True,
+                metadata=metadata,
+            )
+            if self.fsync:
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk gets its space back
+            raise
         if self.fsync:
             _fsync_dir(directory)
         self.parts_written += 1

@@ -33,6 +33,7 @@ Rule 3: both files are flushed by :meth:`TextLogWriter.flush`, which the recorde
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from datetime import datetime, timezone
@@ -218,6 +219,19 @@ class TextLogWriter:
         """Push both files to the OS (visible to ``tail -f`` and to readers)."""
         self._log.flush()
         self._idx.flush()
+
+    def check(self) -> None:
+        """Raise if the log or its index is no longer the file being written (removed or
+        replaced under the recorder): writes would go on, into a file nobody can read."""
+        for path, fh in ((self.path, self._log), (self.index, self._idx)):
+            try:
+                same = os.path.samestat(os.stat(path), os.fstat(fh.fileno()))
+            except FileNotFoundError:
+                same = False
+            if not same:
+                raise FileNotFoundError(
+                    errno.ENOENT, "removed or replaced while recording", str(path)
+                )
 
     def fsync(self) -> None:
         self.flush()
