@@ -99,6 +99,23 @@ def _plain_strings(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str] | N
     return rows, layout
 
 
+def _conform(rows: pl.DataFrame, schema: dict, fix: dict) -> pl.DataFrame:
+    """``rows`` in the recording's column order and types, or a :class:`UsageError` that
+    names the columns at fault (not a raw polars error)."""
+    import polars as pl
+
+    from .._exceptions import UsageError
+
+    missing = [c for c in schema if c not in rows.columns]
+    if missing:
+        raise UsageError(f"rows for a recording lack the column(s) {', '.join(missing)}")
+    try:
+        return rows.select(list(schema)).cast(fix)  # type: ignore[arg-type]
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+        wrong = ", ".join(f"{c} ({rows.schema[c]}, expected {fix[c]})" for c in fix)
+        raise UsageError(f"rows for a recording have wrong column types: {wrong}") from exc
+
+
 def is_dataset(path: Path) -> bool:
     """True for a directory that holds an amikit dataset (marker or any part file)."""
     if not path.is_dir():
@@ -248,7 +265,7 @@ class DatasetWriter:
             if got.get(c) != t and not (t == pl.String and isinstance(got.get(c), pl.Categorical))
         }
         if fix or list(got) != list(schema):  # Rule 5: categorical strings stay as they are
-            rows = rows.select(list(schema)).cast(fix)  # type: ignore[arg-type]
+            rows = _conform(rows, schema, fix)
         # Rule 2: the date never goes backwards within one write (rows without a time take
         # their neighbours' date), so partitions are contiguous runs and order survives.
         when = (

@@ -19,6 +19,12 @@ is never fatal: it is skipped, reported with an :class:`IncompleteRecordingWarni
 described in the returned frame's ``amikit_report`` attribute (a :class:`LoadReport`);
 ``strict=True`` turns it into an error instead.
 
+Impostors are refused: a Parquet file or part is read only if it has the key columns of a
+recording (:data:`KEY_COLUMNS`) and every recording column it has is of the recording's
+type. A lone file that fails this raises :class:`RecordingFormatError` naming what is
+missing or wrong; a part of a dataset that fails it, or whose footer or pages are damaged
+(valid ``PAR1`` markers, garbage inside), is skipped and reported like a torn part.
+
 Arrival times from a shared-style ``.timing.jsonl`` are relative (seconds since connect);
 they are anchored on the first server ``Timestamp:`` of the capture when there is one, and
 on the Unix epoch otherwise.
@@ -57,6 +63,8 @@ __all__ = [
 ]
 
 CHUNK_BYTES = 16 << 20
+#: Columns every amikit recording has; a Parquet file without them is not one.
+KEY_COLUMNS = ("received_at", "kind", "event", "seq")
 _SNIFF = 1 << 16
 _HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9_\-]*(\([^\r\n]*\))?[ \t]*:")
 _TEXT_LOG_GLOB = "ami-log*.txt"
@@ -474,29 +482,106 @@ def _report_problems(report: LoadReport, strict: bool) -> None:
     warnings.warn(f"{report.path}: {text}", IncompleteRecordingWarning, stacklevel=3)
 
 
-def _scan_dataset(root: Path, report: LoadReport) -> pl.LazyFrame:
+def _part_problem(path: Path) -> str | None:
+    """Why a Parquet file is not a readable part of a recording, or None (impostors)."""
     import polars as pl
 
+    if not part_is_complete(path):
+        return "incomplete Parquet file"
+    try:
+        got = pl.read_parquet_schema(path)
+    except Exception as exc:  # polars raises several types for a damaged footer
+        return f"damaged Parquet footer ({type(exc).__name__})"
+    missing = [c for c in KEY_COLUMNS if c not in got]
+    if missing:
+        return f"not an amikit recording: no {', '.join(repr(c) for c in missing)} column"
+    want = polars_schema() | run_schema()
+    wrong = [
+        f"{name!r} is {got[name]}, expected {dtype}"
+        for name, dtype in want.items()
+        if name in got and not _same_type(got[name], dtype)
+    ]
+    if wrong:
+        return "not an amikit recording: column " + "; ".join(wrong)
+    return None
+
+
+def _same_type(got: Any, want: Any) -> bool:
+    import polars as pl
+
+    if want == pl.String:
+        return got == pl.String or isinstance(got, pl.Categorical)
+    return bool(got == want)
+
+
+def _dataset_schema(root: Path) -> dict[str, Any]:
     schema = polars_schema()
     if has_run_columns(root):  # a collapsed recording: count/first/last per row
         schema |= run_schema()
+    return schema
+
+
+def _good_parts(root: Path, report: LoadReport) -> list[Path]:
     good = []
     for part in list_parts(root):
-        if part_is_complete(part):
+        problem = _part_problem(part)
+        if problem is None:
             good.append(part)
         else:
-            report.torn_parts.append(str(part))
-            report.problems.append(f"skipped incomplete part {part.relative_to(root)}")
+            _skip_part(root, part, problem, report)
+    if not good and report.torn_parts and not (root / MARKER).exists():
+        raise RecordingFormatError(f"{root}: not an amikit recording ({report.problems[0]})")
     report.parts = len(good)
-    if not good:
+    return good
+
+
+def _skip_part(root: Path, part: Path, problem: str, report: LoadReport) -> None:
+    report.torn_parts.append(str(part))
+    report.problems.append(f"skipped part {part.relative_to(root)}: {problem}")
+
+
+def _scan_parts(parts: list[Path], schema: dict[str, Any]) -> pl.LazyFrame:
+    import polars as pl
+
+    if not parts:
         return pl.LazyFrame(schema=schema)
     return pl.scan_parquet(
-        [str(p) for p in good],
+        [str(p) for p in parts],
         schema=schema,
         hive_partitioning=False,
         missing_columns="insert",
         extra_columns="ignore",
     )
+
+
+def _scan_dataset(root: Path, report: LoadReport) -> pl.LazyFrame:
+    return _scan_parts(_good_parts(root, report), _dataset_schema(root))
+
+
+def _load_dataset(root: Path, report: LoadReport) -> pl.DataFrame:
+    """All good parts; a part whose pages turn out damaged is skipped (read one by one)."""
+    import polars as pl
+
+    schema = _dataset_schema(root)
+    parts = _good_parts(root, report)
+    try:
+        return _scan_parts(parts, schema).collect()
+    except (pl.exceptions.PolarsError, OSError):
+        pass
+    frames = []
+    for part in parts:
+        try:
+            frames.append(_scan_parts([part], schema).collect())
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            _skip_part(root, part, f"damaged Parquet data ({type(exc).__name__})", report)
+    report.parts = len(frames)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def _check_file(path: Path) -> None:
+    problem = _part_problem(path)
+    if problem is not None:
+        raise RecordingFormatError(f"{path}: {problem}")
 
 
 def _load_text(paths: list[Path], report: LoadReport) -> pl.DataFrame:
@@ -540,7 +625,7 @@ def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
     kind = _sniff(path)
     report = LoadReport(str(path), kind)
     if kind == "dataset":
-        df = _scan_dataset(path, report).collect()
+        df = _load_dataset(path, report)
     elif kind == "parquet":
         df = scan(path).collect()
     elif kind == "text-dir":
@@ -568,6 +653,7 @@ def scan(path: str | Path, *, strict: bool = False) -> pl.LazyFrame:
     if kind == "dataset":
         lf = _scan_dataset(path, report)
     elif kind == "parquet":
+        _check_file(path)
         schema = polars_schema()
         if set(run_schema()) <= set(pl.read_parquet_schema(path)):  # a collapsed part
             schema |= run_schema()
