@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include", action="append", metavar="NAMES", help="only these events")
     parser.add_argument("--exclude", action="append", metavar="NAMES", help="not these events")
     parser.add_argument("--flush-events", type=int, default=50_000, help="Parquet part size")
-    parser.add_argument("--flush-seconds", type=float, default=5.0, help="Parquet part age")
+    parser.add_argument("--flush-seconds", type=float, default=0.5, help="Parquet part age")
     parser.add_argument("--rotate-mb", type=float, help="start a new text log at this size")
     parser.add_argument("--rotate-seconds", type=float, help="start a new text log this often")
     parser.add_argument("--stop-after", type=float, metavar="SECONDS", help="stop after a while")

@@ -31,6 +31,13 @@ Rule 5: a part's string columns are plain Parquet strings. A writer may hand ove
         they are written dictionary-encoded as always, under the schema of the String
         layout, so every reader (polars, pyarrow, DuckDB) sees strings, never categories.
 
+Rule 6: a writer may publish small parts often (the recorder does, so that a crash loses
+        no more Parquet rows than text) and later compact them (:meth:`DatasetWriter.compact`):
+        one part, named after the first small one so it sorts in its place, replaces them,
+        and its metadata lists their names (``amikit.replaces``). It is published before the
+        small parts are removed; a crash in between leaves both, and readers skip the
+        parts a compacted part replaces (:func:`replaced_parts`).
+
 Readers (``amikit.load``) also check each part's magic bytes and skip, with a warning, a part
 that is not a complete Parquet file (copied half-way, damaged disk), so one bad part never
 makes the dataset unreadable.
@@ -51,11 +58,20 @@ from ._schema import RUN_COLUMNS, polars_schema, run_schema
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["MARKER", "DatasetWriter", "is_dataset", "list_parts", "part_is_complete"]
+__all__ = [
+    "MARKER",
+    "DatasetWriter",
+    "is_dataset",
+    "list_parts",
+    "part_is_complete",
+    "replaced_parts",
+]
 
 MARKER = "_amikit.json"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _MAGIC = b"PAR1"
+_REPLACES = "amikit.replaces"  # metadata key of a compacted part (Rule 6)
+_COMPACTED = "c.parquet"  # name ending of a compacted part
 
 
 _LAYOUTS: dict[tuple[tuple[str, str], ...], dict[str, str] | None] = {}
@@ -149,10 +165,31 @@ def part_is_complete(path: Path) -> bool:
 
 
 def list_parts(root: Path) -> list[Path]:
-    """Published part files under ``root``, in recorded order (Rule 2)."""
+    """Published part files under ``root``, in recorded order (Rule 2), less the small
+    parts a compacted part replaces (Rule 6: left by a crash during compaction)."""
     parts = [p for p in root.rglob("*.parquet") if not p.name.startswith(".")]
+    replaced = replaced_parts(parts)
+    if replaced:
+        parts = [p for p in parts if p not in replaced]
     parts.sort(key=lambda p: (p.name, str(p)))
     return parts
+
+
+def replaced_parts(parts: list[Path]) -> set[Path]:
+    """The parts among ``parts`` that a compacted part also among them replaces."""
+    import polars as pl
+
+    names = set(parts)
+    out: set[Path] = set()
+    for part in parts:
+        if not part.name.endswith(_COMPACTED):
+            continue
+        try:
+            listed = json.loads(pl.read_parquet_metadata(part).get(_REPLACES, "[]"))
+        except Exception:  # a damaged compacted part: the loader reports it
+            continue
+        out |= {part.with_name(n) for n in listed if part.with_name(n) in names}
+    return out
 
 
 def partition_dir(root: Path, server: str | None, date: str | None) -> Path:
@@ -294,16 +331,45 @@ class DatasetWriter:
             out.append(self._publish(part.drop("_date"), server, date, stamp))  # type: ignore[arg-type]
         return out
 
+    def compact(self, parts: list[Path]) -> list[Path]:
+        """Replace each partition's run of ``parts`` (written by this writer, in order) by
+        one part (Rule 6); returns the parts published."""
+        import polars as pl
+
+        by_dir: dict[Path, list[Path]] = {}
+        for part in parts:
+            by_dir.setdefault(part.parent, []).append(part)
+        out = []
+        for directory, group in by_dir.items():
+            if len(group) < 2:
+                continue
+            rows = pl.concat([pl.read_parquet(p) for p in group], how="diagonal_relaxed")
+            name = group[0].name[: -len(".parquet")] + _COMPACTED
+            replaces = json.dumps([p.name for p in group])
+            out.append(self._write_part(rows, directory, name, {_REPLACES: replaces}))
+            for part in group:
+                part.unlink(missing_ok=True)
+            self.parts_written -= len(group)
+            self.rows_written -= rows.height
+        return out
+
     def _publish(
         self, rows: pl.DataFrame, server: str | None, date: str | None, stamp: str
     ) -> Path:
         directory = partition_dir(self.root, server, date)
-        directory.mkdir(parents=True, exist_ok=True)
         self._counter += 1
         name = f"part-{stamp}-{os.getpid()}-{self._counter:06d}.parquet"
+        return self._write_part(rows, directory, name, None)
+
+    def _write_part(
+        self, rows: pl.DataFrame, directory: Path, name: str, extra: dict[str, str] | None
+    ) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
         tmp = directory / f".{name}.tmp"
         final = directory / name
         rows, metadata = _plain_strings(rows)
+        if extra:
+            metadata = {**(metadata or {}), **extra}
         try:
             rows.write_parquet(
                 tmp,

@@ -482,12 +482,15 @@ def _report_problems(report: LoadReport, strict: bool) -> None:
     warnings.warn(f"{report.path}: {text}", IncompleteRecordingWarning, stacklevel=3)
 
 
+_INCOMPLETE = "incomplete Parquet file"
+
+
 def _part_problem(path: Path) -> str | None:
     """Why a Parquet file is not a readable part of a recording, or None (impostors)."""
     import polars as pl
 
     if not part_is_complete(path):
-        return "incomplete Parquet file"
+        return _INCOMPLETE
     try:
         got = pl.read_parquet_schema(path)
     except Exception as exc:  # polars raises several types for a damaged footer
@@ -537,7 +540,11 @@ def _good_parts(root: Path, report: LoadReport) -> list[Path]:
 
 def _skip_part(root: Path, part: Path, problem: str, report: LoadReport) -> None:
     report.torn_parts.append(str(part))
-    report.problems.append(f"skipped part {part.relative_to(root)}: {problem}")
+    where = part.relative_to(root)
+    if problem == _INCOMPLETE:
+        report.problems.append(f"skipped incomplete part {where}")
+    else:
+        report.problems.append(f"skipped part {where}: {problem}")
 
 
 def _scan_parts(parts: list[Path], schema: dict[str, Any]) -> pl.LazyFrame:

@@ -11,9 +11,11 @@ thread wakes at least every 0.25 s, takes the list, and
   :mod:`amikit.record._textlog`) and flushes it at least every 0.5 s, so ``tail -f`` shows
   an event within a second;
 * collects the messages for Parquet and, every ``flush_events`` messages or
-  ``flush_seconds`` seconds, whichever comes first, turns them into rows in bulk (the
-  vectorised converter, checked equal to :func:`message_row`) and publishes one part file
-  atomically (:mod:`amikit.record._dataset`).
+  ``flush_seconds`` seconds (0.5 by default, the text log's pace), whichever comes first,
+  turns them into rows in bulk (the vectorised converter, checked equal to
+  :func:`message_row`) and publishes one part file atomically
+  (:mod:`amikit.record._dataset`); every ``compact_parts`` parts, and at ``stop()``, it
+  compacts those small parts into one (``DatasetWriter.compact``).
 
 Invariants
 ----------
@@ -27,7 +29,9 @@ Rule 5: a write error is never silent. The first one (disk full, permission lost
         ``parquet_failure="keep-text"`` a Parquet error stops only the Parquet side and
         the text log goes on.
 Rule 2: a crash (even ``kill -9``) loses at most the messages since the last Parquet flush
-        and the text since the last text flush; what was published stays readable.
+        and the text since the last text flush; what was published stays readable. Both
+        flush at the same pace, so the dataset loses about what the text log loses, and
+        ``amikit.load(dir, complete=True)`` adds what the text log holds beyond the dataset.
 Rule 3: the Login/Challenge exchange is never recorded; if outgoing actions are recorded
         (:meth:`Recorder.record_action`), ``Secret`` and ``Key`` values are masked.
 Rule 4: a connection gap (disconnect -> reconnect) is written as a gap row / gap record in
@@ -141,6 +145,9 @@ class RecordingSink:
         frame joins them (summing ``count``).
     flush_events, flush_seconds : int, float
         Publish a Parquet part every this many messages or seconds, whichever first.
+    compact_parts : int
+        Compact the small parts into one every this many parts (and at ``stop()``);
+        0 never compacts.
     rotate_bytes, rotate_seconds : int, float, optional
         Start a new text log when the current one reaches this size or age; the old one
         is renamed ``ami-log-<UTC stamp>.txt`` (with its index).
@@ -167,9 +174,10 @@ class RecordingSink:
         drop_noise: bool = False,
         collapse: bool = False,
         flush_events: int = 50_000,
-        flush_seconds: float = 5.0,
+        flush_seconds: float = 0.5,
         rotate_bytes: int | None = None,
         rotate_seconds: float | None = None,
+        compact_parts: int = 120,
         on_error: Callable[[BaseException], Any] | None = None,
         parquet_failure: str = "stop",
         max_backlog: int = DEFAULT_MAX_BACKLOG,
@@ -192,6 +200,8 @@ class RecordingSink:
         self.collapse = collapse
         self.flush_events = flush_events
         self.flush_seconds = flush_seconds
+        self.compact_parts = compact_parts
+        self._small_parts: list[Path] = []  # published since the last compaction
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
         self._lock = threading.Lock()
@@ -414,8 +424,14 @@ class RecordingSink:
                 w.set()
             if stopping:
                 with self._lock:
-                    if not self._buffer:
-                        return
+                    done = not self._buffer
+                if done:
+                    try:
+                        if self._dataset is not None and self.compact_parts:
+                            self._compact()
+                    except BaseException as exc:
+                        self._fail(exc)
+                    return
 
     def _fail(self, exc: BaseException) -> None:
         """Rule 5: stop taking messages, say why, drop the backlog (memory stays bounded)."""
@@ -508,7 +524,7 @@ class RecordingSink:
             return
         for attempt in range(_INTERRUPT_RETRIES + 1):
             try:
-                self._dataset.write(self.rows(pending))
+                self._small_parts += self._dataset.write(self.rows(pending))
                 break
             except KeyboardInterrupt:
                 if attempt == _INTERRUPT_RETRIES:
@@ -525,6 +541,13 @@ class RecordingSink:
                 self._lost_to_parquet(pending)
                 raise
         self.parquet_written += sum(1 for p in pending if isinstance(p, Message))
+        if self.compact_parts and len(self._small_parts) >= self.compact_parts:
+            self._compact()
+
+    def _compact(self) -> None:
+        parts, self._small_parts = self._small_parts, []
+        if len(parts) > 1:
+            self._dataset.compact(parts)
 
     def _lost_to_parquet(self, pending: list[Message | _Gap]) -> None:
         if self._log is None:  # else they are in the text log: recorded, not dropped
