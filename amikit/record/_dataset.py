@@ -143,8 +143,13 @@ def is_dataset(path: Path) -> bool:
 
 def has_run_columns(root: Path) -> bool:
     """True when the marker says some parts carry the run columns (Rule 4)."""
+    return marked(root, "run_columns")
+
+
+def marked(root: Path, flag: str) -> bool:
+    """True when the marker file sets ``flag`` (see :meth:`DatasetWriter.mark`)."""
     try:
-        return bool(json.loads((root / MARKER).read_text()).get("run_columns"))
+        return bool(json.loads((root / MARKER).read_text()).get(flag))
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -262,17 +267,22 @@ class DatasetWriter:
     def _mark_run_columns(self) -> None:
         if self._run_columns_marked:
             return
+        self.mark("run_columns")
+        self._run_columns_marked = True
+
+    def mark(self, flag: str) -> None:
+        """Set ``flag`` true in the marker file (``run_columns``; ``subset``: the parts
+        hold only some of the messages of the text log beside them, by design)."""
         marker = self.root / MARKER
         try:
             info = json.loads(marker.read_text())
         except (OSError, ValueError):
             info = {"format": "amikit-recording", "version": 1}
-        if not info.get("run_columns"):
-            info["run_columns"] = True
+        if not info.get(flag):
+            info[flag] = True
             tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
             tmp.write_text(json.dumps(info) + "\n")
             os.replace(tmp, marker)
-        self._run_columns_marked = True
 
     def _remove_stale_tmp(self) -> None:
         # Rule 1: leftovers of a crashed writer. Only old ones: another live writer in the

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import AmiError
-from ._dataset import MARKER, has_run_columns, is_dataset, list_parts, part_is_complete
+from ._dataset import MARKER, has_run_columns, is_dataset, list_parts, marked, part_is_complete
 from ._files import strip_fixture_header
 from ._schema import polars_schema, run_schema
 from ._textlog import index_path, read_index
@@ -90,11 +90,22 @@ class LoadReport:
     truncated_bytes: int = 0
     rejected_frames: int = 0
     problems: list[str] = field(default_factory=list)
+    #: Frames of a text log without their index line (torn or lost index): no arrival time.
+    unindexed_frames: int = 0
+    torn_index: bool = False
+    #: Frames the text logs beside a dataset hold beyond its last part (see ``complete=``).
+    tail_frames: int = 0
 
     @property
     def complete(self) -> bool:
-        """True when nothing was skipped."""
-        return not self.torn_parts and not self.truncated_bytes and not self.rejected_frames
+        """True when nothing was skipped or left without its index line."""
+        return not (
+            self.torn_parts
+            or self.truncated_bytes
+            or self.rejected_frames
+            or self.unindexed_frames
+            or self.torn_index
+        )
 
 
 # -- what is it? -------------------------------------------------------------------------------
@@ -206,6 +217,7 @@ def iter_text_rows(
     progress: Callable[[int, int], None] | None = None,
     report: LoadReport | None = None,
     categorical: bool = False,
+    _tail: tuple[int, str | None, pl.DataFrame] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Rows of an AMI text file (capture or text log), chunk by chunk, full schema.
 
@@ -213,6 +225,9 @@ def iter_text_rows(
     columns as categoricals of the same strings (for the Parquet writer: ``convert``).
 
     ``progress(done_bytes, total_bytes)`` is called after each chunk.
+
+    ``_tail=(offset, server, index records)`` reads only the frames from ``offset`` on,
+    with the index records from there (:func:`_text_tail`).
     """
     import polars as pl
 
@@ -224,10 +239,14 @@ def iter_text_rows(
     server: str | None = path.name
     index: pl.DataFrame | None = None
     gaps: pl.DataFrame | None = None
-    if idx.exists():
-        srv, records, torn = read_index(idx)
+    if _tail is not None or idx.exists():
+        if _tail is not None:
+            srv, records, torn = _tail[1], _tail[2], False
+        else:
+            srv, records, torn = read_index(idx)
         server = srv or server
         if torn:
+            report.torn_index = True
             report.problems.append(f"{idx.name}: torn last line skipped")
         index = (
             records.filter(pl.col("gap").is_null())
@@ -251,6 +270,8 @@ def iter_text_rows(
             first = body[: nl + 1].rstrip(b"\r\n")
             if first and b":" not in first and len(first) <= 256:
                 pos += nl + 1  # the banner
+        if _tail is not None:
+            pos = max(pos, _tail[0])
         follows = _contains(fh, b"Follows" + eol)
         fh.seek(pos)
         seq = 0
@@ -280,6 +301,7 @@ def iter_text_rows(
                     rows = rows.drop("seq", "connection", "received_at").join(
                         index, on="_end", how="left", maintain_order="left"
                     )
+                    report.unindexed_frames += rows["seq"].null_count()
                     rows, last = _continue_sequence(rows, last)
                 elif timing is not None and n:
                     rows, anchor = _apply_timing(rows, timing, anchor)
@@ -311,6 +333,11 @@ def iter_text_rows(
                 progress(min(pos, total), total)
         if gaps is not None and gap_done < gaps.height:  # gaps after the last frame
             yield _gap_rows(gaps.slice(gap_done), server).select(list(schema))
+        if report.unindexed_frames:
+            report.problems.append(
+                f"{idx.name}: {report.unindexed_frames} frame(s) of {path.name} have no index "
+                f"line (a crash or a torn index): their arrival time is unknown"
+            )
         carry = tail[0]
         if carry.strip(b"\r\n"):
             report.truncated_bytes = len(carry)
@@ -512,6 +539,8 @@ def _part_problem(path: Path) -> str | None:
 def _same_type(got: Any, want: Any) -> bool:
     import polars as pl
 
+    if got == pl.Null:  # a column of nulls only (a frame built without the values)
+        return True
     if want == pl.String:
         return got == pl.String or isinstance(got, pl.Categorical)
     return bool(got == want)
@@ -591,6 +620,135 @@ def _check_file(path: Path) -> None:
         raise RecordingFormatError(f"{path}: {problem}")
 
 
+def _index_tail(idx: Path, since_us: int | None) -> tuple[str | None, pl.DataFrame, bool]:
+    """An index's server, its frame and gap records from before ``since_us`` on (all of
+    them for None), and whether they are all of them. Read backwards in growing blocks:
+    a long-running log's index is large, and a crash's tail is at its end."""
+    import polars as pl
+
+    from ._textlog import _index_schema
+
+    with open(idx, "rb") as fh:
+        head = fh.readline()
+        start = fh.seek(0, os.SEEK_END) if since_us is not None else len(head)
+        block = 1 << 16
+        while start > len(head):
+            start = max(len(head), start - block)
+            block *= 4
+            if start == len(head):
+                break
+            fh.seek(start)
+            fh.readline()  # the rest of a line cut by the block start
+            when = _record_time(fh.readline())
+            if when is not None and since_us is not None and when < since_us:
+                break
+        fh.seek(start)
+        if start > len(head):
+            fh.readline()
+        data = fh.read()
+    data = data[: data.rfind(b"\n") + 1]
+    schema = _index_schema()
+    records = pl.read_ndjson(data, schema=schema) if data.strip() else pl.DataFrame(schema=schema)
+    return _header_server(head), records.filter(pl.col("amikit").is_null()), start <= len(head)
+
+
+def _record_time(line: bytes) -> int | None:
+    try:
+        value = json.loads(line).get("received_at")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _header_server(line: bytes) -> str | None:
+    try:
+        return json.loads(line).get("server")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _dataset_ends(df: pl.DataFrame) -> dict[str | None, tuple[int | None, int, int] | None]:
+    """Per server, the key ``(received_at µs, connection, seq)`` of the dataset's last row;
+    None for a server whose rows carry neither (recorded from a source without a clock)."""
+    import polars as pl
+
+    out: dict[str | None, tuple[int | None, int, int] | None] = dict.fromkeys(
+        df["server"].unique().to_list()
+    )
+    ends = (
+        df.filter(pl.col("seq").is_not_null() | pl.col("received_at").is_not_null())
+        .group_by("server")
+        .agg(
+            pl.col("received_at", "connection", "seq")
+            .sort_by("received_at", "connection", "seq", nulls_last=False)
+            .last()
+        )
+        .with_columns(
+            pl.col("received_at").dt.epoch("us"), pl.col("connection", "seq").fill_null(-1)
+        )
+    )
+    out.update({server: (at, conn, seq) for server, at, conn, seq in ends.iter_rows()})
+    return out
+
+
+def _newer(frames: pl.DataFrame, key: tuple[int | None, int, int] | None) -> pl.DataFrame:
+    """Index records of frames after ``key`` (all of them without one)."""
+    import polars as pl
+
+    if key is None:
+        return frames
+    at, conn, seq = key
+    ra = pl.col("received_at")
+    c = pl.col("connection").fill_null(-1)
+    later = (c > conn) | ((c == conn) & (pl.col("seq").fill_null(-1) > seq))
+    if at is None:
+        return frames.filter(later)
+    return frames.filter(ra.is_null() | (ra > at) | ((ra == at) & later))
+
+
+def _text_tail(root: Path, df: pl.DataFrame, report: LoadReport, fill: bool) -> pl.DataFrame:
+    """Frames the text logs in ``root`` hold beyond the dataset's last row of their
+    server (a crash cut the Parquet side first): counted in ``report.tail_frames``; with
+    ``fill``, their rows (the same layout, arrival times from the index)."""
+    import polars as pl
+
+    if marked(root, "subset"):  # drop_noise/collapse: the text log holds more by design
+        return df.clear()
+    ends = _dataset_ends(df)
+    tails: list[pl.DataFrame] = []
+    for log in reversed([p for p in _text_logs(root) if index_path(p).exists()]):
+        idx = index_path(log)
+        with open(idx, "rb") as fh:
+            log_server = _header_server(fh.readline())
+        if log_server in ends and ends[log_server] is None:
+            break  # the dataset's rows have no arrival time nor sequence to compare
+        key = ends.get(log_server)
+        server, records, whole = _index_tail(idx, None if key is None else key[0])
+        frames = records.filter(pl.col("gap").is_null())
+        newer = _newer(frames, key)
+        indexed_end = int((frames["offset"] + frames["len"]).max() or 0) if frames.height else 0
+        count = newer.height + _frames_after(log, indexed_end)
+        if count == 0:
+            break
+        report.tail_frames += count
+        if fill:
+            start = int(newer["offset"].min()) if newer.height else indexed_end
+            tail_index = records.filter(pl.col("offset") >= start)
+            rows = iter_text_rows(log, report=report, _tail=(start, server, tail_index))
+            tails[:0] = list(rows)  # older logs' tails go first
+        if not (whole and newer.height == frames.height):
+            break  # what is older than this log's tail is in the dataset
+    return pl.concat(tails) if tails else df.clear()
+
+
+def _frames_after(log: Path, offset: int) -> int:
+    """Complete frames in ``log`` after ``offset`` (frames whose index lines were lost)."""
+    with open(log, "rb") as fh:
+        fh.seek(offset)
+        rest = fh.read()
+    return rest.count(b"\r\n\r\n") or rest.count(b"\n\n")
+
+
 def _load_text(paths: list[Path], report: LoadReport) -> pl.DataFrame:
     import polars as pl
 
@@ -600,7 +758,7 @@ def _load_text(paths: list[Path], report: LoadReport) -> pl.DataFrame:
     return pl.concat(frames, rechunk=True)
 
 
-def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
+def load(path: str | Path, *, strict: bool = False, complete: bool = True) -> pl.DataFrame:
     """Load a recording as a polars DataFrame (one row per message, see ``_schema``).
 
     Parameters
@@ -611,6 +769,15 @@ def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
         AMI capture.
     strict : bool
         Raise instead of warning when part of the recording is unreadable.
+    complete : bool
+        For a dataset with text logs beside it (what the recorder writes): also return the
+        frames the text logs hold beyond the last Parquet part, converted from the text.
+        The recorder writes the text log first, so a crash (``kill -9``, power loss) or a
+        recorder still running leaves the newest messages in the text log only: on by
+        default, so that nothing the recorder wrote is invisible (it costs a look at the
+        end of the index when there is nothing to add). ``complete=False`` returns the
+        parts alone and counts those frames in a warning. Not done for a recording made
+        with ``drop_noise``/``collapse`` (its parts hold fewer rows by design).
 
     Returns
     -------
@@ -626,13 +793,19 @@ def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
     Warns
     -----
     IncompleteRecordingWarning
-        A torn part file or a truncated text tail was skipped.
+        A torn part file or a truncated text tail was skipped; frames of a text log have
+        no index line; or the text log beside a dataset goes beyond it (see ``complete``).
     """
+    import polars as pl
+
     path = Path(path)
     kind = _sniff(path)
     report = LoadReport(str(path), kind)
     if kind == "dataset":
         df = _load_dataset(path, report)
+        tail = _text_tail(path, df, report, complete)
+        if tail.height:
+            df = pl.concat([df, tail], how="diagonal_relaxed").select(df.columns)
     elif kind == "parquet":
         df = scan(path).collect()
     elif kind == "text-dir":
@@ -641,6 +814,14 @@ def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
         df = _load_text([path], report)
     report.frames = df.height
     _report_problems(report, strict)
+    if report.tail_frames and not complete:
+        warnings.warn(
+            f"{path}: its text log holds {report.tail_frames} frame(s) newer than the last "
+            f"Parquet part (the recorder crashed or is still running); "
+            f"amikit.load(...) without complete=False adds them",
+            IncompleteRecordingWarning,
+            stacklevel=2,
+        )
     df.amikit_report = report  # type: ignore[attr-defined]
     return df
 

@@ -298,6 +298,8 @@ class RecordingSink:
             from ._dataset import DatasetWriter
 
             self._dataset = DatasetWriter(self.path)
+            if self.drop_noise or self.collapse:  # the text log holds more, by design
+                self._dataset.mark("subset")
         if self.text:
             self._open_log()
         self._stopping = False
