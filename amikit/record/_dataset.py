@@ -238,6 +238,9 @@ class DatasetWriter:
     fsync : bool
         fsync each part before publishing it (durable against power loss; a process crash
         alone never needs it).
+    private : bool
+        Create files 0600 and directories 0700 (less umask): recordings hold caller
+        numbers and names. False: the usual 0666 / 0777 less umask.
     """
 
     def __init__(
@@ -247,7 +250,11 @@ class DatasetWriter:
         compression: str = "zstd",
         compression_level: int | None = 1,
         fsync: bool = True,
+        private: bool = True,
     ):
+        from ._files import make_private_dir
+
+        self.private = private
         self.root = Path(root)
         self.compression = compression
         self.compression_level = compression_level if compression == "zstd" else None
@@ -256,12 +263,10 @@ class DatasetWriter:
         self.rows_written = 0
         self._counter = 0
         self._run_columns_marked = False
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root, private)
         marker = self.root / MARKER
         if not marker.exists():
-            tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps({"format": "amikit-recording", "version": 1}) + "\n")
-            os.replace(tmp, marker)
+            self._write_marker({"format": "amikit-recording", "version": 1})
         self._remove_stale_tmp()
 
     def _mark_run_columns(self) -> None:
@@ -280,9 +285,15 @@ class DatasetWriter:
             info = {"format": "amikit-recording", "version": 1}
         if not info.get(flag):
             info[flag] = True
-            tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(info) + "\n")
-            os.replace(tmp, marker)
+            self._write_marker(info)
+
+    def _write_marker(self, info: dict) -> None:
+        from ._files import make_private_file
+
+        tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(info) + "\n")
+        make_private_file(tmp, self.private)
+        os.replace(tmp, self.root / MARKER)
 
     def _remove_stale_tmp(self) -> None:
         # Rule 1: leftovers of a crashed writer. Only old ones: another live writer in the
@@ -374,7 +385,9 @@ class DatasetWriter:
     def _write_part(
         self, rows: pl.DataFrame, directory: Path, name: str, extra: dict[str, str] | None
     ) -> Path:
-        directory.mkdir(parents=True, exist_ok=True)
+        from ._files import make_private_dir, make_private_file
+
+        make_private_dir(directory, self.private)
         tmp = directory / f".{name}.tmp"
         final = directory / name
         rows, metadata = _plain_strings(rows)
@@ -388,6 +401,7 @@ class DatasetWriter:
                 statistics=True,
                 metadata=metadata,
             )
+            make_private_file(tmp, self.private)
             if self.fsync:
                 with open(tmp, "rb") as fh:
                     os.fsync(fh.fileno())

@@ -156,10 +156,14 @@ def _looks_like_ami(head: bytes) -> bool:
     )
 
 
+_ROTATED_LOG = re.compile(r"ami-log-\d{8}T\d+\.txt")
+
+
 def _text_logs(directory: Path) -> list[Path]:
     logs = sorted(directory.glob(_TEXT_LOG_GLOB))
-    # the live log (ami-log.txt) last: rotated ones carry a stamp and sort before it
-    return sorted(logs, key=lambda p: (p.name == "ami-log.txt", p.name))
+    # the live logs (ami-log.txt, and ami-log-<server>.txt of a second server) last:
+    # rotated ones carry a stamp and sort before them, in time order
+    return sorted(logs, key=lambda p: (not _ROTATED_LOG.fullmatch(p.name), p.name))
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -715,14 +719,28 @@ def _text_tail(root: Path, df: pl.DataFrame, report: LoadReport, fill: bool) -> 
     if marked(root, "subset"):  # drop_noise/collapse: the text log holds more by design
         return df.clear()
     ends = _dataset_ends(df)
+    by_server: dict[str | None, list[Path]] = {}
+    for log in _text_logs(root):
+        if index_path(log).exists():
+            with open(index_path(log), "rb") as fh:
+                by_server.setdefault(_header_server(fh.readline()), []).append(log)
     tails: list[pl.DataFrame] = []
-    for log in reversed([p for p in _text_logs(root) if index_path(p).exists()]):
-        idx = index_path(log)
-        with open(idx, "rb") as fh:
-            log_server = _header_server(fh.readline())
+    for log_server, logs in by_server.items():
         if log_server in ends and ends[log_server] is None:
-            break  # the dataset's rows have no arrival time nor sequence to compare
-        key = ends.get(log_server)
+            continue  # the dataset's rows have no arrival time nor sequence to compare
+        tails += _server_tail(logs, ends.get(log_server), report, fill)
+    return pl.concat(tails) if tails else df.clear()
+
+
+def _server_tail(
+    logs: list[Path], key: tuple[int | None, int, int] | None, report: LoadReport, fill: bool
+) -> list[pl.DataFrame]:
+    """The rows (with ``fill``) of one server's logs beyond ``key``, oldest first."""
+    import polars as pl
+
+    tails: list[pl.DataFrame] = []
+    for log in reversed(logs):  # the live log first; an older one while all is newer
+        idx = index_path(log)
         server, records, whole = _index_tail(idx, None if key is None else key[0])
         frames = records.filter(pl.col("gap").is_null())
         newer = _newer(frames, key)
@@ -738,7 +756,7 @@ def _text_tail(root: Path, df: pl.DataFrame, report: LoadReport, fill: bool) -> 
             tails[:0] = list(rows)  # older logs' tails go first
         if not (whole and newer.height == frames.height):
             break  # what is older than this log's tail is in the dataset
-    return pl.concat(tails) if tails else df.clear()
+    return tails
 
 
 def _frames_after(log: Path, offset: int) -> int:

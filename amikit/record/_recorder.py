@@ -160,6 +160,9 @@ class RecordingSink:
         only the Parquet side and keep the text log going (:attr:`parquet_error`).
     max_backlog : int
         Messages held at most while the writer catches up (Rule 1).
+    private : bool
+        Create the recording's files 0600 and directories 0700 (less umask), as it holds
+        caller numbers and names; False: the usual 0666 / 0777 less umask.
     """
 
     def __init__(
@@ -181,6 +184,7 @@ class RecordingSink:
         on_error: Callable[[BaseException], Any] | None = None,
         parquet_failure: str = "stop",
         max_backlog: int = DEFAULT_MAX_BACKLOG,
+        private: bool = True,
     ) -> None:
         if parquet_failure not in _PARQUET_FAILURE:
             raise UsageError(f"parquet_failure must be one of {_PARQUET_FAILURE}")
@@ -218,6 +222,8 @@ class RecordingSink:
         self.on_error = on_error
         self.parquet_failure = parquet_failure
         self.max_backlog = max_backlog
+        self.private = private
+        self._log_path: Path | None = None  # the live text log of this server
         #: The error that stopped the recording (Rule 5), or None.
         self.error: BaseException | None = None
         #: The error that stopped the Parquet side only (``parquet_failure="keep-text"``).
@@ -293,11 +299,13 @@ class RecordingSink:
     def start(self) -> None:
         if self._thread is not None:
             raise UsageError("recorder already started")
-        self.path.mkdir(parents=True, exist_ok=True)
+        from ._files import make_private_dir
+
+        make_private_dir(self.path, self.private)
         if self.parquet:
             from ._dataset import DatasetWriter
 
-            self._dataset = DatasetWriter(self.path)
+            self._dataset = DatasetWriter(self.path, private=self.private)
             if self.drop_noise or self.collapse:  # the text log holds more, by design
                 self._dataset.mark("subset")
         if self.text:
@@ -351,9 +359,11 @@ class RecordingSink:
     # -- writer thread --------------------------------------------------------------------
 
     def _open_log(self) -> None:
-        from ._textlog import TextLogWriter
+        from ._textlog import TextLogWriter, log_for_server
 
-        self._log = TextLogWriter(self.path / "ami-log.txt", server=self.server)
+        if self._log_path is None:
+            self._log_path = log_for_server(self.path, self.server)
+        self._log = TextLogWriter(self._log_path, server=self.server, private=self.private)
         self._log_opened = time.monotonic()
 
     def _rotate_if_due(self) -> None:
