@@ -108,6 +108,11 @@ class Parser:
         """Bytes held for a frame still in progress."""
         return len(self._pending)
 
+    @property
+    def skipping(self) -> bool:
+        """True while the bytes of an oversized frame are being dropped (Rule 5)."""
+        return self._skipping
+
     def feed(self, data: bytes) -> list[Message]:
         """Consume ``data`` and return the messages it completed, in order.
 

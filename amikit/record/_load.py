@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import AmiError
+from ..protocol import DEFAULT_MAX_FRAME_SIZE
 from ._dataset import MARKER, has_run_columns, is_dataset, list_parts, marked, part_is_complete
 from ._files import strip_fixture_header
 from ._schema import polars_schema, run_schema
@@ -373,26 +374,16 @@ def _parsed_chunks(
     term = b"\n\n" if lf else b"\r\n\r\n"
     carry = b""
     if follows:
-        while True:
-            block = fh.read(chunk_bytes)
-            data = carry + block if carry else block
-            if not data:
-                break
-            rows, used, stats = rows_from_buffer(data, lf=lf, follows=True)
-            if not block and not data.strip(b"\r\n"):
-                used = len(data)
-            carry = data[used:]
-            yield rows, stats, pos, pos + used, not block
-            pos += used
-            if not block:
-                break
-        tail[0] = carry
+        yield from _codec_framed_chunks(fh, pos, chunk_bytes, lf=lf, tail=tail)
         return
     queue: deque[tuple[Future[Any], int, int]] = deque()
     # Each chunk is read straight into its own buffer, which is then cut in place at its
     # last terminator; the next read starts there (re-reading the partial frame, < one
     # frame). No concatenation or slicing: a 16 MiB chunk is copied once, by the read.
+    # A chunk without any terminator is read again, twice the size, up to the frame limit:
+    # past it the frame is dropped (as the codec does) and memory stays bounded.
     size = chunk_bytes
+    limit = DEFAULT_MAX_FRAME_SIZE + len(term)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="amikit-convert") as pool:
         while True:
             fh.seek(pos)
@@ -401,10 +392,24 @@ def _parsed_chunks(
             del data[got:]
             cut = data.rfind(term)
             if cut < 0:
+                if got > limit:  # an oversized frame: skip it, whatever the chunk size
+                    while queue:
+                        job, start, end = queue.popleft()
+                        rows, _, stats = job.result()
+                        yield rows, stats, start, end, False
+                    end = _skip_frame(fh, pos + got - len(term) + 1, term, chunk_bytes)
+                    stats = ConvertStats(errors=1)
+                    stats.problems.append(
+                        f"frame at offset {pos} exceeds max_frame_size "
+                        f"({DEFAULT_MAX_FRAME_SIZE} bytes), dropped"
+                    )
+                    yield _empty_rows_with_end(), stats, pos, end, False
+                    pos, size = end, chunk_bytes
+                    continue
                 if got < size:  # end of file: only an incomplete frame (or nothing) left
                     carry = bytes(data)
                     break
-                size *= 2  # a frame larger than a chunk: read more at once
+                size = min(size * 2, limit + 1)  # a frame larger than a chunk: read more
                 continue
             cut += len(term)
             del data[cut:]
@@ -423,6 +428,89 @@ def _parsed_chunks(
     if not queue and not carry.strip(b"\r\n"):
         carry = b""
     tail[0] = carry
+
+
+def _skip_frame(fh: Any, pos: int, term: bytes, chunk_bytes: int) -> int:
+    """The offset just past the next terminator at or after ``pos`` (the end of the file
+    when there is none), read a chunk at a time."""
+    fh.seek(pos)
+    seam = b""
+    while True:
+        block = fh.read(chunk_bytes)
+        if not block:
+            return fh.tell()
+        data = seam + block
+        at = data.find(term)
+        if at >= 0:
+            return pos - len(seam) + at + len(term)
+        seam = data[-(len(term) - 1) :]
+        pos += len(block)
+
+
+def _empty_rows_with_end() -> pl.DataFrame:
+    from ._vector import _empty_rows, _finish, _with_end
+
+    return _with_end(_finish(_empty_rows(), [], []), [])
+
+
+def _codec_framed_chunks(
+    fh: Any, pos: int, chunk_bytes: int, *, lf: bool, tail: list[bytes]
+) -> Iterator[tuple[pl.DataFrame, ConvertStats, int, int, bool]]:
+    """:func:`_parsed_chunks` for a stream with old Command output: one codec
+    :class:`~amikit.protocol.Parser` frames the whole stream (linear at any chunk size,
+    an oversized frame dropped with bounded memory, Command replies included), and the
+    complete frames of each chunk go to the converter in one buffer."""
+    from ..protocol import Parser, RemoteProtocolError
+
+    term = b"\n\n" if lf else b"\r\n\r\n"
+    parser = Parser(banner=False)
+    parser.feed(b"X: y" + term)  # the line ending is known; the banner is already skipped
+    window = bytearray()  # the stream from offset `base` on, not yet handed over
+    base = pos
+    while True:
+        block = fh.read(chunk_bytes)
+        stats = ConvertStats()
+        errors = parser.errors
+        try:
+            msgs = parser.feed(block) if block else []
+        except RemoteProtocolError as exc:
+            msgs = exc.messages
+            stats.problems.append(str(exc))
+        stats.errors += parser.errors - errors
+        window += block
+        raws, ends, at = [], [], 0
+        for m in msgs:  # each message is a contiguous, in-order piece of the stream
+            raw = m.raw
+            at = window.find(raw, at) + len(raw)
+            raws.append(raw)
+            ends.append(at)  # from `base`, as the caller adds it
+        if raws:
+            rows, _, more = rows_from_buffer(b"".join(raws), lf=lf, follows=True)
+            stats.frames += more.frames
+            stats.fallback += more.fallback
+            stats.errors += more.errors
+            stats.problems += more.problems
+            rows = rows.with_columns(_ends_of(ends, rows))
+        # keep only what the parser still holds: the frame in progress (a suffix)
+        keep = 0 if parser.skipping else parser.buffered
+        drop = max(len(window) - keep, at)
+        del window[:drop]
+        start, base = base, base + drop
+        if not raws:
+            if block and not stats.errors:
+                continue  # inside a frame: nothing to hand over yet (no per-chunk cost)
+            rows = _empty_rows_with_end()
+        yield rows, stats, start, base, not block
+        if not block:
+            break
+    tail[0] = bytes(window) if bytes(window).strip(b"\r\n") else b""
+
+
+def _ends_of(ends: list[int], rows: pl.DataFrame) -> pl.Series:
+    """The absolute ``_end`` of each row, from its frame number within the buffer."""
+    import polars as pl
+
+    return pl.Series("_end", ends, dtype=pl.Int64).gather(rows["frame"]).alias("_end")
 
 
 def _continue_sequence(
