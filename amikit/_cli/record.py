@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include", action="append", metavar="NAMES", help="only these events")
     parser.add_argument("--exclude", action="append", metavar="NAMES", help="not these events")
     parser.add_argument("--flush-events", type=int, default=50_000, help="Parquet part size")
-    parser.add_argument("--flush-seconds", type=float, default=5.0, help="Parquet part age")
+    parser.add_argument("--flush-seconds", type=float, default=0.5, help="Parquet part age")
     parser.add_argument("--rotate-mb", type=float, help="start a new text log at this size")
     parser.add_argument("--rotate-seconds", type=float, help="start a new text log this often")
     parser.add_argument("--stop-after", type=float, metavar="SECONDS", help="stop after a while")
@@ -110,7 +110,19 @@ def run(args: argparse.Namespace) -> int:
         while not done.wait(0.2):
             if deadline is not None and time.monotonic() >= deadline:
                 break
-        recorder.stop()
+            if recorder.error is not None:  # a write error (disk full...) stops the run
+                break
+        try:
+            recorder.stop()
+        except Exception as exc:
+            client.close()
+            stats = recorder.stats
+            print(
+                f"amikit record: recording failed: {exc} "
+                f"({stats['received']:,} events received, {stats['dropped']:,} not written)",
+                file=sys.stderr,
+            )
+            return ExitStatus.ERROR
         stats = recorder.stats
         client.close()
         print(
