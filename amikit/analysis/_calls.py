@@ -509,9 +509,8 @@ def _epochs(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.Series:
     filled = (
         prepared.lazy()
         .select(POS, *[e.alias(f"_s{i}") for i, e in enumerate(scope)])
-        .join(marked.lazy(), on=POS, how="left")
+        .join(marked.lazy(), on=POS, how="left", maintain_order="left")
         .with_columns(pl.col("epoch").forward_fill().over("_s0", "_s1").fill_null(0))
-        .sort(POS)
         .collect()
     )
     return filled["epoch"]

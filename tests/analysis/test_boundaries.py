@@ -1,0 +1,262 @@
+"""Calls as they really are: cut by the recording, split by restarts, sessions and servers.
+
+Issue 11. A recording starts and stops in the middle of traffic and may span a PBX restart:
+the calls it cut are flagged (``joined_late``, ``in_progress``) and nothing is guessed for
+them; the calls it saw whole are exactly what a full recording gives, and still agree
+with Asterisk's CDR; no call joins channels across a restart, a session or a server.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import polars as pl
+import pytest
+
+import amikit
+from amikit import AMIClient
+from amikit.analysis import CallTracker, calls, stats, with_call_id, with_epoch
+from amikit.protocol import Message
+from amikit.record._schema import message_row, rows_to_frame
+from amikit.sim import PBX
+
+from .conftest import MIXED60, capture_messages
+from .test_calls import agreement
+
+# where the capture is cut: fractions of its events, head (recording started late) and
+# tail (recording stopped early)
+CUTS = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def mixed60_rows() -> list[dict[str, Any]]:
+    rows = [message_row(m, seq=i) for i, m in enumerate(capture_messages(MIXED60), 1)]
+    return [r for r in rows if r["event"] not in ("Cdr", "CEL")]
+
+
+def tracked(frame: pl.DataFrame) -> pl.DataFrame:
+    tracker = CallTracker()
+    for row in frame.iter_rows(named=True):
+        tracker.feed_row(row)
+    return tracker.calls()
+
+
+def whole(summary: pl.DataFrame) -> pl.DataFrame:
+    return summary.filter(~pl.col("in_progress") & ~pl.col("joined_late"))
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, Any]]:
+    return mixed60_rows()
+
+
+@pytest.fixture(scope="module")
+def uncut(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return calls(rows_to_frame(rows))
+
+
+def split_calls(rows: list[dict[str, Any]], at: int) -> set[str]:
+    """The calls with events on both sides of row ``at`` of the full capture."""
+    tagged = with_call_id(rows_to_frame(rows)).with_row_index("_i")
+    span = (
+        tagged.filter(pl.col("call_id").is_not_null())
+        .group_by("call_id")
+        .agg(pl.col("_i").min().alias("lo"), pl.col("_i").max().alias("hi"))
+    )
+    return set(span.filter((pl.col("lo") < at) & (pl.col("hi") >= at))["call_id"])
+
+
+@pytest.mark.parametrize("fraction", CUTS)
+def test_cut_capture_flags_every_cut_call_and_keeps_every_whole_one(
+    rows: list[dict[str, Any]], uncut: pl.DataFrame, fraction: float
+) -> None:
+    at = int(len(rows) * fraction)
+    cut = split_calls(rows, at)
+    assert cut  # every cut point falls while calls are up
+    assert uncut.filter(pl.col("in_progress") | pl.col("joined_late")).height == 0
+    head = calls(rows_to_frame(rows[at:]))  # the recording started late
+    tail = calls(rows_to_frame(rows[:at]))  # the recording stopped early
+    assert set(head.filter(pl.col("joined_late"))["call_id"]) == cut
+    assert head["in_progress"].sum() == 0
+    assert set(tail.filter(pl.col("in_progress"))["call_id"]) == cut
+    assert tail["joined_late"].sum() == 0
+    # nothing guessed for an unfinished call; what was seen stays
+    unfinished = tail.filter(pl.col("in_progress"))
+    for name in ("end", "duration", "billsec", "disposition"):
+        assert unfinished[name].null_count() == unfinished.height
+    assert unfinished.filter(pl.col("answer").is_not_null())["answered"].all()
+    # a late call starts when first seen
+    late = head.filter(pl.col("joined_late")).join(uncut, on="call_id", suffix="_full")
+    assert (late["start"] >= late["start_full"]).all()
+    # every whole call is exactly the uncut one, and agrees with the CDR
+    for part in (head, tail):
+        seen = whole(part)
+        assert seen.height == part.height - len(cut)
+        same = uncut.filter(pl.col("call_id").is_in(seen["call_id"].implode()))
+        assert seen.sort("call_id").equals(same.sort("call_id"))
+        figures = agreement(seen)
+        n = seen.height
+        assert {k: v for k, v in figures.items() if k != "cdr_calls"} == {
+            "ami_calls": n,
+            "matched": n,
+            "disposition": n,
+            "answered": n,
+            "start": n,
+            "end": n,
+        }
+        # the live tracker says the same
+        assert tracked(rows_to_frame(rows[at:] if part is head else rows[:at])).equals(part)
+
+
+def test_stats_count_unfinished_calls_apart(rows: list[dict[str, Any]]) -> None:
+    at = int(len(rows) * 0.5)
+    summary = calls(rows_to_frame(rows[at : at + len(rows) // 4]))
+    n_late = summary["joined_late"].sum()
+    n_open = summary["in_progress"].sum()
+    assert n_late and n_open
+    table = stats(summary)
+    overall = table.filter(pl.col("by") == "all").row(0, named=True)
+    finished = whole(summary)
+    assert overall["calls"] == finished.height
+    assert overall["in_progress"] == n_open
+    assert (
+        overall["joined_late"]
+        == summary.filter(pl.col("joined_late") & ~pl.col("in_progress")).height
+    )
+    assert overall["answered"] == finished["answered"].sum()
+    assert overall["mean_duration"] == pytest.approx(finished["duration"].mean())
+    causes = table.filter(pl.col("by") == "hangup_cause")
+    assert causes["calls"].sum() == finished.height
+    dispositions = table.filter(pl.col("by") == "disposition")
+    assert set(dispositions["key"]) <= {"ANSWERED", "NO ANSWER", "BUSY", "FAILED"}
+
+
+class Events:
+    """Every event a client delivers; lets a test wait for a condition (no sleeps)."""
+
+    def __init__(self) -> None:
+        self.items: list[Message] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, msg: Message) -> None:
+        with self._cond:
+            self.items.append(msg)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Any, timeout: float = 20.0) -> Any:
+        with self._cond:
+            found: list[Any] = []
+
+            def check() -> bool:
+                found[:] = [predicate(self.items)]
+                return bool(found[0])
+
+            assert self._cond.wait_for(check, timeout), "the simulated PBX did not get there"
+            return found[0]
+
+    def new_call(self, after: int) -> tuple[str, int]:
+        """``(Linkedid, index)`` of the first Newchannel from index ``after`` on."""
+
+        def first(items: list[Message]) -> tuple[str, int] | None:
+            for i in range(after, len(items)):
+                if items[i].name == "Newchannel":
+                    return items[i]["Linkedid"], i
+            return None
+
+        return self.wait_for(first)
+
+    def ended(self, linkedid: str, after: int) -> None:
+        """Wait until every channel of the call created from ``after`` on has hung up."""
+
+        def done(items: list[Message]) -> bool:
+            made = {m["Uniqueid"] for m in items[after:] if m.name == "Newchannel"}
+            gone = {m["Uniqueid"] for m in items[after:] if m.name == "Hangup"}
+            mine = {m["Uniqueid"] for m in items[after:] if m.get("Linkedid") == linkedid}
+            return bool(mine) and (mine & made) <= gone
+
+        self.wait_for(done)
+
+
+def test_recording_across_a_pbx_restart(tmp_path) -> None:
+    """Starts while a call is up, spans a restart (Local names repeat), stops mid-call."""
+    with PBX(calls_per_minute=0, seed=7, speed=3.0) as pbx:
+        client = AMIClient(
+            "127.0.0.1", pbx.port, "admin", "amikit", timeout=5.0, backoff=(0.05, 0.2)
+        )
+        events = Events()
+        states: list[Any] = []
+        back = threading.Event()
+
+        def on_connection(state: Any) -> None:
+            states.append(state)
+            if state.kind == "reconnected":
+                back.set()
+
+        client.on("*", events, thread="loop")
+        client.on_connection(on_connection)
+        with client:
+            pbx.call("hold")  # up before the recording starts, cut by the restart
+            before, _ = events.new_call(0)
+            with client.record(tmp_path / "rec"):
+                mark = len(events.items)
+                pbx.call("answered")  # seen whole, before the restart
+                first, at = events.new_call(mark)
+                events.ended(first, at)
+                pbx.restart()
+                assert back.wait(10)
+                mark = len(events.items)
+                pbx.call("hold")  # still up when the recording stops; the names of `before`
+                last, at = events.new_call(mark)
+                mark = len(events.items)
+                pbx.call("answered")  # seen whole, after: the Local names of `first`
+                again, at = events.new_call(mark)
+                events.ended(again, at)
+    frame = amikit.load(tmp_path / "rec")
+    summary = calls(frame)
+    flags = {
+        r["call_id"]: (r["joined_late"], r["in_progress"], r["epoch"])
+        for r in summary.iter_rows(named=True)
+    }
+    assert flags == {
+        before: (True, True, 0),
+        first: (False, False, 0),
+        again: (False, False, 1),
+        last: (False, True, 1),
+    }
+    # the restart reused the Local channel names; no call holds channels of both runs
+    by_epoch = with_epoch(frame).filter(pl.col("Channel").str.starts_with("Local/"))
+    names = [set(by_epoch.filter(pl.col("epoch") == e)["Channel"]) for e in (0, 1)]
+    assert names[0] & names[1]
+    tagged = with_call_id(with_epoch(frame)).filter(pl.col("call_id").is_not_null())
+    spans = tagged.group_by("call_id").agg(pl.col("epoch").n_unique().alias("n"))
+    assert spans["n"].max() == 1
+    assert summary["server"].unique().to_list() == [f"127.0.0.1:{pbx.port}"]
+    assert tracked(frame).equals(summary)
+    # a reconnect without a restart keeps the epoch and the call
+    assert with_epoch(frame.filter(pl.col("connection") == 1))["epoch"].max() == 0
+
+
+def test_a_reconnect_without_restart_keeps_the_call(tmp_path) -> None:
+    with PBX(calls_per_minute=0, seed=3, speed=3.0) as pbx:
+        client = AMIClient(
+            "127.0.0.1", pbx.port, "admin", "amikit", timeout=5.0, backoff=(0.05, 0.2)
+        )
+        events = Events()
+        back = threading.Event()
+        client.on("*", events, thread="loop")
+        client.on_connection(lambda state: back.set() if state.kind == "reconnected" else None)
+        with client, client.record(tmp_path / "rec"):
+            pbx.call("hold")
+            call_id, at = events.new_call(0)
+            pbx.server.drop_connections()  # a network blip: the PBX keeps running
+            assert back.wait(10)
+            events.ended(call_id, at)
+    frame = amikit.load(tmp_path / "rec")
+    assert frame.filter(pl.col("kind") == "gap").height == 1
+    assert with_epoch(frame)["epoch"].unique().to_list() == [0]
+    summary = calls(frame)
+    assert summary["call_id"].to_list() == [call_id]
+    assert summary["epoch"].to_list() == [0]
+    hangups = frame.filter((pl.col("event") == "Hangup") & (pl.col("connection") == 2))
+    assert hangups.height  # the call went on after the reconnect, in the same call
+    assert tracked(frame).equals(summary)
