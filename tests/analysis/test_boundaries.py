@@ -155,11 +155,13 @@ class Events:
             return found[0]
 
     def new_call(self, after: int) -> tuple[str, int]:
-        """``(Linkedid, index)`` of the first Newchannel from index ``after`` on."""
+        """``(Linkedid, index)`` of the first new call from index ``after`` on."""
 
         def first(items: list[Message]) -> tuple[str, int] | None:
             for i in range(after, len(items)):
-                if items[i].name == "Newchannel":
+                m = items[i]
+                # a call's first channel is the one whose Uniqueid is its Linkedid
+                if m.name == "Newchannel" and m["Uniqueid"] == m["Linkedid"]:
                     return items[i]["Linkedid"], i
             return None
 
