@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import _thread
 import fnmatch
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -40,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import UsageError
 from ..protocol import Message, encode_message, mask_value
+
+_log = logging.getLogger("amikit.record")
 
 if TYPE_CHECKING:
     import polars as pl
@@ -111,7 +114,8 @@ class RecordingSink:
     path : path
         Output directory: ``ami-log.txt`` (+ index) and the Parquet dataset.
     server : str
-        ``host:port`` stored in every row and in the ``server=`` partition.
+        ``host:port`` (or a name for the PBX) stored in every row and in the ``server=``
+        partition.
     text, parquet : bool
         Which outputs to write.
     include, exclude : str or list of str, optional
@@ -164,6 +168,13 @@ class RecordingSink:
         self.flush_seconds = flush_seconds
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
+        from ._schema import new_session_id
+
+        #: This recording run, stamped on every Parquet row: calls never group across
+        #: sessions, so appending to a folder never merges with what it held.
+        self.session = new_session_id()
+        #: Whether ``path`` already held a recording when this one started.
+        self.appended = False
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._buffer: list[Message | _Gap] = []
@@ -243,7 +254,16 @@ class RecordingSink:
             raise UsageError("recorder already started")
         self.path.mkdir(parents=True, exist_ok=True)
         if self.parquet:
-            from ._dataset import DatasetWriter
+            from ._dataset import DatasetWriter, is_dataset
+
+            self.appended = is_dataset(self.path)
+            if self.appended:
+                _log.warning(
+                    "%s already holds a recording: appending as a new session %s "
+                    "(its calls stay apart from the earlier ones)",
+                    self.path,
+                    self.session,
+                )
 
             self._dataset = DatasetWriter(self.path)
         if self.text:
@@ -448,6 +468,7 @@ class RecordingSink:
         rows = rows.with_columns(
             pl.Series("received_at", _micros_list(msgs), dtype=pl.Int64).cast(utc),
             pl.lit(self.server, dtype=pl.String).alias("server"),
+            pl.lit(self.session, dtype=pl.String).alias("session"),
             pl.Series("connection", [m.connection for m in msgs], dtype=pl.Int32),
             pl.Series("seq", [m.seq for m in msgs], dtype=pl.Int64),
         ).select(list(schema))
@@ -464,7 +485,7 @@ class RecordingSink:
                     reason=g.reason,
                 )
                 for _, g in gaps
-            )
+            ).with_columns(pl.lit(self.session, dtype=pl.String).alias("session"))
             rows = (
                 pl.concat(
                     [
@@ -515,7 +536,8 @@ class Recorder:
 
     def __init__(self, client: Any, path: str | Path, **options: Any) -> None:
         self.client = client
-        server = getattr(client, "server", None)
+        # a name the user gives the PBX, else the client's host:port
+        server = options.pop("server", None) or getattr(client, "server", None)
         self.sink = RecordingSink(path, server=server, **options)
         self._subscription: Any = None
         self._connection_sub: Any = None

@@ -18,6 +18,9 @@ import amikit
 from amikit import AMIClient
 from amikit.analysis import CallTracker, calls, stats, with_call_id, with_epoch
 from amikit.protocol import Message
+from amikit.record import convert
+from amikit.record._convert import AlreadyConvertedError, source_session
+from amikit.record._recorder import RecordingSink
 from amikit.record._schema import message_row, rows_to_frame
 from amikit.sim import PBX
 
@@ -262,3 +265,54 @@ def test_a_reconnect_without_restart_keeps_the_call(tmp_path) -> None:
     hangups = frame.filter((pl.col("event") == "Hangup") & (pl.col("connection") == 2))
     assert hangups.height  # the call went on after the reconnect, in the same call
     assert tracked(frame).equals(summary)
+
+
+def test_sessions_appended_to_one_folder_never_mix(tmp_path, caplog, uncut) -> None:
+    """The same capture recorded twice into one folder (same Uniqueids): two sessions."""
+    messages = capture_messages(MIXED60)
+    sinks = []
+    for _ in range(2):
+        with RecordingSink(tmp_path, server="pbx:5038", text=False) as sink:
+            for m in messages:
+                sink.put(m)
+        sinks.append(sink)
+    assert [s.appended for s in sinks] == [False, True]
+    assert sinks[0].session != sinks[1].session
+    assert f"appending as a new session {sinks[1].session}" in caplog.text
+    frame = amikit.load(tmp_path).filter(~pl.col("event").is_in(["Cdr", "CEL"]))
+    summary = calls(frame)
+    assert summary.height == 2 * uncut.height
+    keep = [c for c in uncut.columns if c not in ("server", "session")]
+    for sink in sinks:
+        mine = summary.filter(pl.col("session") == sink.session)
+        assert mine.select(keep).equals(uncut.select(keep))
+    assert tracked(frame).equals(summary)
+
+
+def test_servers_in_one_dataset_never_mix(tmp_path, uncut) -> None:
+    messages = capture_messages(MIXED60)
+    for name in ("east", "west"):
+        with RecordingSink(tmp_path, server=name, text=False) as sink:
+            for m in messages:
+                sink.put(m)
+    frame = amikit.load(tmp_path).filter(~pl.col("event").is_in(["Cdr", "CEL"]))
+    summary = calls(frame)
+    assert summary.group_by("server").len().sort("server").rows() == [
+        ("east", uncut.height),
+        ("west", uncut.height),
+    ]
+    assert tracked(frame).equals(summary)
+
+
+def test_one_capture_converted_twice_is_refused(tmp_path) -> None:
+    first = convert(MIXED60, tmp_path / "ds")
+    rows = amikit.load(tmp_path / "ds").height
+    assert rows == first.frames
+    copy = tmp_path / "same-bytes-other-name.raw"
+    copy.write_bytes(MIXED60.read_bytes())
+    for source in (MIXED60, copy):
+        with pytest.raises(AlreadyConvertedError, match="already holds"):
+            convert(source, tmp_path / "ds")
+    assert amikit.load(tmp_path / "ds").height == rows  # never doubled
+    sessions = amikit.load(tmp_path / "ds")["session"].unique().to_list()
+    assert sessions == [source_session(MIXED60)]
