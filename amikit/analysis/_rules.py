@@ -63,6 +63,7 @@ __all__ = [
     "is_up_state",
     "local_pair_key",
     "normalized_event",
+    "outcome_text",
     "summarize_call",
 ]
 
@@ -268,6 +269,21 @@ CALL_COLUMNS: dict[str, str] = {
     "session": "the recording run the call was seen in",
     "epoch": "PBX epoch within the session: 0, then +1 after each detected restart",
 }
+
+IN_PROGRESS = "in progress"
+JOINED_LATE = "joined late"
+
+
+def outcome_text(call: Any) -> str:
+    """How a call's outcome reads wherever calls are shown (Rule 7).
+
+    Its disposition; ``in progress`` for a call that had not ended when the recording
+    stopped (never ``FAILED``); either followed by ``, joined late`` for a call that
+    began before the recording did. ``call`` is a summary row (a mapping).
+    """
+    text = IN_PROGRESS if call.get("in_progress") else call.get("disposition") or "?"
+    return f"{text}, {JOINED_LATE}" if call.get("joined_late") else text
+
 
 _BAD_CALLERID = frozenset({"", "<unknown>", "<Unknown>"})
 
