@@ -23,6 +23,7 @@ import polars as pl
 
 from .._exceptions import UsageError
 from ._noise import drop_noise
+from ._rules import PLACEHOLDER_IDS, ChannelFacts, call_flags, unseen_note
 from ._timeline import timeline
 
 __all__ = ["Ladder", "Step", "ladder"]
@@ -203,10 +204,27 @@ class Ladder:
     LEFT = 70
     TOP = 64
 
-    def __init__(self, call_id: str, columns: list[str], steps: list[Step]) -> None:
+    def __init__(
+        self,
+        call_id: str,
+        columns: list[str],
+        steps: list[Step],
+        *,
+        in_progress: bool = False,
+        joined_late: bool = False,
+    ) -> None:
         self.call_id = call_id
         self.columns = columns
         self.steps = steps
+        #: The recording did not see the call end / begin (Rule 7 of the call rules).
+        self.in_progress = in_progress
+        self.joined_late = joined_late
+
+    @property
+    def title(self) -> str:
+        """``call <id>``, and what the recording did not see of it."""
+        note = unseen_note(self.in_progress, self.joined_late)
+        return f"call {self.call_id}" + (f" ({note})" if note else "")
 
     # -- SVG -------------------------------------------------------------------------------
     def to_svg(self) -> str:
@@ -223,7 +241,7 @@ class Ladder:
             'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
             'fill="context-stroke"/></marker></defs>',
             f'<rect width="{width}" height="{height}" fill="white"/>',
-            f'<text x="8" y="18" font-weight="bold">call {escape(self.call_id)}</text>',
+            f'<text x="8" y="18" font-weight="bold">{escape(self.title)}</text>',
         ]
         bottom = top + rh * (len(self.steps) + 0.5)
         for name, cx in x.items():
@@ -276,7 +294,7 @@ class Ladder:
         """A standalone HTML page holding the SVG (no JavaScript)."""
         return (
             "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-            f"<title>call {escape(self.call_id)}</title></head><body>\n"
+            f"<title>{escape(self.title)}</title></head><body>\n"
             f"{self.to_svg()}\n</body></html>\n"
         )
 
@@ -301,7 +319,7 @@ class Ladder:
         names = [_fit(c, width - 2) for c in self.columns]
         centre = {c: 9 + width * i + width // 2 for i, c in enumerate(self.columns)}
         total = 9 + width * len(self.columns)
-        lines = [f"call {self.call_id}", " " * 9 + "".join(n.center(width) for n in names)]
+        lines = [self.title, " " * 9 + "".join(n.center(width) for n in names)]
         for s in self.steps:
             row = [" "] * total
             for cx in centre.values():
@@ -380,4 +398,25 @@ def ladder(
         columns.remove(ORIGINATE)
         columns.insert(0, ORIGINATE)
     real_id = tl["call_id"][0] if "call_id" in tl.columns else call_id
-    return Ladder(str(real_id), columns, steps)
+    in_progress, joined_late = _flags(timeline(frame, call_id, fold_local=False))
+    return Ladder(str(real_id), columns, steps, in_progress=in_progress, joined_late=joined_late)
+
+
+def _flags(tl: pl.DataFrame | pl.LazyFrame) -> tuple[bool, bool]:
+    """Rule 7 on one call's own events (noise included: a Newchannel may be folded)."""
+    if isinstance(tl, pl.LazyFrame):
+        tl = tl.collect()
+    if "Uniqueid" not in tl.columns:
+        return False, False
+    per_channel = (
+        tl.filter(~pl.col("Uniqueid").is_in(list(PLACEHOLDER_IDS)))
+        .group_by("Uniqueid")
+        .agg(
+            (pl.col("event") == "Hangup").any().alias("hung_up"),
+            (pl.col("event") == "Newchannel").any().alias("created"),
+        )
+    )
+    return call_flags(
+        ChannelFacts(uniqueid=u, hangup_pos=0 if h else None, created_seen=c)
+        for u, h, c in per_channel.iter_rows()
+    )

@@ -270,6 +270,26 @@ CALL_COLUMNS: dict[str, str] = {
     "epoch": "PBX epoch within the session: 0, then +1 after each detected restart",
 }
 
+
+def call_flags(channels: Iterable[ChannelFacts]) -> tuple[bool, bool]:
+    """``(in_progress, joined_late)`` of a call from its channels (Rule 7)."""
+    chans = list(channels)
+    return (
+        any(c.hangup_pos is None for c in chans),
+        any(not c.created_seen for c in chans),
+    )
+
+
+def unseen_note(in_progress: bool, joined_late: bool) -> str:
+    """What a view of one call says about the parts the recording did not see."""
+    notes = []
+    if joined_late:
+        notes.append(f"{JOINED_LATE}: it began before the recording")
+    if in_progress:
+        notes.append(f"{IN_PROGRESS}: the recording stopped before it ended")
+    return "; ".join(notes)
+
+
 IN_PROGRESS = "in progress"
 JOINED_LATE = "joined late"
 
@@ -326,8 +346,7 @@ def summarize_call(call: CallFacts, channels: Sequence[ChannelFacts]) -> dict[st
         (c for c in chans if c.hangup_pos is not None), key=lambda c: c.hangup_pos or 0
     )
     hangup_times = [c.hangup_time for c in hangups if c.hangup_time is not None]
-    in_progress = len(hangups) < len(chans)
-    joined_late = any(not c.created_seen for c in chans)
+    in_progress, joined_late = call_flags(chans)
     # Rule 7: an unfinished call has no end (not the last event, not a leg's hangup)
     end = None if in_progress else max(hangup_times) if hangup_times else call.last_time
     start = call.first_time

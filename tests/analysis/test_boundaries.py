@@ -16,7 +16,8 @@ import pytest
 
 import amikit
 from amikit import AMIClient
-from amikit.analysis import CallTracker, calls, stats, with_call_id, with_epoch
+from amikit.analysis import CallTracker, calls, ladder, stats, with_call_id, with_epoch
+from amikit.cli import main
 from amikit.protocol import Message
 from amikit.record import convert
 from amikit.record._convert import AlreadyConvertedError, source_session
@@ -316,3 +317,61 @@ def test_one_capture_converted_twice_is_refused(tmp_path) -> None:
     assert amikit.load(tmp_path / "ds").height == rows  # never doubled
     sessions = amikit.load(tmp_path / "ds")["session"].unique().to_list()
     assert sessions == [source_session(MIXED60)]
+
+
+def test_every_view_says_in_progress_and_joined_late(tmp_path, rows, capsys) -> None:
+    """A recording cut at both ends, as the CLI, rich display, ladder and board show it."""
+    messages = capture_messages(MIXED60)
+    middle = messages[2000:4000]
+    capture = tmp_path / "middle.raw"
+    capture.write_bytes(b"".join(m.raw for m in middle))
+    frame = amikit.load(capture)
+    summary = calls(frame)
+    unfinished = summary.filter(pl.col("in_progress"))
+    late = summary.filter(pl.col("joined_late") & ~pl.col("in_progress"))
+    assert unfinished.height and late.height
+
+    assert main(["calls", str(capture)]) == 0
+    out = capsys.readouterr().out
+    for line in out.splitlines():
+        for call_id in unfinished["call_id"]:
+            if f" {call_id} " in line:
+                assert "in progress" in line and "FAILED" not in line and "0.0s" not in line
+        for call_id in late["call_id"]:
+            if f" {call_id} " in line:
+                assert "joined late" in line
+    assert f"{unfinished.height} in progress" in out
+
+    from amikit.jupyter._display import calls_html, calls_text
+
+    text, html = calls_text(summary, max_rows=1000), calls_html(summary, max_rows=1000)
+    assert text.count("in progress") == unfinished.height
+    assert html.count("in progress") == unfinished.height
+    assert "joined late" in text and "joined late" in html
+
+    open_call = unfinished["call_id"][0]
+    assert "in progress: the recording stopped" in str(ladder(frame, open_call))
+    assert "joined late: it began" in ladder(frame, late["call_id"][0]).to_svg()
+    done = whole(summary)["call_id"][0]
+    assert str(ladder(frame, done)).splitlines()[0] == f"call {done}"
+
+
+def test_call_board_shows_cut_calls_as_they_are(rows) -> None:
+    pytest.importorskip("ipywidgets")
+    from amikit.jupyter import CallBoard
+
+    frame = rows_to_frame(rows[2000:4000])
+    summary = calls(frame)
+    board = CallBoard(frame, recent=100)
+    board.flush()
+    active = {c["call_id"]: c for c in board.active_calls()}
+    assert set(active) == set(summary.filter(pl.col("in_progress"))["call_id"])
+    assert all(c["disposition"] is None for c in active.values())
+    finished = board.finished_calls()
+    assert {c["call_id"] for c in finished} == set(
+        summary.filter(~pl.col("in_progress"))["call_id"]
+    )
+    late = summary.filter(pl.col("joined_late"))["call_id"].to_list()
+    html = board._active_html.value + board._finished_html.value
+    assert html.count("joined late") == len(late)
+    assert "FAILED" not in board._active_html.value
