@@ -16,7 +16,15 @@ import pytest
 
 import amikit
 from amikit import AMIClient
-from amikit.analysis import CallTracker, calls, ladder, stats, with_call_id, with_epoch
+from amikit.analysis import (
+    CallTracker,
+    calls,
+    ladder,
+    stats,
+    timeline,
+    with_call_id,
+    with_epoch,
+)
 from amikit.cli import main
 from amikit.protocol import Message
 from amikit.record import convert
@@ -231,6 +239,10 @@ def test_recording_across_a_pbx_restart(tmp_path) -> None:
     tagged = with_call_id(with_epoch(frame)).filter(pl.col("call_id").is_not_null())
     spans = tagged.group_by("call_id").agg(pl.col("epoch").n_unique().alias("n"))
     assert spans["n"].max() == 1
+    # the timeline of a call after the restart holds none of the old run's channels
+    after = set(with_epoch(frame).filter(pl.col("epoch") == 1)["Uniqueid"].drop_nulls())
+    shown = set(timeline(frame, again)["Uniqueid"].drop_nulls())
+    assert shown and shown <= after
     assert summary["server"].unique().to_list() == [f"127.0.0.1:{pbx.port}"]
     assert tracked(frame).equals(summary)
     # a reconnect without a restart keeps the epoch and the call
