@@ -182,7 +182,7 @@ def _gap_rows(gaps: pl.DataFrame, server: str | None) -> pl.DataFrame:
         )
         for g in gaps.iter_rows(named=True)
     ]
-    return rows_to_frame(rows).with_columns(gaps["offset"].alias("_end"))
+    return rows_to_frame(rows).with_columns(gaps["offset"].alias("_end"), gaps["session"])
 
 
 def _us(us: int) -> Any:
@@ -224,7 +224,11 @@ def iter_text_rows(
         index = (
             records.filter(pl.col("gap").is_null())
             .select(
-                (pl.col("offset") + pl.col("len")).alias("_end"), "seq", "connection", "received_at"
+                (pl.col("offset") + pl.col("len")).alias("_end"),
+                "seq",
+                "connection",
+                "received_at",
+                "session",
             )
             .with_columns(pl.col("received_at").cast(pl.Datetime("us", "UTC")))
         )
@@ -269,7 +273,7 @@ def iter_text_rows(
                 )
                 seq += n
                 if index is not None:
-                    rows = rows.drop("seq", "connection", "received_at").join(
+                    rows = rows.drop("seq", "connection", "received_at", "session").join(
                         index, on="_end", how="left", maintain_order="left"
                     )
                     rows, last = _continue_sequence(rows, last)

@@ -310,7 +310,9 @@ class RecordingSink:
     def _open_log(self) -> None:
         from ._textlog import TextLogWriter
 
-        self._log = TextLogWriter(self.path / "ami-log.txt", server=self.server)
+        self._log = TextLogWriter(
+            self.path / "ami-log.txt", server=self.server, session=self.session
+        )
         self._log_opened = time.monotonic()
 
     def _rotate_if_due(self) -> None:

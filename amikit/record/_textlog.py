@@ -104,9 +104,14 @@ class TextLogWriter:
         The log file; created, or appended to.
     server : str, optional
         ``host:port`` written in the index header.
+    session : str, optional
+        The recording session of the frames written from now on (a session line in the
+        index; one log may hold several sessions).
     """
 
-    def __init__(self, path: str | Path, *, server: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, server: str | None = None, session: str | None = None
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.index = index_path(self.path)
@@ -122,6 +127,9 @@ class TextLogWriter:
             header = {"amikit": "text-log-index", "version": 1, "server": server}
             header["log"] = self.path.name
             self._idx.write(json.dumps(header) + "\n")
+        if session is not None:
+            # the frames indexed after this line belong to this recording session
+            self._idx.write(json.dumps({"amikit": "session", "session": session}) + "\n")
 
     @property
     def size(self) -> int:
@@ -240,6 +248,7 @@ def _index_schema() -> dict[str, Any]:
     return {
         "amikit": pl.String,
         "server": pl.String,
+        "session": pl.String,
         "gap": pl.Boolean,
         "offset": pl.Int64,
         "len": pl.Int64,
@@ -263,6 +272,8 @@ def read_index(path: Path) -> tuple[str | None, pl.DataFrame, bool]:
     if not data.strip():
         return None, pl.DataFrame(schema=_index_schema()), torn
     records = pl.read_ndjson(data, schema=_index_schema())
-    header = records.filter(pl.col("amikit").is_not_null())
+    header = records.filter(pl.col("amikit") == "text-log-index")
     server = header["server"][0] if header.height else None
+    # each record belongs to the session of the last session line before it
+    records = records.with_columns(pl.col("session").forward_fill())
     return server, records.filter(pl.col("amikit").is_null()), torn

@@ -280,7 +280,7 @@ def test_sessions_appended_to_one_folder_never_mix(tmp_path, caplog, uncut) -> N
     messages = capture_messages(MIXED60)
     sinks = []
     for _ in range(2):
-        with RecordingSink(tmp_path, server="pbx:5038", text=False) as sink:
+        with RecordingSink(tmp_path, server="pbx:5038") as sink:
             for m in messages:
                 sink.put(m)
         sinks.append(sink)
@@ -295,6 +295,9 @@ def test_sessions_appended_to_one_folder_never_mix(tmp_path, caplog, uncut) -> N
         mine = summary.filter(pl.col("session") == sink.session)
         assert mine.select(keep).equals(uncut.select(keep))
     assert tracked(frame).equals(summary)
+    # the text log, appended to, knows its sessions too
+    text = amikit.load(tmp_path / "ami-log.txt")
+    assert text["session"].to_list() == amikit.load(tmp_path)["session"].to_list()
 
 
 def test_servers_in_one_dataset_never_mix(tmp_path, uncut) -> None:

@@ -80,8 +80,7 @@ def test_calls_on_the_recording_folder_and_on_its_text_log(recording, capsys):
         for call_id in summary["call_id"]:
             assert call_id in out
     text_calls = calls(amikit.load(recording / "ami-log.txt"))
-    # the text log does not carry the recording session (one log may hold several)
-    assert text_calls.drop("n_events", "session").equals(summary.drop("n_events", "session"))
+    assert text_calls.drop("n_events").equals(summary.drop("n_events"))
 
 
 def test_timeline_and_stats_on_the_recording_folder(recording, capsys, tmp_path):
