@@ -51,6 +51,7 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     from ..record import RecordingFormatError, convert
+    from ..record._convert import AlreadyConvertedError
     from ..record._load import IncompleteRecordingWarning
     from ._events import check_input
 
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", IncompleteRecordingWarning)
             report = convert(args.source, args.to, compression=args.compression, progress=progress)
-    except RecordingFormatError as exc:
+    except (RecordingFormatError, AlreadyConvertedError) as exc:
         print(f"amikit convert: {exc}", file=sys.stderr)
         return 1
     finally:
