@@ -1,9 +1,9 @@
 """The one switch for amikit's optional C accelerators.
 
-``setup.py`` builds them where a C compiler exists (``amikit.protocol._speedups``, the core of
-:class:`amikit.Message`; ``amikit.record._columns``, the converter's splitter). Each has a
-pure-Python twin with the same results. ``AMIKIT_PURE_PYTHON=1`` in the environment ignores a
-built accelerator, to compare the two or to rule one out.
+``setup.py`` builds them where a C compiler exists (today one: ``amikit.protocol._speedups``,
+the core of :class:`amikit.Message`). Each has a pure-Python twin with the same results.
+``AMIKIT_PURE_PYTHON=1`` in the environment ignores a built accelerator, to compare the two
+or to rule one out.
 
 Only a *missing* accelerator (no compiler at install time) falls back silently. One that is
 present but does not import (a ``.so`` built for another Python, a truncated file, an error in

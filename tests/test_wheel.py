@@ -37,7 +37,7 @@ def test_the_wheel_installs_without_a_compiler_and_the_demo_runs(tmp_path: Path)
             if len(Path(name).parts) > 1
         }
     assert {"setup.py", "pyproject.toml", "README.md", "LICENSE"} <= sdist_files
-    assert {"amikit/protocol/_speedups.c", "amikit/record/_columns.c"} <= sdist_files
+    assert "amikit/protocol/_speedups.c" in sdist_files
     wheel_files = set(zipfile.ZipFile(wheel).namelist())
     assert {"amikit/py.typed", "amikit/__init__.py", "amikit/cli.py"} <= wheel_files
 
