@@ -14,7 +14,7 @@ Load with ``%load_ext amikit``. Subcommands (``%ami?`` prints all of this)::
     %ami record stop
     %ami status | %ami close
 
-Conventions followed (jupyter-notes §3): one ``magic_arguments`` parser per subcommand,
+Conventions followed (docs/threading.md §5): one ``magic_arguments`` parser per subcommand,
 dispatched on the first word, parsed with POSIX quoting (``shlex``); ``@no_var_expand`` so
 ``$`` and ``{}`` in values are never expanded; objects made by a magic are put in the user
 namespace (``ami`` for the client) rather than the caller's frame.
