@@ -1,8 +1,10 @@
 """The ``amikit`` command: a thin layer over the library.
 
 Each subcommand lives in its own module under ``amikit/_cli/`` and provides
-``add_arguments(parser)`` and ``run(args) -> int``. Modules load only when their command
-runs, so ``amikit --help`` stays fast.
+``add_arguments(parser)``, ``run(args) -> int`` and ``EXAMPLES`` (command lines shown at the
+end of its ``--help``). Modules load only when their command runs, so ``amikit --help`` stays
+fast; the command's own options are added before anything is parsed, so ``amikit X --help``
+lists them.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def _available() -> dict[str, tuple[str, str]]:
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, that subcommand's options and examples are added."""
     parser = argparse.ArgumentParser(
         prog="amikit",
         description="See what your Asterisk PBX does (AMI client, recorder, call analysis).",
@@ -58,23 +61,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help="show the full traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in _available().items():
-        sub.add_parser(name, help=help_text, description=help_text).set_defaults(_module=module)
+        sub_parser = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub_parser.set_defaults(_module=module)
+        if name == command:
+            loaded = importlib.import_module(module)
+            loaded.add_arguments(sub_parser)
+            sub_parser.epilog = "examples:\n" + "\n".join(
+                f"  {line}" for line in loaded.EXAMPLES.strip().splitlines()
+            )
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``: the first word that is not a top-level option."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``amikit`` command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    # Let the chosen subcommand add its own options before the real parse.
-    known, _ = parser.parse_known_args(argv)
-    if known.command is None:
+    # The chosen subcommand adds its options before the parse, so `amikit X --help` shows them.
+    parser = build_parser(_command_of(argv))
+    args = parser.parse_args(argv)
+    if args.command is None:
         parser.print_help()
         return ExitStatus.USAGE
-    module = importlib.import_module(known._module)
-    sub_parser = parser._subparsers._group_actions[0].choices[known.command]  # type: ignore[union-attr]
-    module.add_arguments(sub_parser)
-    args = parser.parse_args(argv)
+    module = importlib.import_module(args._module)
     try:
         return int(module.run(args))
     except KeyboardInterrupt:

@@ -2,11 +2,11 @@
 
 Layer order (a module may import its own package and any lower layer, never a higher one):
 
-    _accel, _noise  <  protocol (+ _exceptions)  <  client  <  sim, record  <  analysis
+    _accel, _noise, _reference  <  protocol (+ _exceptions)  <  client  <  sim, record  <  analysis
                     <  jupyter, _cli  <  cli, __main__
 
 ``amikit/__init__.py`` is the facade: it names the public API of every layer (lazily) and is
-left out. The root's private modules (``amikit._accel``, ``amikit._noise``,
+left out. The root's private modules (``amikit._accel``, ``amikit._noise``, ``amikit._reference``,
 ``amikit._exceptions``) are shared by all layers above them. A private module below a
 subpackage (``amikit.record._schema``) may only be imported from its own package.
 
@@ -29,6 +29,7 @@ PACKAGE = Path(amikit.__file__).parent
 RANK = {
     "amikit._accel": 0,
     "amikit._noise": 0,
+    "amikit._reference": 0,
     "amikit._exceptions": 1,
     "amikit.protocol": 1,
     "amikit.client": 2,
@@ -52,8 +53,8 @@ ALLOWED = {
     # upward: subcommands import their dispatcher (ExitStatus, errors): a cycle
     ("amikit._cli.record", "amikit.cli"),
     ("amikit._cli.tail", "amikit.cli"),
+    ("amikit._cli.serve", "amikit.cli"),
     # private across packages: the recording layout (record/_schema) read by other layers
-    ("amikit._cli._events", "amikit.record._schema"),
     ("amikit.analysis._collapse", "amikit.record._schema"),
     ("amikit.analysis._noise", "amikit.record._schema"),
     ("amikit.analysis._tracker", "amikit.record._schema"),
@@ -65,11 +66,16 @@ ALLOWED = {
     ("amikit.record._schema", "amikit.protocol._fields"),
     ("amikit.sim._calls", "amikit.protocol._fields"),
     # private across packages: the capture/text-log readers of the recorder
-    ("amikit._cli._events", "amikit.record._files"),
     ("amikit._cli.summary", "amikit.record._files"),
     ("amikit.sim._extract", "amikit.record._files"),
     ("amikit.sim._replay", "amikit.record._textlog"),
     ("amikit._cli.convert", "amikit.record._load"),
+    ("amikit._cli.convert", "amikit.record._convert"),
+    ("amikit._cli._events", "amikit.record._load"),
+    # private across packages: the call rules of the analysis (analysis/_rules)
+    ("amikit._cli.calls", "amikit.analysis._rules"),
+    ("amikit._cli.demo", "amikit.analysis._rules"),
+    ("amikit.jupyter._display", "amikit.analysis._rules"),
     # private across packages: event patterns (client._subscribe.Pattern)
     ("amikit._cli.tail", "amikit.client._subscribe"),
     # private across packages: the error classes name the codec's Message

@@ -2,39 +2,80 @@
 
 from __future__ import annotations
 
+import stat
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import polars as pl
 
+_NOT_FILES = {
+    stat.S_ISFIFO: "a FIFO (named pipe)",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISSOCK: "a socket",
+}
 
-def load_events(path: str) -> pl.DataFrame:
-    """Events of ``path``: through ``amikit.load`` when available, else the codec.
 
-    The codec path reads raw AMI captures (``.raw``, ``.ami``, text logs): every message
-    becomes a row of the recording layout. A framing error is reported on stderr and
-    the messages decoded before it are kept.
+def check_input(path: str | Path) -> str:
+    """What ``path`` is, judged once for every command that reads a recording.
+
+    Returns the loader's kind (``"text"``, ``"parquet"``, ``"dataset"``, ``"text-dir"``).
+    FIFOs and devices are refused from their ``stat`` alone, before anything opens them
+    (reading one could block for ever or never end).
+
+    Raises
+    ------
+    RecordingFormatError
+        Missing, not a file or folder, or not an AMI recording; one line that says which.
     """
-    try:
-        from ..record import load  # type: ignore[attr-defined]
-    except ImportError:
-        load = None
-    if load is not None:
-        return load(path)  # type: ignore[no-any-return]
-    from ..protocol import Parser, RemoteProtocolError
-    from ..record._files import read_capture
-    from ..record._schema import message_row, rows_to_frame
+    from ..record._load import RecordingFormatError, _sniff
 
-    data = read_capture(Path(path))
     try:
-        messages = Parser().feed(data)
-    except RemoteProtocolError as exc:
-        messages = exc.messages
-        print(f"amikit: warning: {path}: {exc}", file=sys.stderr)
-    name = Path(path).name
-    return rows_to_frame(message_row(m, server=name, seq=i) for i, m in enumerate(messages, 1))
+        mode = Path(path).stat().st_mode
+    except FileNotFoundError:
+        raise RecordingFormatError(f"{path}: no such file or directory") from None
+    except OSError as exc:
+        raise RecordingFormatError(f"{path}: cannot read it ({exc.strerror})") from None
+    for test, what in _NOT_FILES.items():
+        if test(mode):
+            raise RecordingFormatError(
+                f"{path} is {what}, not a file: amikit reads capture files and recording folders"
+            )
+    return _sniff(Path(path))
+
+
+def no_messages(path: str | Path) -> Exception:
+    """The error for an input that holds no AMI message at all (the same for every command)."""
+    from ..record._load import RecordingFormatError
+
+    return RecordingFormatError(
+        f"{path}: holds no AMI messages (empty; a recording that never connected?)"
+    )
+
+
+def load_events(path: str | Path) -> pl.DataFrame:
+    """Events of ``path`` (a capture, text log or recording) through ``amikit.load``.
+
+    Judged first by :func:`check_input`; an input with no message is an error, and the
+    loader's warnings (a torn part, a truncated tail) become one ``amikit: warning:`` line
+    each on stderr instead of Python's warning format.
+    """
+    import polars as pl
+
+    from ..record import load
+
+    check_input(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = load(path)
+    for warning in caught:
+        print(f"amikit: warning: {warning.message}", file=sys.stderr)
+    if frame.filter(pl.col("kind") != "gap").height == 0:
+        raise no_messages(path)
+    return frame
 
 
 def fmt_seconds(value: float | None) -> str:

@@ -7,6 +7,11 @@ import sys
 import time
 import warnings
 
+EXAMPLES = """\
+amikit convert capture.raw --to recordings/old
+amikit convert recordings/pbx1/ami-log.txt --to pbx1-parquet --quiet
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help="raw AMI capture or amikit text log (ami-log.txt)")
@@ -46,15 +51,22 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     from ..record import RecordingFormatError, convert
+    from ..record._convert import AlreadyConvertedError
     from ..record._load import IncompleteRecordingWarning
+    from ._events import check_input
 
+    try:
+        check_input(args.source)  # the same judgement as calls/stats/summary (no FIFO hang)
+    except RecordingFormatError as exc:
+        print(f"amikit convert: {exc}", file=sys.stderr)
+        return 1
     progress = None if args.quiet else _Progress()
     start = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", IncompleteRecordingWarning)
             report = convert(args.source, args.to, compression=args.compression, progress=progress)
-    except RecordingFormatError as exc:
+    except (RecordingFormatError, AlreadyConvertedError) as exc:
         print(f"amikit convert: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -35,15 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-#: Events printed by default (the others are counted in the summary).
+#: Events printed by default (the others are counted in the summary): who dials whom, how
+#: the dial ends, who talks, what else happens, how each channel ends. Newchannel, DialState
+#: and BridgeLeave only restate these lines; :class:`_Story` folds the restating rest.
 STORY = frozenset(
     {
-        "Newchannel",
         "DialBegin",
-        "DialState",
         "DialEnd",
         "BridgeEnter",
-        "BridgeLeave",
         "Hangup",
         "BlindTransfer",
         "AttendedTransfer",
@@ -79,6 +78,13 @@ class DemoRun:
         print(text, file=self.out, flush=True)
 
 
+EXAMPLES = """\
+amikit demo                          # 15 s of simulated calls, then a summary
+amikit demo --seconds 60 --out demo  # longer, recorded to ./demo (then: amikit calls demo)
+amikit demo --all --seed 3           # every event, noise included; the same calls each time
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="how long to watch")
     parser.add_argument("--calls-per-minute", type=float, default=40.0, help="simulated call rate")
@@ -91,6 +97,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="record to this folder (default: a new temporary folder, printed)",
     )
+
+
+LOCAL_CHANNELS = (
+    "Local/…;1 and Local/…;2: the two ends of one Local channel (a call into Asterisk's own "
+    "dialplan); the simulator places its calls through them"
+)
+
+
+class _Story:
+    """Which events of the story get a line: each says something the others do not."""
+
+    def __init__(self) -> None:
+        self._local_ends: set[tuple[str, str]] = set()
+
+    def tells(self, msg: Any) -> bool:
+        name = msg.name
+        if name not in STORY and name != "OriginateResponse":
+            return False
+        if name == "OriginateResponse":  # a successful one restates its DialEnd
+            return (msg.get("Response") or "") != "Success"
+        if name == "BridgeEnter":  # the second channel in: two parties talk
+            return (msg.get("BridgeNumChannels") or "2") != "1"
+        if name == "DialEnd" and not msg.get("Channel"):  # the originate's own leg
+            return (msg.get("DialStatus") or "") != "ANSWER"
+        channel = msg.get("Channel") or ""
+        if name == "Hangup" and channel.startswith("Local/") and channel[-2:] in (";1", ";2"):
+            # both ends of a Local channel hang up, mostly for the same reason: say it once
+            key = (channel[:-2], msg.get("Cause") or "")
+            if key in self._local_ends:
+                self._local_ends.discard(key)
+                return False
+            self._local_ends.add(key)
+        return True
 
 
 def _channel(msg: Any) -> str:
@@ -138,6 +177,7 @@ def stage_live(run: DemoRun) -> None:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="amikit-demo-"))
     run.extra["out"] = out
     collapser = analysis.Collapser()
+    story = _Story()
     folded: Counter[str] = Counter()
     inbox: queue.Queue[Any] = queue.Queue()
     pbx = PBX(calls_per_minute=args.calls_per_minute, seed=args.seed, speed=args.speed)
@@ -152,6 +192,7 @@ def stage_live(run: DemoRun) -> None:
             f"watching for {args.seconds:g} s (Ctrl-C: stop early); noise (VarSet, Newexten, "
             "device state, ...) and repeats are folded"
         )
+        run.print(LOCAL_CHANNELS)
         run.print()
         with AMIClient(pbx.host, pbx.port, "admin", "amikit") as client:
             client.on("*", inbox.put, thread="loop", lossless=True)
@@ -178,7 +219,7 @@ def stage_live(run: DemoRun) -> None:
                         else:
                             status = collapser.feed(msg, stream=f"{pbx.host}:{pbx.port}").status
                             folded[status] += status != "new"
-                            shown = status == "new" and msg.name in STORY
+                            shown = status == "new" and story.tells(msg)
                         if shown:
                             stamp = time.monotonic() - run.started
                             run.print(f"{stamp:6.2f}s  {describe(msg)}")
@@ -231,6 +272,7 @@ def stage_calls(run: DemoRun) -> None:
     import polars as pl
 
     from ..analysis import calls
+    from ..analysis._rules import outcome_text
     from ..record import load
     from ._events import fmt_seconds, table
 
@@ -241,14 +283,14 @@ def stage_calls(run: DemoRun) -> None:
     run.extra["events"], run.extra["calls"] = events, summary
     rows = []
     for i, c in enumerate(summary.iter_rows(named=True), 1):
-        ended = c["end"] is not None and c["hangup_cause"] is not None
+        ended = not c["in_progress"]
         cause = c["hangup_cause_txt"] or c["hangup_cause"] or "-"
         rows.append(
             [
                 str(i),
                 _clock(c["start"]),
                 f"{c['caller_num'] or '?'} -> {c['dialed'] or '?'}",
-                c["disposition"] if ended else "(in progress)",
+                outcome_text(c),
                 fmt_seconds(c["billsec"]) if ended else "-",
                 cause if ended else "-",
                 str(c["n_channels"]),
@@ -269,7 +311,7 @@ def _interesting(summary: Any) -> int | None:
     best: tuple[int, int, int] | None = None
     pick = None
     for i, c in enumerate(summary.iter_rows(named=True)):
-        if c["end"] is None or c["hangup_cause"] is None:
+        if c["in_progress"] or c["joined_late"]:  # only a call seen whole
             continue
         key = (int(bool(c["transfers"])) + int(bool(c["queue"])), c["n_channels"], -i)
         if best is None or key > best:

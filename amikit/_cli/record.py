@@ -10,14 +10,21 @@ writes out everything received and prints what it wrote. Read the result back wi
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from ..cli import ExitStatus
 from ._connect import DEFAULT_PORT, credentials, split_server
+
+EXAMPLES = """\
+AMI_SECRET=... amikit record pbx:5038 --user admin --out recordings/pbx1
+amikit record 127.0.0.1 --out today --stop-after 3600 --exclude 'VarSet,Newexten'
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include", action="append", metavar="NAMES", help="only these events")
     parser.add_argument("--exclude", action="append", metavar="NAMES", help="not these events")
     parser.add_argument("--flush-events", type=int, default=50_000, help="Parquet part size")
-    parser.add_argument("--flush-seconds", type=float, default=5.0, help="Parquet part age")
+    parser.add_argument("--flush-seconds", type=float, default=0.5, help="Parquet part age")
     parser.add_argument("--rotate-mb", type=float, help="start a new text log at this size")
     parser.add_argument("--rotate-seconds", type=float, help="start a new text log this often")
     parser.add_argument("--stop-after", type=float, metavar="SECONDS", help="stop after a while")
@@ -79,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         done.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    before = _existing(args.out)
     try:
         try:
             recorder = client.record(args.out, **options)
@@ -88,14 +96,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             client.on_connection(_report)
             client.connect()
-        except AuthenticationError as exc:
-            recorder.stop()
-            print(f"amikit record: {exc}", file=sys.stderr)
-            return ExitStatus.AUTH
         except AmiError as exc:
+            # Nothing was recorded: leave no empty log or folder that looks like a recording.
             recorder.stop()
+            client.close()
+            _remove_new(args.out, before)
             print(f"amikit record: {exc}", file=sys.stderr)
-            return ExitStatus.CONNECT
+            return ExitStatus.AUTH if isinstance(exc, AuthenticationError) else ExitStatus.CONNECT
         print(f"recording {client.server} -> {args.out} (Ctrl-C to stop)", file=sys.stderr)
         # Wake up now and then: a signal delivered to another thread (the kernel may pick
         # any) only runs its Python handler when the main thread runs bytecode.
@@ -103,7 +110,19 @@ def run(args: argparse.Namespace) -> int:
         while not done.wait(0.2):
             if deadline is not None and time.monotonic() >= deadline:
                 break
-        recorder.stop()
+            if recorder.error is not None:  # a write error (disk full...) stops the run
+                break
+        try:
+            recorder.stop()
+        except Exception as exc:
+            client.close()
+            stats = recorder.stats
+            print(
+                f"amikit record: recording failed: {exc} "
+                f"({stats['received']:,} events received, {stats['dropped']:,} not written)",
+                file=sys.stderr,
+            )
+            return ExitStatus.ERROR
         stats = recorder.stats
         client.close()
         print(
@@ -115,6 +134,26 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return ExitStatus.INTERRUPTED if interrupted[0] else ExitStatus.OK
+
+
+def _existing(out: str) -> set[Path] | None:
+    """Every path under ``out`` now (None: ``out`` does not exist)."""
+    root = Path(out)
+    return {root, *root.rglob("*")} if root.exists() else None
+
+
+def _remove_new(out: str, before: set[Path] | None) -> None:
+    """Remove what was created under ``out`` since :func:`_existing` (all of it if new)."""
+    root = Path(out)
+    if before is None:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path not in before:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _report(event: Any) -> None:

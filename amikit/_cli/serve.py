@@ -7,11 +7,21 @@ connect and with which demo credentials, so scripts and tests can read them.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import threading
 
+from ..cli import ExitStatus
+
 DEMO_USER = "admin"
 DEMO_SECRET = "amikit"
+
+
+EXAMPLES = """\
+amikit serve                                # the simulated PBX on 127.0.0.1:5038
+amikit serve --port 0 --calls-per-minute 60 # any free port, busier
+amikit serve --replay capture.raw --speed 10 # replay a recording ten times faster
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from ..sim import PBX, replay
 
     if args.replay:
+        from ._events import check_input
+
+        check_input(args.replay)  # refuses a FIFO or a device before opening it
         server = replay(args.replay, speed=args.speed, port=args.port)
         what = f"replaying {args.replay} at x{args.speed:g} (each client from its login)"
     else:
@@ -64,7 +77,19 @@ def run(args: argparse.Namespace) -> int:
         if args.seed is not None:
             what += f", seed {args.seed}"
     stop = threading.Event()
-    with server:
+    try:
+        server.start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"amikit serve: port {args.port} on 127.0.0.1 is already in use (another "
+            f"`amikit serve`, or an Asterisk?). Stop it, or pick another port: "
+            f"`amikit serve --port {args.port + 1}` (--port 0: any free port)",
+            file=sys.stderr,
+        )
+        return ExitStatus.ERROR
+    try:
         print(f"amikit serve: {what}")
         print(f"host: {server.host}")
         print(f"port: {server.port}")
@@ -76,4 +101,6 @@ def run(args: argparse.Namespace) -> int:
             stop.wait(args.seconds)
         except KeyboardInterrupt:
             print("stopped", file=sys.stderr)
+    finally:
+        server.stop()
     return 0

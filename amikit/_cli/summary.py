@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from pathlib import Path
 
+from .._exceptions import UsageError
 from ..protocol import Parser, RemoteProtocolError
 from ..record._files import read_capture
+from ._events import check_input, load_events, no_messages
 
 BUNDLED = "asterisk22/mixed60.raw"
+
+
+EXAMPLES = """\
+amikit summary                 # a real Asterisk 22 capture shipped with amikit
+amikit summary capture.raw --top 20
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,10 +35,11 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.file)
     else:
         path = Path(__file__).resolve().parents[2] / "tests" / "data" / BUNDLED
-    if path.is_dir():  # a recording folder (amikit record / convert / demo --out)
-        raise IsADirectoryError(
-            f"{path} is a folder; summary reads one raw AMI capture. For a recording, try "
-            f"`amikit stats {path}` or `amikit calls {path}`"
+    if check_input(path) != "text":  # a recording folder or Parquet (record / convert / demo)
+        load_events(path)  # an empty or damaged recording: the very verdict of calls/stats
+        raise UsageError(
+            f"{path} is a recording, not a text capture; summary reads one raw AMI capture or "
+            f"text log. For a recording, try `amikit stats {path}` or `amikit calls {path}`"
         )
     data = read_capture(path)
     parser = Parser()
@@ -37,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         messages = parser.feed(data)
     except RemoteProtocolError as exc:
         messages = exc.messages
-        print(f"warning: {exc}")
+        print(f"amikit: warning: {path}: {exc}", file=sys.stderr)
+    if not messages:
+        raise no_messages(path)
     events = Counter(m.name for m in messages if m.is_event)
     linkedids = {m.get("Linkedid") for m in messages if m.get("Linkedid")}
     channels = {m.get("Uniqueid") for m in messages if m.get("Uniqueid")}

@@ -29,6 +29,12 @@ from ..client._subscribe import Pattern
 from ..protocol import Message
 from ._connect import DEFAULT_PORT, credentials, interactive, split_server
 
+EXAMPLES = """\
+AMI_SECRET=... amikit tail pbx:5038 --user admin
+amikit tail 127.0.0.1 -e 'Dial*,Hangup' --oneline
+amikit tail pbx --fold-noise --collapse    # noise counted on stderr, not printed
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("server", metavar="HOST[:PORT]", help=f"AMI server (port {DEFAULT_PORT})")

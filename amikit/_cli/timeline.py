@@ -7,6 +7,12 @@ import argparse
 from .._exceptions import UsageError
 from ._events import load_events, table
 
+EXAMPLES = """\
+amikit timeline recordings/pbx1 3              # call #3 of `amikit calls`
+amikit timeline capture.raw 1733221234.12 --ladder
+amikit timeline capture.raw 3 --svg call3.svg --all
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="raw AMI capture, text log or recording")
@@ -23,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--all", action="store_true", help="keep noise events (VarSet, Newexten, RTCP ...)"
     )
     parser.add_argument(
-        "--local", action="store_true", help="show the two halves of Local channels apart"
+        "--local",
+        action="store_true",
+        help="draw the two halves (;1/;2) of Local channels apart in the ladder too",
     )
 
 
@@ -43,14 +51,14 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(msg)
         call_id = listing["call_id"][index - 1]
     shown = fold_dialplan(events) if args.all else drop_noise(events)
-    fold = not args.local
-    tl = timeline(shown, call_id, fold_local=fold)
+    tl = timeline(shown, call_id)  # the ;1/;2 halves apart: each logs its own events
     assert isinstance(tl, pl.DataFrame)
-    diagram = ladder(events, call_id, fold_local=fold, noise=args.all)
+    diagram = ladder(events, call_id, fold_local=not args.local, noise=args.all)
     if args.ladder:
         print(diagram)
     else:
-        print(f"call {tl['call_id'][0]}: {tl.height} events")
+        # the ladder's title: the call, and what the recording did not see of it
+        print(f"{diagram.title}: {tl.height} events")
         rows = [
             [
                 "-" if r["offset"] is None else f"+{r['offset']:.3f}s",

@@ -23,6 +23,7 @@ import polars as pl
 
 from .._exceptions import UsageError
 from ._noise import drop_noise
+from ._rules import unseen_note
 from ._timeline import timeline
 
 __all__ = ["Ladder", "Step", "ladder"]
@@ -192,6 +193,9 @@ class Ladder:
     ----------
     call_id
         The call shown.
+    title
+        What the call was: caller → callee, start time and outcome (``call ID`` when
+        unknown).
     columns
         Endpoint labels, left to right (order of first appearance).
     steps
@@ -203,10 +207,31 @@ class Ladder:
     LEFT = 70
     TOP = 64
 
-    def __init__(self, call_id: str, columns: list[str], steps: list[Step]) -> None:
+    def __init__(
+        self,
+        call_id: str,
+        columns: list[str],
+        steps: list[Step],
+        *,
+        headline: str | None = None,
+        in_progress: bool = False,
+        joined_late: bool = False,
+    ) -> None:
         self.call_id = call_id
+        #: ``caller → callee, start, outcome`` of a call seen whole (outcome left out otherwise)
+        self.headline = headline
         self.columns = columns
         self.steps = steps
+        #: The recording did not see the call end / begin (Rule 7 of the call rules).
+        self.in_progress = in_progress
+        self.joined_late = joined_late
+
+    @property
+    def title(self) -> str:
+        """``call <id>: caller → callee, start, outcome``, and what the recording did not see."""
+        note = unseen_note(self.in_progress, self.joined_late)
+        head = f"call {self.call_id}" + (f": {self.headline}" if self.headline else "")
+        return head + (f" ({note})" if note else "")
 
     # -- SVG -------------------------------------------------------------------------------
     def to_svg(self) -> str:
@@ -223,7 +248,7 @@ class Ladder:
             'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
             'fill="context-stroke"/></marker></defs>',
             f'<rect width="{width}" height="{height}" fill="white"/>',
-            f'<text x="8" y="18" font-weight="bold">call {escape(self.call_id)}</text>',
+            f'<text x="8" y="18" font-weight="bold">{escape(self.title)}</text>',
         ]
         bottom = top + rh * (len(self.steps) + 0.5)
         for name, cx in x.items():
@@ -276,7 +301,7 @@ class Ladder:
         """A standalone HTML page holding the SVG (no JavaScript)."""
         return (
             "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-            f"<title>call {escape(self.call_id)}</title></head><body>\n"
+            f"<title>{escape(self.title)}</title></head><body>\n"
             f"{self.to_svg()}\n</body></html>\n"
         )
 
@@ -301,7 +326,7 @@ class Ladder:
         names = [_fit(c, width - 2) for c in self.columns]
         centre = {c: 9 + width * i + width // 2 for i, c in enumerate(self.columns)}
         total = 9 + width * len(self.columns)
-        lines = [f"call {self.call_id}", " " * 9 + "".join(n.center(width) for n in names)]
+        lines = [self.title, " " * 9 + "".join(n.center(width) for n in names)]
         for s in self.steps:
             row = [" "] * total
             for cx in centre.values():
@@ -380,4 +405,39 @@ def ladder(
         columns.remove(ORIGINATE)
         columns.insert(0, ORIGINATE)
     real_id = tl["call_id"][0] if "call_id" in tl.columns else call_id
-    return Ladder(str(real_id), columns, steps)
+    headline, in_progress, joined_late = _summary(frame, call_id)
+    return Ladder(
+        str(real_id),
+        columns,
+        steps,
+        headline=headline,
+        in_progress=in_progress,
+        joined_late=joined_late,
+    )
+
+
+def _summary(frame: pl.DataFrame | pl.LazyFrame, call_id: str) -> tuple[str | None, bool, bool]:
+    """``(headline, in_progress, joined_late)`` from the call's own summary row.
+
+    The call's events are taken with noise (a folded Newchannel still says the call began
+    in the recording), then summarised by :func:`calls`, so the title states what the call
+    table states. The outcome is named only for a call seen whole; the flags say the rest.
+    """
+    from ._calls import calls
+
+    tl = timeline(frame, call_id, fold_local=False)
+    if isinstance(tl, pl.LazyFrame):
+        tl = tl.collect()
+    raw = tl.drop("offset", "time", "channel", "who", "text", "call_id", strict=False)
+    summary = calls(raw)
+    assert isinstance(summary, pl.DataFrame)
+    if summary.height == 0:
+        return None, False, False
+    row = summary.row(0, named=True)
+    in_progress, joined_late = bool(row.get("in_progress")), bool(row.get("joined_late"))
+    parts = [f"{row['caller_num'] or '?'} → {row['dialed'] or '?'}"]
+    if row["start"] is not None:
+        parts.append(f"{row['start']:%Y-%m-%d %H:%M:%S}")
+    if not in_progress:
+        parts.append(row["disposition"] or "?")
+    return ", ".join(parts), in_progress, joined_late

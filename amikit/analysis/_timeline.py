@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from .._exceptions import UsageError
-from ._calls import CALL, prepare, with_roots
+from ._calls import CALL, prepare, with_scope
 from ._frame import POS, TIME, columns_of, lazy, like
 from ._rules import LINK_KEYS
 
@@ -171,7 +171,7 @@ def timeline(
     frame: pl.DataFrame | pl.LazyFrame,
     call_id: str,
     *,
-    fold_local: bool = True,
+    fold_local: bool = False,
 ) -> pl.DataFrame | pl.LazyFrame:
     """One call's events, in order, with offsets and a short sentence each.
 
@@ -183,7 +183,9 @@ def timeline(
     call_id
         The call (its ``call_id`` from :func:`calls`), or any Uniqueid/Linkedid in it.
     fold_local
-        Show the two halves of a Local channel as one channel.
+        Show the two halves of a Local channel as one channel. Off by default: the
+        halves (``Local/200@internal;1`` and ``;2``) each log their own events, which
+        would read as duplicated lines under one name.
 
     Returns
     -------
@@ -201,7 +203,8 @@ def timeline(
     lf = lazy(frame)
     cols = [c for c in columns_of(lf) if c != CALL]
     prepared, extra_long = prepare(lf)
-    helpers = with_roots(prepared, extra_long).select(POS, TIME, "_ev", CALL).collect()
+    # grouped within each server, session and PBX epoch, as calls() groups (Rule 8)
+    helpers = with_scope(prepared, extra_long).select(POS, TIME, "_ev", CALL)
     # the model works on the columns it reads; the timeline shows them all
     full = lf.select(cols).collect().hstack(helpers)
     events = _resolve(full.lazy(), cols, call_id)

@@ -13,23 +13,28 @@ flowing between notebook cells and while a cell blocks.
 from __future__ import annotations
 
 from ._client import AMIClient, ConnectionHandle
+from ._hints import AmiHint, MissingParameterError
 from ._session import ActionResponse, ClientStats, ConnectionEvent
 from ._subscribe import AsyncEventStream, EventStream, Subscription
 
 __all__ = [
     "AMIClient",
     "ActionResponse",
+    "AmiHint",
     "AsyncEventStream",
     "ClientStats",
     "ConnectionEvent",
     "ConnectionHandle",
     "EventStream",
+    "MissingParameterError",
     "Subscription",
 ]
 
 for _cls in (
     AMIClient,
     ConnectionHandle,
+    AmiHint,
+    MissingParameterError,
     ClientStats,
     ConnectionEvent,
     AsyncEventStream,

@@ -5,7 +5,10 @@ Strategy
 Each blocking operation is written twice by hand, side by side: ``x()`` runs the engine's
 coroutine on the portal loop and blocks for the result (:meth:`Portal.call`); ``ax()`` awaits
 the same coroutine from the caller's loop (:meth:`Portal.acall`). A face method holds no
-logic: it picks the timeout and forwards. A test compares the signatures of every pair.
+logic: it checks its arguments and forwards them to one engine coroutine, which owns every
+deadline (connect, actions), the kept state (event mask, filters) and raises amikit's errors
+only. The sync face's own wait is a backstop beyond the engine's deadline. A test compares
+the signatures of every pair and the engine call each one makes.
 
 Threads in one picture::
 
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._exceptions import UsageError
 from ..protocol import Message
+from . import _hints
 from ._portal import get_portal
 from ._session import ActionResponse, ClientStats, Config, ConnectionEvent, Engine
 from ._subscribe import AsyncEventStream, EventStream, Pattern, Subscription
@@ -229,6 +233,10 @@ class AMIClient:
     def _timeout(self, timeout: float | None) -> float:
         return self._engine.config.timeout if timeout is None else float(timeout)
 
+    def _backstop(self, timeout: float | None) -> float:
+        """How long a sync face waits: the engine's own deadline, then a margin."""
+        return self._timeout(timeout) + _BACKSTOP
+
     # -- connect ------------------------------------------------------------------------
 
     def connect(self, *, timeout: float | None = None) -> AMIClient:
@@ -240,14 +248,12 @@ class AMIClient:
             The first connection is not retried: a wrong address or wrong credentials are
             reported at once.
         """
-        t = self._timeout(timeout)
-        self._portal.call(asyncio.wait_for(self._engine.connect(), t * 3), t * 3 + _BACKSTOP)
+        self._portal.call(self._engine.connect(timeout), self._backstop(timeout))
         return self
 
     async def aconnect(self, *, timeout: float | None = None) -> AMIClient:
         """Awaitable :meth:`connect`."""
-        t = self._timeout(timeout)
-        await self._portal.acall(asyncio.wait_for(self._engine.connect(), t * 3))
+        await self._portal.acall(self._engine.connect(timeout))
         return self
 
     # -- actions ------------------------------------------------------------------------
@@ -260,6 +266,7 @@ class AMIClient:
         *,
         timeout: float | None = None,
         raise_on_error: bool = True,
+        check: bool = True,
         **headers: Any,
     ) -> ActionResponse:
         """Send action ``name`` and return its response.
@@ -273,7 +280,14 @@ class AMIClient:
         timeout : float, optional
             Seconds to wait for the response (and the whole event list); client default.
         raise_on_error : bool
-            Raise :class:`~amikit.ActionError` on ``Response: Error`` (default).
+            Raise :class:`~amikit.ActionError` on ``Response: Error`` (default). A refusal
+            amikit can explain (an unknown action, a missing write class) carries ``.hint``.
+        check : bool
+            Compare the headers with Asterisk's documentation of the action first: an
+            undocumented header warns (:class:`~amikit.client.AmiHint`, with the closest
+            documented name), a missing required one raises
+            :class:`~amikit.client.MissingParameterError` and sends nothing. False skips
+            this, for a custom or newer action. Undocumented actions are never checked.
         **headers
             Headers, e.g. ``Channel="PJSIP/100"``. An ``ActionID`` you give is used as is;
             otherwise a unique one is generated.
@@ -286,11 +300,17 @@ class AMIClient:
 
         Raises
         ------
-        ActionError, AmiTimeout, ConnectionLost, UsageError
+        ActionError, AmiTimeout, ConnectionLost, UsageError, MissingParameterError
         """
-        t = self._timeout(timeout)
-        coro = self._engine.action(name, _fields(fields, headers), t, raise_on_error)
-        return self._portal.call(coro, t + _BACKSTOP)
+        return _hints.call(
+            name,
+            _fields(fields, headers),
+            check,
+            lambda pairs: self._portal.call(
+                self._engine.action(name, pairs, timeout, raise_on_error),
+                self._backstop(timeout),
+            ),
+        )
 
     async def aaction(
         self,
@@ -300,12 +320,18 @@ class AMIClient:
         *,
         timeout: float | None = None,
         raise_on_error: bool = True,
+        check: bool = True,
         **headers: Any,
     ) -> ActionResponse:
         """Awaitable :meth:`action`."""
-        t = self._timeout(timeout)
-        coro = self._engine.action(name, _fields(fields, headers), t, raise_on_error)
-        return await self._portal.acall(coro)
+        return await _hints.acall(
+            name,
+            _fields(fields, headers),
+            check,
+            lambda pairs: self._portal.acall(
+                self._engine.action(name, pairs, timeout, raise_on_error)
+            ),
+        )
 
     def command(
         self, text: str, *, timeout: float | None = None, raise_on_error: bool = True
@@ -340,19 +366,14 @@ class AMIClient:
 
     def set_event_mask(self, mask: bool | str, *, timeout: float | None = None) -> ActionResponse:
         """Change the event mask (``Action: Events``); kept for reconnections."""
-        text = _mask_text(mask)
-        response = self.action("Events", timeout=timeout, EventMask=text)
-        self._engine.event_mask = text
-        return response
+        coro = self._engine.set_event_mask(_mask_text(mask), timeout)
+        return self._portal.call(coro, self._backstop(timeout))
 
     async def aset_event_mask(
         self, mask: bool | str, *, timeout: float | None = None
     ) -> ActionResponse:
         """Awaitable :meth:`set_event_mask`."""
-        text = _mask_text(mask)
-        response = await self.aaction("Events", timeout=timeout, EventMask=text)
-        self._engine.event_mask = text
-        return response
+        return await self._portal.acall(self._engine.set_event_mask(_mask_text(mask), timeout))
 
     def add_filter(
         self,
@@ -372,10 +393,8 @@ class AMIClient:
             The newer form (Asterisk 18.26 / 20.11 / 21.6 / 22.1+), e.g.
             ``"action(exclude),name(Newexten),header(Context),method(starts_with)"``.
         """
-        pairs = _filter_fields(value, match_criteria)
-        response = self.action("Filter", dict(pairs), timeout=timeout)
-        self._engine.filters.append(pairs)
-        return response
+        coro = self._engine.add_filter(_filter_fields(value, match_criteria), timeout)
+        return self._portal.call(coro, self._backstop(timeout))
 
     async def aadd_filter(
         self,
@@ -385,10 +404,8 @@ class AMIClient:
         timeout: float | None = None,
     ) -> ActionResponse:
         """Awaitable :meth:`add_filter`."""
-        pairs = _filter_fields(value, match_criteria)
-        response = await self.aaction("Filter", dict(pairs), timeout=timeout)
-        self._engine.filters.append(pairs)
-        return response
+        coro = self._engine.add_filter(_filter_fields(value, match_criteria), timeout)
+        return await self._portal.acall(coro)
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -398,7 +415,7 @@ class AMIClient:
         callback: Callable[[Message], Any],
         *,
         thread: Literal["loop", "caller"] = "loop",
-        lossless: bool = False,
+        lossless: bool | None = None,
         maxsize: int | None = None,
     ) -> Subscription:
         """Call ``callback(message)`` for every matching event; returns a handle to cancel.
@@ -415,12 +432,15 @@ class AMIClient:
             non-blocking consumers. ``"caller"``: run on the event loop of the thread calling
             ``on()`` (a notebook's kernel loop, an asyncio app), or, if that thread runs no
             loop, on a worker thread of this subscription.
-        lossless : bool
-            False (default): a bounded queue that drops the oldest when full (counted in
-            ``stats.dropped``). True: never drop; when the large buffer fills, reading pauses
-            until the consumer catches up.
+        lossless : bool, optional
+            For ``thread="caller"``, True by default: a callback on your thread gets every
+            event. Its buffer holds 1,000,000 events (seconds of a flood at full read
+            speed, minutes of a busy PBX); only when it is full does reading pause until the
+            callback catches up. False: a bounded queue that drops the oldest when full
+            (counted in ``stats.dropped``), for a live view that only wants the newest.
+            (``thread="loop"`` has no queue.)
         maxsize : int, optional
-            Queue bound (default 10,000; 1,000,000 when lossless).
+            Queue bound (default 1,000,000 when lossless, else 10,000).
         """
         if thread not in ("loop", "caller"):
             raise UsageError("thread must be 'loop' or 'caller'")
@@ -432,6 +452,8 @@ class AMIClient:
         else:
             target = _running_loop()
             mode = "loop" if target is not None else "worker"
+        if lossless is None:  # a callback on the user's thread must not silently lose events
+            lossless = thread == "caller"
         sub = Subscription(
             self._engine,
             pattern,
@@ -540,7 +562,7 @@ class AMIClient:
         subs = self._engine.subscriptions
         await self._portal.acall(self._engine.close(t))
         for sub in subs:
-            await asyncio.wait_for(sub.ajoin(), t)
+            await sub.ajoin(t)
 
     def __enter__(self) -> AMIClient:
         if not self.connected:

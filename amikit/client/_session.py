@@ -408,56 +408,60 @@ class Engine:
 
     # -- opening and login ----------------------------------------------------------------
 
-    async def connect(self) -> None:
-        """First connection: errors are raised to the caller (no retry)."""
+    async def connect(self, timeout: float | None = None) -> None:
+        """First connection: errors are raised to the caller (no retry).
+
+        ``timeout`` (default: the client's) bounds the whole of it: TCP (and TLS), the
+        banner, the login and the filters, so a server that accepts but never speaks fails
+        with :class:`~amikit.AmiTimeout` after ``timeout`` seconds, not later.
+        """
         if self.closed or self.closing:
             raise UsageError("this client is closed; create a new AMIClient")
         if self.connected:
             return
-        conn = await self._open()
+        conn = await self._open(self.config.timeout if timeout is None else timeout)
         self._install(conn)
         self._emit(ConnectionEvent("connected", self.generation, datetime.now(_UTC)))
 
-    async def _open(self) -> _Connection:
+    async def _open(self, timeout: float) -> _Connection:
+        """Open, read the banner, log in and re-apply the filters within ``timeout`` seconds."""
         cfg = self.config
         if cfg.username is None or cfg.secret is None:
             raise UsageError("username and secret are required to log in")
-        loop = asyncio.get_running_loop()
-        generation = self.generation + 1
-        conn = _Connection(self, generation)
+        conn = _Connection(self, self.generation + 1)
+        step = ["connect"]  # what was under way when the deadline passed
         try:
-            await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: conn,
-                    cfg.host,
-                    cfg.port,
-                    ssl=cfg.tls,
-                    server_hostname=cfg.host if cfg.tls is not None else None,
-                ),
-                cfg.timeout,
-            )
-        except asyncio.TimeoutError:
-            raise AmiTimeout(
-                f"connect to {self.server}: no answer within {cfg.timeout:g} s"
-            ) from None
-        except (OSError, ssl.SSLError) as exc:
-            raise ConnectError(f"cannot connect to {self.server}: {exc}") from exc
-        try:
-            try:
-                await asyncio.wait_for(asyncio.shield(conn.banner), cfg.timeout)
-            except asyncio.TimeoutError:
-                raise ConnectError(
-                    f"{self.server} sent no AMI banner within {cfg.timeout:g} s"
-                ) from None
-            await self._login(conn)
-            for pairs in self.filters:
-                await conn.request("Filter", pairs, cfg.timeout)
-        except BaseException:
+            await asyncio.wait_for(self._handshake(conn, step), timeout)
+        except BaseException as exc:
             conn.dead = True  # not installed: its loss must not trigger a reconnect
             if conn.transport is not None:
                 conn.transport.abort()
+            if isinstance(exc, asyncio.TimeoutError):
+                raise AmiTimeout(
+                    f"{self.server}: no {step[0]} within {timeout:g} s (connect deadline)"
+                ) from None
             raise
         return conn
+
+    async def _handshake(self, conn: _Connection, step: list[str]) -> None:
+        cfg = self.config
+        try:
+            await asyncio.get_running_loop().create_connection(
+                lambda: conn,
+                cfg.host,
+                cfg.port,
+                ssl=cfg.tls,
+                server_hostname=cfg.host if cfg.tls is not None else None,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ConnectError(f"cannot connect to {self.server}: {exc}") from exc
+        step[0] = "AMI banner"
+        await asyncio.shield(conn.banner)
+        step[0] = "reply to the login"
+        await self._login(conn)
+        step[0] = "reply to the event filters"
+        for pairs in self.filters:
+            await conn.request("Filter", pairs, cfg.timeout)
 
     async def _login(self, conn: _Connection) -> None:
         cfg = self.config
@@ -531,7 +535,7 @@ class Engine:
             delay = min(ceiling, initial * 2 ** min(attempt, 30))
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: no thundering herd
             try:
-                conn = await self._open()
+                conn = await self._open(self.config.timeout)
             except AuthenticationError as exc:
                 # The credentials are wrong now: retrying would only hammer the server.
                 self.failure = exc
@@ -581,6 +585,20 @@ class Engine:
         return await conn.request(
             name, fields, self.config.timeout if timeout is None else timeout, raise_on_error
         )
+
+    async def set_event_mask(self, mask: str, timeout: float | None) -> ActionResponse:
+        """``Action: Events``; the mask is kept and sent again at every login."""
+        response = await self.action("Events", [("EventMask", mask)], timeout, True)
+        self.event_mask = mask
+        return response
+
+    async def add_filter(
+        self, pairs: list[tuple[str, Any]], timeout: float | None
+    ) -> ActionResponse:
+        """``Action: Filter``; the filter is kept and re-applied after every reconnection."""
+        response = await self.action("Filter", pairs, timeout, True)
+        self.filters.append(pairs)
+        return response
 
     # -- subscriptions --------------------------------------------------------------------
 

@@ -21,9 +21,11 @@ Where callbacks run (the rule):
     blocks the kernel loop they queue up and run when it is free). A thread without a running
     loop (a plain script) gets a worker thread of its own for the subscription.
 
-Queues and loss:
+Queues and loss (``thread="caller"`` is lossless unless told otherwise: in a plain script a
+worker thread's callback runs slower than the reader, and a flood must not silently cost it
+events; iterators and ``lossless=False`` subscriptions are lossy):
 
-* lossy (default): a bounded queue of ``maxsize`` (10,000) that drops the *oldest* message
+* lossy: a bounded queue of ``maxsize`` (10,000) that drops the *oldest* message
   when full; every drop is counted (``sub.dropped`` and ``client.stats.dropped``).
 * ``lossless=True``: nothing is dropped; a large buffer (``maxsize`` default 1,000,000) and,
   when it is full, back-pressure: the client pauses reading the socket until the consumer has
@@ -331,10 +333,15 @@ class Subscription:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    async def ajoin(self) -> None:
-        """Await the end of the worker thread without blocking the caller's loop."""
-        if self._thread is not None and self._thread is not threading.current_thread():
-            await asyncio.wrap_future(self._done)
+    async def ajoin(self, timeout: float | None = None) -> bool:
+        """Awaitable :meth:`join`: True when the worker thread (if any) has finished."""
+        if self._thread is None or self._thread is threading.current_thread():
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._done)), timeout)
+        except asyncio.TimeoutError:  # a callback still running: as join(), not an error
+            return False
+        return True
 
 
 class EventStream:

@@ -14,7 +14,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._explain import Explanation, FieldNote, describe_cause, describe_field, explain
+from ._explain import (
+    Explanation,
+    FieldNote,
+    describe_cause,
+    describe_field,
+    describe_state,
+    explain,
+)
 
 __all__ = [
     "CallBoard",
@@ -24,6 +31,7 @@ __all__ = [
     "FieldNote",
     "describe_cause",
     "describe_field",
+    "describe_state",
     "enable_rich_display",
     "explain",
 ]

@@ -6,16 +6,21 @@ Load with ``%load_ext amikit``. Subcommands (``%ami?`` prints all of this)::
     %ami sim stop
     %ami connect [HOST[:PORT]] [--user U] [--events MASK] [--as NAME]
     %ami action NAME key=value ...                                  one action
-    %%ami                                                           raw action block(s)
+    %%ami [--no-check]                                              raw action block(s)
     %ami events [PATTERN] [--filter TEXT] [--rows N] [--show-noise] the live EventStream
     %ami calls                                                      the live CallBoard
     %ami timeline CALL_ID                                           the live CallLadder
     %ami record start PATH [--no-text] [--no-parquet]               record to PATH
     %ami record stop
     %ami status | %ami close
+    %ami help NAME [event|action]                                   explain(NAME)
+
+Tab completes action names and their parameters after ``%ami action``, event and action
+names after ``%ami help``, and inside ``ami.action("...`` calls (``_complete``).
 
 Conventions followed (docs/threading.md §5): one ``magic_arguments`` parser per subcommand,
-dispatched on the first word, parsed with POSIX quoting (``shlex``); ``@no_var_expand`` so
+dispatched on the first word, parsed with POSIX quoting (``shlex``) after a trailing
+``# comment`` is cut off as a shell would (:func:`split_line`); ``@no_var_expand`` so
 ``$`` and ``{}`` in values are never expanded; objects made by a magic are put in the user
 namespace (``ami`` for the client) rather than the caller's frame.
 
@@ -45,9 +50,43 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from .._exceptions import AmiError
 from ..protocol import Message
 
-__all__ = ["AmiMagics", "load_ipython_extension", "parse_action_block", "parse_fields"]
+__all__ = [
+    "AmiMagics",
+    "load_ipython_extension",
+    "parse_action_block",
+    "parse_fields",
+    "split_line",
+]
 
 DEFAULT_PORT = 5038
+
+
+def split_line(line: str) -> list[str]:
+    """The words of a magic line, POSIX-quoted, with a trailing ``# comment`` dropped.
+
+    As in a shell, ``#`` starts a comment only at the start of a word outside quotes, so
+    ``%ami connect  # real PBX: --user admin`` is just ``connect`` while ``Filter=a#b`` and
+    ``"#5"`` stay values.
+    """
+    quote = ""
+    escaped = False
+    for i, char in enumerate(line):
+        if escaped:  # the character after a backslash is never special
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            line = line[:i]
+            break
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"%ami: {exc}") from exc
 
 
 def parse_fields(tokens: list[str]) -> list[tuple[str, str]]:
@@ -126,6 +165,7 @@ def _connect(line: str) -> None:
 @argument("name", help="the action, e.g. Originate")
 @argument("fields", nargs="*", help="key=value headers; repeat a key to repeat the header")
 @argument("--timeout", type=float, default=None, help="seconds to wait for the response")
+@argument("--no-check", action="store_true", help="send as written (a custom or newer action)")
 def _action(line: str) -> None:
     """%ami action NAME key=value ...: send one action and show its response."""
 
@@ -215,10 +255,7 @@ class AmiMagics(Magics):
         """Drive an Asterisk PBX (or amikit's simulated one) from the notebook."""
         if cell is not None:
             return self._cell(line, cell)
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            raise UsageError(f"%ami: {exc}") from exc
+        words = split_line(line)
         if not words:
             return self._status()
         sub, args = words[0], words[1:]
@@ -226,6 +263,10 @@ class AmiMagics(Magics):
             return self._status()
         if sub in ("close", "disconnect"):
             return self._close()
+        if sub == "help":
+            from ._complete import help_topic
+
+            return help_topic(args)
         if sub not in _SUBCOMMANDS:
             raise UsageError(f"unknown %ami subcommand {sub!r}; see %ami?")
         opts = _parse(sub, args)
@@ -324,7 +365,9 @@ class AmiMagics(Magics):
     def _do_action(self, opts: Any) -> Any:
         client = self._need_client()
         name, fields = _pairs_to_call([("Action", opts.name), *parse_fields(opts.fields)])
-        return client.action(name, fields, timeout=opts.timeout, raise_on_error=False)
+        return client.action(
+            name, fields, timeout=opts.timeout, raise_on_error=False, check=not opts.no_check
+        )
 
     def _cell(self, line: str, cell: str) -> Any:
         client = self._need_client()
@@ -332,7 +375,11 @@ class AmiMagics(Magics):
         try:
             for pairs in parse_action_block(cell):
                 name, fields = _pairs_to_call(pairs)
-                responses.append(client.action(name, fields, raise_on_error=False))
+                responses.append(
+                    client.action(
+                        name, fields, raise_on_error=False, check="--no-check" not in line
+                    )
+                )
         except AmiError as exc:
             raise UsageError(f"{type(exc).__name__}: {exc}") from exc
         if not responses:
@@ -440,16 +487,21 @@ AmiMagics.ami.__doc__ = _help()
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the ``%ami`` magics (``%load_ext amikit``)."""
+    from ._complete import install_completer
     from ._display import enable
 
     magics = AmiMagics(ipython)
     ipython.register_magics(magics)
     enable(ipython)
+    install_completer(ipython)
     ipython._amikit_magics = magics  # for unload
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Close the session's client and simulator (``%unload_ext amikit``)."""
+    from ._complete import uninstall_completer
+
+    uninstall_completer(ipython)
     magics = getattr(ipython, "_amikit_magics", None)
     if magics is not None:
         magics.shutdown()

@@ -80,11 +80,17 @@ class Parser:
         #: The banner line, e.g. ``"Asterisk Call Manager/11.0.0"``; None until seen.
         self.banner: str | None = None
         self._want_banner = banner
+        # The frame in progress (Rule 1): its bytes so far, or while skipping an oversized
+        # one (Rule 5) only the last few, enough to see a terminator or the end marker of a
+        # Command reply cut across two reads.
         self._pending = bytearray()
         self._term = b""  # b"\r\n\r\n" or b"\n\n", fixed by the first line (Rule 3)
         self._kind = 0
         self._skipping = False  # inside an oversized frame, dropping bytes (Rule 5)
         self._dropped = 0
+        self._follows: bool | None = None  # the frame is a Command reply (None: not known)
+        self._marker = -1  # where its "--END COMMAND--" starts in _pending, once seen
+        self._scanned = 0  # _pending[:_scanned] holds no end of the frame (bar the seam)
         #: Counters: frames decoded, frames dropped as invalid, bytes fed.
         self.frames = 0
         self.errors = 0
@@ -102,6 +108,11 @@ class Parser:
         """Bytes held for a frame still in progress."""
         return len(self._pending)
 
+    @property
+    def skipping(self) -> bool:
+        """True while the bytes of an oversized frame are being dropped (Rule 5)."""
+        return self._skipping
+
     def feed(self, data: bytes) -> list[Message]:
         """Consume ``data`` and return the messages it completed, in order.
 
@@ -116,50 +127,89 @@ class Parser:
             data = bytes(data)  # bytearray, memoryview: one copy, then bytes methods
         self.bytes_fed += len(data)
         problems: list[str] = []
-        pending = self._pending
         if self._skipping:
-            joined = bytes(pending) + bytes(data)
-            pending.clear()
-            rest = self._skip(joined)
+            rest = self._skip(data)
             if rest is None:
                 return []
             data = rest
-        if pending:
-            term = self._term
-            # Only the new bytes and the seam with the held ones can hold a terminator.
-            if term and data.find(term) < 0 and (pending[-3:] + data[:3]).find(term) < 0:
+        pending = self._pending
+        if not self._term:
+            # Still on the first line: only the new bytes can hold its end.
+            if data.find(b"\n") < 0:
                 pending += data
                 self._check_pending(problems)
                 return self._finish([], problems)
-            buf = bytes(pending) + data
-            pending.clear()
-        else:
-            buf = data
-        if not self._term:
-            buf = self._start(buf)
-            if buf is None:
+            buf = self._start(bytes(pending) + data)
+            self._new_frame()
+        elif pending:
+            pending += data
+            if self._frame_end(pending) < 0:
                 self._check_pending(problems)
                 return self._finish([], problems)
+            buf = bytes(pending)
+            self._new_frame()
+        else:
+            buf = data
         out = self._split(buf, problems)
         return self._finish(out, problems)
 
     # -- internals ----------------------------------------------------------------------
 
-    def _start(self, buf: bytes) -> bytes | None:
-        """Fix the line ending and take the banner (Rules 2, 3); None if more bytes needed."""
+    def _start(self, buf: bytes) -> bytes:
+        """Fix the line ending and take the banner (Rules 2, 3); ``buf`` holds an LF."""
         nl = buf.find(b"\n")
-        if nl < 0:
-            self._pending += buf
-            return None
         crlf = nl > 0 and buf[nl - 1] == 13
-        self._term = b"\r\n\r\n" if crlf else b"\n\n"
-        self._kind = 0 if crlf else _LF
+        self._set_term(crlf)
         if self._want_banner:
             line = buf[: nl - 1 if crlf else nl]
-            if b":" not in line and line.strip() and len(line) <= _MAX_BANNER:
+            # A banner longer than a frame may be would be dropped when read in pieces
+            # (Rule 5 holds before the line end is seen): so it is not one in one piece.
+            if (
+                b":" not in line
+                and line.strip()
+                and len(line) <= min(_MAX_BANNER, self.max_frame_size)
+            ):
                 self.banner = line.decode("utf-8", "replace").strip()
                 buf = buf[nl + 1 :]
         return buf
+
+    def _set_term(self, crlf: bool) -> None:
+        self._term = b"\r\n\r\n" if crlf else b"\n\n"
+        self._kind = 0 if crlf else _LF
+
+    def _new_frame(self) -> None:
+        self._pending.clear()
+        self._follows = None
+        self._marker = -1
+        self._scanned = 0
+
+    def _frame_end(self, buf: bytearray) -> int:
+        """Where the frame at the start of ``buf`` ends (its terminator), or -1.
+
+        Each call searches only the bytes after ``_scanned`` (less a seam the length of
+        what is searched for), so feeding a frame in small pieces stays linear (Rule 1),
+        an old-style Command reply included (Rule 4).
+        """
+        term = self._term
+        n = len(buf)
+        if self._follows is None:
+            follows_line = _FOLLOWS_LINE + term[: len(term) // 2]
+            if n < len(follows_line) and follows_line.startswith(buf):
+                return -1  # may still become a Command reply; no terminator in it yet
+            self._follows = buf.startswith(follows_line)
+        start = self._scanned
+        if self._follows and self._marker < 0:
+            at = buf.find(_END_COMMAND, max(start - len(_END_COMMAND) + 1, 0))
+            if at < 0:
+                self._scanned = n
+                return -1
+            self._marker = start = at
+        else:
+            start = max(start - len(term) + 1, self._marker, 0)
+        end = buf.find(term, start)
+        if end < 0:
+            self._scanned = n
+        return end
 
     def _split(self, buf: bytes, problems: list[str]) -> list[Message]:
         term = self._term
@@ -215,7 +265,7 @@ class Parser:
             frame = buf[pos:end]
             pos = end + tlen
             if len(frame) > limit:
-                self._reject(len(frame), problems)
+                self._reject(problems)
             elif b":" not in frame:
                 self._reject_garbage(frame, problems)
             else:
@@ -229,45 +279,84 @@ class Parser:
         would be once it completes, so ``buffered`` does not depend on the chunking."""
         if rest[:1] in (b"\r", b"\n"):
             rest = rest.lstrip(b"\r\n")
+        self._new_frame()
         if rest:
             self._pending += rest
             self._check_pending(problems)
 
+    def _frame_floor(self) -> int:
+        """The least size of the frame in progress: the bytes held, less any that may yet
+        turn out to be the start of its terminator (so the limit does not depend on where
+        the reads are cut)."""
+        pending = self._pending
+        n = len(pending)
+        term = self._term or b"\r\n"  # on the first line, a CR may still end the line
+        for cut in range(min(len(term) - 1, n), 0, -1):
+            if pending.endswith(term[:cut]):
+                return n - cut
+        return n
+
     def _check_pending(self, problems: list[str]) -> None:
-        if len(self._pending) > self.max_frame_size:
-            size = len(self._pending)
-            tail = bytes(self._pending[-3:])
-            self._pending.clear()
-            self._skipping = True
-            self._dropped = size
-            problems.append(
-                f"frame exceeds max_frame_size ({self.max_frame_size} bytes); "
-                f"skipping to the next frame boundary"
-            )
-            self.errors += 1
-            # keep a tail so a terminator split across this chunk and the next is seen
-            rest = self._skip(tail)
-            if rest:
-                self._pending += rest
+        if self._frame_floor() <= self.max_frame_size:
+            return
+        self._reject(problems)
+        self._skipping = True
+        self._dropped = 0
+        if self._term:
+            self._frame_end(self._pending)  # no end in it: notes how far the search got
+        else:
+            self._follows = False  # a first line this long is neither banner nor reply
+            self._scanned = len(self._pending)
+        self._trim_seam()
 
     def _skip(self, data: bytes) -> bytes | None:
-        """Drop bytes up to and including the next terminator; return what follows."""
-        term = self._term or b"\r\n\r\n"
-        i = data.find(term)
-        if i < 0:
-            self._dropped += len(data)
-            if len(data) >= 3:
-                self._pending += data[-3:]
-            else:
-                self._pending += data
+        """Drop bytes up to and including the end of the oversized frame; return what
+        follows, or None (then only a seam is kept in ``_pending``)."""
+        pending = self._pending
+        pending += data
+        if not self._term:
+            nl = pending.find(b"\n", self._scanned)
+            if nl < 0:
+                self._scanned = len(pending)
+                self._trim_seam()
+                return None
+            self._set_term(nl > 0 and pending[nl - 1] == 13)
+            self._scanned = max(nl - 1, 0)
+        end = self._frame_end(pending)
+        if end < 0:
+            self._trim_seam()
             return None
+        end += len(self._term)
+        rest = bytes(pending[end:])
+        self._dropped += end
         self._skipping = False
-        self._pending.clear()
-        return data[i + len(term) :]
+        self._new_frame()
+        return rest
 
-    def _reject(self, size: int, problems: list[str]) -> None:
+    def _trim_seam(self) -> None:
+        """While skipping, hold only the last bytes, where what ends the frame may start:
+        the CR of the first line end, a terminator, or a Command reply's end marker."""
+        if not self._term:
+            keep = 1
+        elif self._follows and self._marker < 0:
+            keep = len(_END_COMMAND) - 1
+        else:
+            keep = len(self._term) - 1
+        pending = self._pending
+        cut = len(pending) - keep
+        if cut > 0:
+            self._dropped += cut
+            del pending[:cut]
+            self._scanned = max(self._scanned - cut, 0)
+            if self._marker >= 0:
+                self._marker = 0  # it was seen; the search for the terminator goes on
+
+    def _reject(self, problems: list[str]) -> None:
         self.errors += 1
-        problems.append(f"frame of {size} bytes exceeds max_frame_size ({self.max_frame_size})")
+        problems.append(
+            f"frame exceeds max_frame_size ({self.max_frame_size} bytes), dropped up to "
+            f"the next frame boundary"
+        )
 
     def _reject_garbage(self, frame: bytes, problems: list[str]) -> None:
         self.errors += 1

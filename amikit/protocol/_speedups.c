@@ -285,14 +285,40 @@ core_dealloc(CoreObject *self)
     tp->tp_free((PyObject *)self);
 }
 
+/* get(key, default=None), the arguments as the pure-Python twin takes them: positional or
+ * by keyword. Positional calls (every hot path) never look at kwnames. */
 static PyObject *
-core_get(CoreObject *self, PyObject *const *args, Py_ssize_t nargs)
+core_get(CoreObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (nargs < 1 || nargs > 2) {
+    PyObject *key = nargs > 0 ? args[0] : NULL;
+    PyObject *dflt = nargs > 1 ? args[1] : NULL;
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (nargs > 2) {
         PyErr_Format(PyExc_TypeError, "get() takes 1 or 2 arguments (%zd given)", nargs);
         return NULL;
     }
-    return core_lookup(self, args[0], nargs == 2 ? args[1] : Py_None);
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        PyObject **slot;
+        if (PyUnicode_CompareWithASCIIString(name, "key") == 0) {
+            slot = &key;
+        } else if (PyUnicode_CompareWithASCIIString(name, "default") == 0) {
+            slot = &dflt;
+        } else {
+            PyErr_Format(PyExc_TypeError, "get() got an unexpected keyword argument '%U'", name);
+            return NULL;
+        }
+        if (*slot != NULL) {
+            PyErr_Format(PyExc_TypeError, "get() got multiple values for argument '%U'", name);
+            return NULL;
+        }
+        *slot = args[nargs + i];
+    }
+    if (key == NULL) {
+        PyErr_SetString(PyExc_TypeError, "get() missing 1 required positional argument: 'key'");
+        return NULL;
+    }
+    return core_lookup(self, key, dflt != NULL ? dflt : Py_None);
 }
 
 static PyObject *
@@ -418,7 +444,7 @@ core_get_name(CoreObject *self, void *Py_UNUSED(closure))
 }
 
 static PyMethodDef core_methods[] = {
-    {"get", (PyCFunction)(void (*)(void))core_get, METH_FASTCALL,
+    {"get", (PyCFunction)(void (*)(void))core_get, METH_FASTCALL | METH_KEYWORDS,
      "get(key, default=None): the first value of key (case-insensitive), or default."},
     {"to_dict", (PyCFunction)core_to_dict, METH_NOARGS,
      "Headers as a dict keyed by the original spelling (a repeated key maps to a list)."},

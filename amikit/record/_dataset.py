@@ -31,6 +31,13 @@ Rule 5: a part's string columns are plain Parquet strings. A writer may hand ove
         they are written dictionary-encoded as always, under the schema of the String
         layout, so every reader (polars, pyarrow, DuckDB) sees strings, never categories.
 
+Rule 6: a writer may publish small parts often (the recorder does, so that a crash loses
+        no more Parquet rows than text) and later compact them (:meth:`DatasetWriter.compact`):
+        one part, named after the first small one so it sorts in its place, replaces them,
+        and its metadata lists their names (``amikit.replaces``). It is published before the
+        small parts are removed; a crash in between leaves both, and readers skip the
+        parts a compacted part replaces (:func:`replaced_parts`).
+
 Readers (``amikit.load``) also check each part's magic bytes and skip, with a warning, a part
 that is not a complete Parquet file (copied half-way, damaged disk), so one bad part never
 makes the dataset unreadable.
@@ -51,11 +58,20 @@ from ._schema import RUN_COLUMNS, polars_schema, run_schema
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["MARKER", "DatasetWriter", "is_dataset", "list_parts", "part_is_complete"]
+__all__ = [
+    "MARKER",
+    "DatasetWriter",
+    "is_dataset",
+    "list_parts",
+    "part_is_complete",
+    "replaced_parts",
+]
 
 MARKER = "_amikit.json"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _MAGIC = b"PAR1"
+_REPLACES = "amikit.replaces"  # metadata key of a compacted part (Rule 6)
+_COMPACTED = "c.parquet"  # name ending of a compacted part
 
 
 _LAYOUTS: dict[tuple[tuple[str, str], ...], dict[str, str] | None] = {}
@@ -99,6 +115,23 @@ def _plain_strings(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str] | N
     return rows, layout
 
 
+def _conform(rows: pl.DataFrame, schema: dict, fix: dict) -> pl.DataFrame:
+    """``rows`` in the recording's column order and types, or a :class:`UsageError` that
+    names the columns at fault (not a raw polars error)."""
+    import polars as pl
+
+    from .._exceptions import UsageError
+
+    missing = [c for c in schema if c not in rows.columns]
+    if missing:
+        raise UsageError(f"rows for a recording lack the column(s) {', '.join(missing)}")
+    try:
+        return rows.select(list(schema)).cast(fix)  # type: ignore[arg-type]
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+        wrong = ", ".join(f"{c} ({rows.schema[c]}, expected {fix[c]})" for c in fix)
+        raise UsageError(f"rows for a recording have wrong column types: {wrong}") from exc
+
+
 def is_dataset(path: Path) -> bool:
     """True for a directory that holds an amikit dataset (marker or any part file)."""
     if not path.is_dir():
@@ -110,8 +143,13 @@ def is_dataset(path: Path) -> bool:
 
 def has_run_columns(root: Path) -> bool:
     """True when the marker says some parts carry the run columns (Rule 4)."""
+    return marked(root, "run_columns")
+
+
+def marked(root: Path, flag: str) -> bool:
+    """True when the marker file sets ``flag`` (see :meth:`DatasetWriter.mark`)."""
     try:
-        return bool(json.loads((root / MARKER).read_text()).get("run_columns"))
+        return bool(json.loads((root / MARKER).read_text()).get(flag))
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -132,10 +170,31 @@ def part_is_complete(path: Path) -> bool:
 
 
 def list_parts(root: Path) -> list[Path]:
-    """Published part files under ``root``, in recorded order (Rule 2)."""
+    """Published part files under ``root``, in recorded order (Rule 2), less the small
+    parts a compacted part replaces (Rule 6: left by a crash during compaction)."""
     parts = [p for p in root.rglob("*.parquet") if not p.name.startswith(".")]
+    replaced = replaced_parts(parts)
+    if replaced:
+        parts = [p for p in parts if p not in replaced]
     parts.sort(key=lambda p: (p.name, str(p)))
     return parts
+
+
+def replaced_parts(parts: list[Path]) -> set[Path]:
+    """The parts among ``parts`` that a compacted part also among them replaces."""
+    import polars as pl
+
+    names = set(parts)
+    out: set[Path] = set()
+    for part in parts:
+        if not part.name.endswith(_COMPACTED):
+            continue
+        try:
+            listed = json.loads(pl.read_parquet_metadata(part).get(_REPLACES, "[]"))
+        except Exception:  # a damaged compacted part: the loader reports it
+            continue
+        out |= {part.with_name(n) for n in listed if part.with_name(n) in names}
+    return out
 
 
 def partition_dir(root: Path, server: str | None, date: str | None) -> Path:
@@ -179,6 +238,9 @@ class DatasetWriter:
     fsync : bool
         fsync each part before publishing it (durable against power loss; a process crash
         alone never needs it).
+    private : bool
+        Create files 0600 and directories 0700 (less umask): recordings hold caller
+        numbers and names. False: the usual 0666 / 0777 less umask.
     """
 
     def __init__(
@@ -188,7 +250,11 @@ class DatasetWriter:
         compression: str = "zstd",
         compression_level: int | None = 1,
         fsync: bool = True,
+        private: bool = True,
     ):
+        from ._files import make_private_dir
+
+        self.private = private
         self.root = Path(root)
         self.compression = compression
         self.compression_level = compression_level if compression == "zstd" else None
@@ -197,28 +263,37 @@ class DatasetWriter:
         self.rows_written = 0
         self._counter = 0
         self._run_columns_marked = False
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root, private)
         marker = self.root / MARKER
         if not marker.exists():
-            tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps({"format": "amikit-recording", "version": 1}) + "\n")
-            os.replace(tmp, marker)
+            self._write_marker({"format": "amikit-recording", "version": 1})
         self._remove_stale_tmp()
 
     def _mark_run_columns(self) -> None:
         if self._run_columns_marked:
             return
+        self.mark("run_columns")
+        self._run_columns_marked = True
+
+    def mark(self, flag: str) -> None:
+        """Set ``flag`` true in the marker file (``run_columns``; ``subset``: the parts
+        hold only some of the messages of the text log beside them, by design)."""
         marker = self.root / MARKER
         try:
             info = json.loads(marker.read_text())
         except (OSError, ValueError):
             info = {"format": "amikit-recording", "version": 1}
-        if not info.get("run_columns"):
-            info["run_columns"] = True
-            tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(info) + "\n")
-            os.replace(tmp, marker)
-        self._run_columns_marked = True
+        if not info.get(flag):
+            info[flag] = True
+            self._write_marker(info)
+
+    def _write_marker(self, info: dict) -> None:
+        from ._files import make_private_file
+
+        tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(info) + "\n")
+        make_private_file(tmp, self.private)
+        os.replace(tmp, self.root / MARKER)
 
     def _remove_stale_tmp(self) -> None:
         # Rule 1: leftovers of a crashed writer. Only old ones: another live writer in the
@@ -248,7 +323,7 @@ class DatasetWriter:
             if got.get(c) != t and not (t == pl.String and isinstance(got.get(c), pl.Categorical))
         }
         if fix or list(got) != list(schema):  # Rule 5: categorical strings stay as they are
-            rows = rows.select(list(schema)).cast(fix)  # type: ignore[arg-type]
+            rows = _conform(rows, schema, fix)
         # Rule 2: the date never goes backwards within one write (rows without a time take
         # their neighbours' date), so partitions are contiguous runs and order survives.
         when = (
@@ -277,27 +352,63 @@ class DatasetWriter:
             out.append(self._publish(part.drop("_date"), server, date, stamp))  # type: ignore[arg-type]
         return out
 
+    def compact(self, parts: list[Path]) -> list[Path]:
+        """Replace each partition's run of ``parts`` (written by this writer, in order) by
+        one part (Rule 6); returns the parts published."""
+        import polars as pl
+
+        by_dir: dict[Path, list[Path]] = {}
+        for part in parts:
+            by_dir.setdefault(part.parent, []).append(part)
+        out = []
+        for directory, group in by_dir.items():
+            if len(group) < 2:
+                continue
+            rows = pl.concat([pl.read_parquet(p) for p in group], how="diagonal_relaxed")
+            name = group[0].name[: -len(".parquet")] + _COMPACTED
+            replaces = json.dumps([p.name for p in group])
+            out.append(self._write_part(rows, directory, name, {_REPLACES: replaces}))
+            for part in group:
+                part.unlink(missing_ok=True)
+            self.parts_written -= len(group)
+            self.rows_written -= rows.height
+        return out
+
     def _publish(
         self, rows: pl.DataFrame, server: str | None, date: str | None, stamp: str
     ) -> Path:
         directory = partition_dir(self.root, server, date)
-        directory.mkdir(parents=True, exist_ok=True)
         self._counter += 1
         name = f"part-{stamp}-{os.getpid()}-{self._counter:06d}.parquet"
+        return self._write_part(rows, directory, name, None)
+
+    def _write_part(
+        self, rows: pl.DataFrame, directory: Path, name: str, extra: dict[str, str] | None
+    ) -> Path:
+        from ._files import make_private_dir, make_private_file
+
+        make_private_dir(directory, self.private)
         tmp = directory / f".{name}.tmp"
         final = directory / name
         rows, metadata = _plain_strings(rows)
-        rows.write_parquet(
-            tmp,
-            compression=self.compression,
-            compression_level=self.compression_level,
-            statistics=True,
-            metadata=metadata,
-        )
-        if self.fsync:
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        if extra:
+            metadata = {**(metadata or {}), **extra}
+        try:
+            rows.write_parquet(
+                tmp,
+                compression=self.compression,
+                compression_level=self.compression_level,
+                statistics=True,
+                metadata=metadata,
+            )
+            make_private_file(tmp, self.private)
+            if self.fsync:
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk gets its space back
+            raise
         if self.fsync:
             _fsync_dir(directory)
         self.parts_written += 1

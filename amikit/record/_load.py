@@ -19,6 +19,12 @@ is never fatal: it is skipped, reported with an :class:`IncompleteRecordingWarni
 described in the returned frame's ``amikit_report`` attribute (a :class:`LoadReport`);
 ``strict=True`` turns it into an error instead.
 
+Impostors are refused: a Parquet file or part is read only if it has the key columns of a
+recording (:data:`KEY_COLUMNS`) and every recording column it has is of the recording's
+type. A lone file that fails this raises :class:`RecordingFormatError` naming what is
+missing or wrong; a part of a dataset that fails it, or whose footer or pages are damaged
+(valid ``PAR1`` markers, garbage inside), is skipped and reported like a torn part.
+
 Arrival times from a shared-style ``.timing.jsonl`` are relative (seconds since connect);
 they are anchored on the first server ``Timestamp:`` of the capture when there is one, and
 on the Unix epoch otherwise.
@@ -35,10 +41,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .._exceptions import AmiError
-from ._dataset import MARKER, has_run_columns, is_dataset, list_parts, part_is_complete
+from ..protocol import DEFAULT_MAX_FRAME_SIZE
+from ._dataset import MARKER, has_run_columns, is_dataset, list_parts, marked, part_is_complete
 from ._files import strip_fixture_header
 from ._schema import polars_schema, run_schema
 from ._textlog import index_path, read_index
@@ -57,6 +64,8 @@ __all__ = [
 ]
 
 CHUNK_BYTES = 16 << 20
+#: Columns every amikit recording has; a Parquet file without them is not one.
+KEY_COLUMNS = ("received_at", "kind", "event", "seq")
 _SNIFF = 1 << 16
 _HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9_\-]*(\([^\r\n]*\))?[ \t]*:")
 _TEXT_LOG_GLOB = "ami-log*.txt"
@@ -82,11 +91,22 @@ class LoadReport:
     truncated_bytes: int = 0
     rejected_frames: int = 0
     problems: list[str] = field(default_factory=list)
+    #: Frames of a text log without their index line (torn or lost index): no arrival time.
+    unindexed_frames: int = 0
+    torn_index: bool = False
+    #: Frames the text logs beside a dataset hold beyond its last part (see ``complete=``).
+    tail_frames: int = 0
 
     @property
     def complete(self) -> bool:
-        """True when nothing was skipped."""
-        return not self.torn_parts and not self.truncated_bytes and not self.rejected_frames
+        """True when nothing was skipped or left without its index line."""
+        return not (
+            self.torn_parts
+            or self.truncated_bytes
+            or self.rejected_frames
+            or self.unindexed_frames
+            or self.torn_index
+        )
 
 
 # -- what is it? -------------------------------------------------------------------------------
@@ -137,10 +157,14 @@ def _looks_like_ami(head: bytes) -> bool:
     )
 
 
+_ROTATED_LOG = re.compile(r"ami-log-\d{8}T\d+\.txt")
+
+
 def _text_logs(directory: Path) -> list[Path]:
     logs = sorted(directory.glob(_TEXT_LOG_GLOB))
-    # the live log (ami-log.txt) last: rotated ones carry a stamp and sort before it
-    return sorted(logs, key=lambda p: (p.name == "ami-log.txt", p.name))
+    # the live logs (ami-log.txt, and ami-log-<server>.txt of a second server) last:
+    # rotated ones carry a stamp and sort before them, in time order
+    return sorted(logs, key=lambda p: (not _ROTATED_LOG.fullmatch(p.name), p.name))
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -182,7 +206,7 @@ def _gap_rows(gaps: pl.DataFrame, server: str | None) -> pl.DataFrame:
         )
         for g in gaps.iter_rows(named=True)
     ]
-    return rows_to_frame(rows).with_columns(gaps["offset"].alias("_end"))
+    return rows_to_frame(rows).with_columns(gaps["offset"].alias("_end"), gaps["session"])
 
 
 def _us(us: int) -> Any:
@@ -198,6 +222,7 @@ def iter_text_rows(
     progress: Callable[[int, int], None] | None = None,
     report: LoadReport | None = None,
     categorical: bool = False,
+    _tail: tuple[int, str | None, pl.DataFrame] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Rows of an AMI text file (capture or text log), chunk by chunk, full schema.
 
@@ -205,6 +230,9 @@ def iter_text_rows(
     the same strings (for the Parquet writer: ``convert``).
 
     ``progress(done_bytes, total_bytes)`` is called after each chunk.
+
+    ``_tail=(offset, server, index records)`` reads only the frames from ``offset`` on,
+    with the index records from there (:func:`_text_tail`).
     """
     import polars as pl
 
@@ -216,15 +244,24 @@ def iter_text_rows(
     server: str | None = path.name
     index: pl.DataFrame | None = None
     gaps: pl.DataFrame | None = None
-    if idx.exists():
-        srv, records, torn = read_index(idx)
+    if _tail is not None or idx.exists():
+        if _tail is not None:
+            srv, records, torn = _tail[1], _tail[2], False
+        else:
+            srv, records, torn = read_index(idx)
         server = srv or server
         if torn:
+            report.torn_index = True
             report.problems.append(f"{idx.name}: torn last line skipped")
         index = (
             records.filter(pl.col("gap").is_null())
             .select(
-                (pl.col("offset") + pl.col("len")).alias("_end"), "seq", "connection", "received_at"
+                (pl.col("offset") + pl.col("len")).alias("_end"),
+                "seq",
+                "connection",
+                "received_at",
+                "session",
+                pl.lit(True).alias("_indexed"),  # tells a frame with no index line
             )
             .with_columns(pl.col("received_at").cast(pl.Datetime("us", "UTC")))
         )
@@ -243,6 +280,8 @@ def iter_text_rows(
             first = body[: nl + 1].rstrip(b"\r\n")
             if first and b":" not in first and len(first) <= 256:
                 pos += nl + 1  # the banner
+        if _tail is not None:
+            pos = max(pos, _tail[0])
         follows = _contains(fh, b"Follows" + eol)
         fh.seek(pos)
         seq = 0
@@ -269,9 +308,13 @@ def iter_text_rows(
                 )
                 seq += n
                 if index is not None:
-                    rows = rows.drop("seq", "connection", "received_at").join(
+                    rows = rows.drop("seq", "connection", "received_at", "session").join(
                         index, on="_end", how="left", maintain_order="left"
                     )
+                    # a frame's index line may hold no sequence (an unstamped message):
+                    # only a frame the join did not find lacks its line
+                    report.unindexed_frames += rows["_indexed"].null_count()
+                    rows = rows.drop("_indexed")
                     rows, last = _continue_sequence(rows, last)
                 elif timing is not None and n:
                     rows, anchor = _apply_timing(rows, timing, anchor)
@@ -303,6 +346,11 @@ def iter_text_rows(
                 progress(min(pos, total), total)
         if gaps is not None and gap_done < gaps.height:  # gaps after the last frame
             yield _gap_rows(gaps.slice(gap_done), server).select(list(schema))
+        if report.unindexed_frames:
+            report.problems.append(
+                f"{idx.name}: {report.unindexed_frames} frame(s) of {path.name} have no index "
+                f"line (a crash or a torn index): their arrival time is unknown"
+            )
         carry = tail[0]
         if carry.strip(b"\r\n"):
             report.truncated_bytes = len(carry)
@@ -334,26 +382,16 @@ def _parsed_chunks(
     term = b"\n\n" if lf else b"\r\n\r\n"
     carry = b""
     if follows:
-        while True:
-            block = fh.read(chunk_bytes)
-            data = carry + block if carry else block
-            if not data:
-                break
-            rows, used, stats = rows_from_buffer(data, lf=lf, follows=True)
-            if not block and not data.strip(b"\r\n"):
-                used = len(data)
-            carry = data[used:]
-            yield rows, stats, pos, pos + used, not block
-            pos += used
-            if not block:
-                break
-        tail[0] = carry
+        yield from _codec_framed_chunks(fh, pos, chunk_bytes, lf=lf, tail=tail)
         return
     queue: deque[tuple[Future[Any], int, int]] = deque()
     # Each chunk is read straight into its own buffer, which is then cut in place at its
     # last terminator; the next read starts there (re-reading the partial frame, < one
     # frame). No concatenation or slicing: a 16 MiB chunk is copied once, by the read.
+    # A chunk without any terminator is read again, twice the size, up to the frame limit:
+    # past it the frame is dropped (as the codec does) and memory stays bounded.
     size = chunk_bytes
+    limit = DEFAULT_MAX_FRAME_SIZE + len(term)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="amikit-convert") as pool:
         while True:
             fh.seek(pos)
@@ -362,10 +400,24 @@ def _parsed_chunks(
             del data[got:]
             cut = data.rfind(term)
             if cut < 0:
+                if got > limit:  # an oversized frame: skip it, whatever the chunk size
+                    while queue:
+                        job, start, end = queue.popleft()
+                        rows, _, stats = job.result()
+                        yield rows, stats, start, end, False
+                    end = _skip_frame(fh, pos + got - len(term) + 1, term, chunk_bytes)
+                    stats = ConvertStats(errors=1)
+                    stats.problems.append(
+                        f"frame at offset {pos} exceeds max_frame_size "
+                        f"({DEFAULT_MAX_FRAME_SIZE} bytes), dropped"
+                    )
+                    yield _empty_rows_with_end(), stats, pos, end, False
+                    pos, size = end, chunk_bytes
+                    continue
                 if got < size:  # end of file: only an incomplete frame (or nothing) left
                     carry = bytes(data)
                     break
-                size *= 2  # a frame larger than a chunk: read more at once
+                size = min(size * 2, limit + 1)  # a frame larger than a chunk: read more
                 continue
             cut += len(term)
             del data[cut:]
@@ -384,6 +436,89 @@ def _parsed_chunks(
     if not queue and not carry.strip(b"\r\n"):
         carry = b""
     tail[0] = carry
+
+
+def _skip_frame(fh: Any, pos: int, term: bytes, chunk_bytes: int) -> int:
+    """The offset just past the next terminator at or after ``pos`` (the end of the file
+    when there is none), read a chunk at a time."""
+    fh.seek(pos)
+    seam = b""
+    while True:
+        block = fh.read(chunk_bytes)
+        if not block:
+            return fh.tell()
+        data = seam + block
+        at = data.find(term)
+        if at >= 0:
+            return pos - len(seam) + at + len(term)
+        seam = data[-(len(term) - 1) :]
+        pos += len(block)
+
+
+def _empty_rows_with_end() -> pl.DataFrame:
+    from ._vector import _empty_rows, _finish, _with_end
+
+    return _with_end(_finish(_empty_rows(), [], []), [])
+
+
+def _codec_framed_chunks(
+    fh: Any, pos: int, chunk_bytes: int, *, lf: bool, tail: list[bytes]
+) -> Iterator[tuple[pl.DataFrame, ConvertStats, int, int, bool]]:
+    """:func:`_parsed_chunks` for a stream with old Command output: one codec
+    :class:`~amikit.protocol.Parser` frames the whole stream (linear at any chunk size,
+    an oversized frame dropped with bounded memory, Command replies included), and the
+    complete frames of each chunk go to the converter in one buffer."""
+    from ..protocol import Parser, RemoteProtocolError
+
+    term = b"\n\n" if lf else b"\r\n\r\n"
+    parser = Parser(banner=False)
+    parser.feed(b"X: y" + term)  # the line ending is known; the banner is already skipped
+    window = bytearray()  # the stream from offset `base` on, not yet handed over
+    base = pos
+    while True:
+        block = fh.read(chunk_bytes)
+        stats = ConvertStats()
+        errors = parser.errors
+        try:
+            msgs = parser.feed(block) if block else []
+        except RemoteProtocolError as exc:
+            msgs = exc.messages
+            stats.problems.append(str(exc))
+        stats.errors += parser.errors - errors
+        window += block
+        raws, ends, at = [], [], 0
+        for m in msgs:  # each message is a contiguous, in-order piece of the stream
+            raw = m.raw
+            at = window.find(raw, at) + len(raw)
+            raws.append(raw)
+            ends.append(at)  # from `base`, as the caller adds it
+        if raws:
+            rows, _, more = rows_from_buffer(b"".join(raws), lf=lf, follows=True)
+            stats.frames += more.frames
+            stats.fallback += more.fallback
+            stats.errors += more.errors
+            stats.problems += more.problems
+            rows = rows.with_columns(_ends_of(ends, rows))
+        # keep only what the parser still holds: the frame in progress (a suffix)
+        keep = 0 if parser.skipping else parser.buffered
+        drop = max(len(window) - keep, at)
+        del window[:drop]
+        start, base = base, base + drop
+        if not raws:
+            if block and not stats.errors:
+                continue  # inside a frame: nothing to hand over yet (no per-chunk cost)
+            rows = _empty_rows_with_end()
+        yield rows, stats, start, base, not block
+        if not block:
+            break
+    tail[0] = bytes(window) if bytes(window).strip(b"\r\n") else b""
+
+
+def _ends_of(ends: list[int], rows: pl.DataFrame) -> pl.Series:
+    """The absolute ``_end`` of each row, from its frame number within the buffer."""
+    import polars as pl
+
+    return pl.Series("_end", ends, dtype=pl.Int64).gather(rows["frame"]).alias("_end")
 
 
 def _continue_sequence(
@@ -470,29 +605,291 @@ def _report_problems(report: LoadReport, strict: bool) -> None:
     warnings.warn(f"{report.path}: {text}", IncompleteRecordingWarning, stacklevel=3)
 
 
-def _scan_dataset(root: Path, report: LoadReport) -> pl.LazyFrame:
+_INCOMPLETE = "incomplete Parquet file"
+
+
+def _part_problem(path: Path) -> str | None:
+    """Why a Parquet file is not a readable part of a recording, or None (impostors)."""
     import polars as pl
 
+    if not part_is_complete(path):
+        return _INCOMPLETE
+    try:
+        got = pl.read_parquet_schema(path)
+    except Exception as exc:  # polars raises several types for a damaged footer
+        return f"damaged Parquet footer ({type(exc).__name__})"
+    missing = [c for c in KEY_COLUMNS if c not in got]
+    if missing:
+        return f"not an amikit recording: no {', '.join(repr(c) for c in missing)} column"
+    want = polars_schema() | run_schema()
+    wrong = [
+        f"{name!r} is {got[name]}, expected {dtype}"
+        for name, dtype in want.items()
+        if name in got and not _same_type(got[name], dtype)
+    ]
+    if wrong:
+        return "not an amikit recording: column " + "; ".join(wrong)
+    return None
+
+
+def _same_type(got: Any, want: Any) -> bool:
+    import polars as pl
+
+    if got == pl.Null:  # a column of nulls only (a frame built without the values)
+        return True
+    if want == pl.String:
+        return got == pl.String or isinstance(got, pl.Categorical)
+    return bool(got == want)
+
+
+def _dataset_schema(root: Path) -> dict[str, Any]:
     schema = polars_schema()
     if has_run_columns(root):  # a collapsed recording: count/first/last per row
         schema |= run_schema()
+    return schema
+
+
+def _good_parts(root: Path, report: LoadReport) -> list[Path]:
     good = []
     for part in list_parts(root):
-        if part_is_complete(part):
+        problem = _part_problem(part)
+        if problem is None:
             good.append(part)
         else:
-            report.torn_parts.append(str(part))
-            report.problems.append(f"skipped incomplete part {part.relative_to(root)}")
+            _skip_part(root, part, problem, report)
+    if not good and report.torn_parts and not (root / MARKER).exists():
+        raise RecordingFormatError(f"{root}: not an amikit recording ({report.problems[0]})")
     report.parts = len(good)
-    if not good:
+    return good
+
+
+def _skip_part(root: Path, part: Path, problem: str, report: LoadReport) -> None:
+    report.torn_parts.append(str(part))
+    where = part.relative_to(root)
+    if problem == _INCOMPLETE:
+        report.problems.append(f"skipped incomplete part {where}")
+    else:
+        report.problems.append(f"skipped part {where}: {problem}")
+
+
+def _scan_parts(parts: list[Path], schema: dict[str, Any]) -> pl.LazyFrame:
+    import polars as pl
+
+    if not parts:
         return pl.LazyFrame(schema=schema)
     return pl.scan_parquet(
-        [str(p) for p in good],
+        [str(p) for p in parts],
         schema=schema,
         hive_partitioning=False,
         missing_columns="insert",
         extra_columns="ignore",
     )
+
+
+def _scan_dataset(root: Path, report: LoadReport) -> pl.LazyFrame:
+    return _scan_parts(_good_parts(root, report), _dataset_schema(root))
+
+
+def _load_dataset(root: Path, report: LoadReport) -> pl.DataFrame:
+    """All good parts; a part whose pages turn out damaged is skipped (read one by one)."""
+    import polars as pl
+
+    schema = _dataset_schema(root)
+    parts = _good_parts(root, report)
+    try:
+        return _scan_parts(parts, schema).collect()
+    except (pl.exceptions.PolarsError, OSError):
+        pass
+    frames = []
+    for part in parts:
+        try:
+            frames.append(_scan_parts([part], schema).collect())
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            _skip_part(root, part, f"damaged Parquet data ({type(exc).__name__})", report)
+    report.parts = len(frames)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def _check_file(path: Path) -> None:
+    problem = _part_problem(path)
+    if problem is not None:
+        raise RecordingFormatError(f"{path}: {problem}")
+
+
+def _index_tail(idx: Path, since_us: int | None) -> tuple[str | None, pl.DataFrame, bool]:
+    """An index's server, its frame and gap records from before ``since_us`` on (all of
+    them for None), and whether they are all of them. Read backwards in growing blocks:
+    a long-running log's index is large, and a crash's tail is at its end."""
+    import polars as pl
+
+    from ._textlog import _index_schema
+
+    with open(idx, "rb") as fh:
+        head = fh.readline()
+        start = fh.seek(0, os.SEEK_END) if since_us is not None else len(head)
+        block = 1 << 16
+        while start > len(head):
+            start = max(len(head), start - block)
+            block *= 4
+            if start == len(head):
+                break
+            fh.seek(start)
+            fh.readline()  # the rest of a line cut by the block start
+            when = _record_time(fh.readline())
+            if when is not None and since_us is not None and when < since_us:
+                break
+        fh.seek(start)
+        if start > len(head):
+            fh.readline()
+        data = fh.read()
+        # the records before the block's first session line belong to the session
+        # named last before the block
+        session = _session_before(fh, start) if start > len(head) else None
+    data = data[: data.rfind(b"\n") + 1]
+    schema = _index_schema()
+    records = pl.read_ndjson(data, schema=schema) if data.strip() else pl.DataFrame(schema=schema)
+    records = records.with_columns(
+        pl.col("session").forward_fill().fill_null(pl.lit(session, dtype=pl.String))
+    )
+    return _header_server(head), records.filter(pl.col("amikit").is_null()), start <= len(head)
+
+
+_SESSION_LINE = b'{"amikit": "session"'
+
+
+def _session_before(fh: IO[bytes], end: int) -> str | None:
+    """The session named by the last session line of an index before offset ``end``.
+
+    Session lines are rare (one each time a writer opens the log), so this reads back
+    from ``end`` in growing blocks until it finds one."""
+    block = 1 << 16
+    pos = end
+    while pos > 0:
+        start = max(0, pos - block)
+        fh.seek(start)
+        # the blocks overlap by a line's start, so a line cut by ``pos`` is still found
+        at = fh.read(min(end, pos + len(_SESSION_LINE)) - start).rfind(_SESSION_LINE)
+        if at >= 0:
+            fh.seek(start + at)
+            try:
+                value = json.loads(fh.readline()).get("session")
+            except ValueError:
+                return None
+            return value if isinstance(value, str) else None
+        pos = start
+        block *= 4
+    return None
+
+
+def _record_time(line: bytes) -> int | None:
+    try:
+        value = json.loads(line).get("received_at")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _header_server(line: bytes) -> str | None:
+    try:
+        return json.loads(line).get("server")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _dataset_ends(df: pl.DataFrame) -> dict[str | None, tuple[int | None, int, int] | None]:
+    """Per server, the key ``(received_at µs, connection, seq)`` of the dataset's last row;
+    None for a server whose rows carry neither (recorded from a source without a clock)."""
+    import polars as pl
+
+    out: dict[str | None, tuple[int | None, int, int] | None] = dict.fromkeys(
+        df["server"].unique().to_list()
+    )
+    ends = (
+        df.filter(pl.col("seq").is_not_null() | pl.col("received_at").is_not_null())
+        .group_by("server")
+        .agg(
+            pl.col("received_at", "connection", "seq")
+            .sort_by("received_at", "connection", "seq", nulls_last=False)
+            .last()
+        )
+        .with_columns(
+            pl.col("received_at").dt.epoch("us"), pl.col("connection", "seq").fill_null(-1)
+        )
+    )
+    out.update({server: (at, conn, seq) for server, at, conn, seq in ends.iter_rows()})
+    return out
+
+
+def _newer(frames: pl.DataFrame, key: tuple[int | None, int, int] | None) -> pl.DataFrame:
+    """Index records of frames after ``key`` (all of them without one)."""
+    import polars as pl
+
+    if key is None:
+        return frames
+    at, conn, seq = key
+    ra = pl.col("received_at")
+    c = pl.col("connection").fill_null(-1)
+    later = (c > conn) | ((c == conn) & (pl.col("seq").fill_null(-1) > seq))
+    if at is None:
+        return frames.filter(later)
+    return frames.filter(ra.is_null() | (ra > at) | ((ra == at) & later))
+
+
+def _text_tail(root: Path, df: pl.DataFrame, report: LoadReport, fill: bool) -> pl.DataFrame:
+    """Frames the text logs in ``root`` hold beyond the dataset's last row of their
+    server (a crash cut the Parquet side first): counted in ``report.tail_frames``; with
+    ``fill``, their rows (the same layout, arrival times from the index)."""
+    import polars as pl
+
+    if marked(root, "subset"):  # drop_noise/collapse: the text log holds more by design
+        return df.clear()
+    ends = _dataset_ends(df)
+    by_server: dict[str | None, list[Path]] = {}
+    for log in _text_logs(root):
+        if index_path(log).exists():
+            with open(index_path(log), "rb") as fh:
+                by_server.setdefault(_header_server(fh.readline()), []).append(log)
+    tails: list[pl.DataFrame] = []
+    for log_server, logs in by_server.items():
+        if log_server in ends and ends[log_server] is None:
+            continue  # the dataset's rows have no arrival time nor sequence to compare
+        tails += _server_tail(logs, ends.get(log_server), report, fill)
+    return pl.concat(tails) if tails else df.clear()
+
+
+def _server_tail(
+    logs: list[Path], key: tuple[int | None, int, int] | None, report: LoadReport, fill: bool
+) -> list[pl.DataFrame]:
+    """The rows (with ``fill``) of one server's logs beyond ``key``, oldest first."""
+    import polars as pl
+
+    tails: list[pl.DataFrame] = []
+    for log in reversed(logs):  # the live log first; an older one while all is newer
+        idx = index_path(log)
+        server, records, whole = _index_tail(idx, None if key is None else key[0])
+        frames = records.filter(pl.col("gap").is_null())
+        newer = _newer(frames, key)
+        indexed_end = int((frames["offset"] + frames["len"]).max() or 0) if frames.height else 0
+        count = newer.height + _frames_after(log, indexed_end)
+        if count == 0:
+            break
+        report.tail_frames += count
+        if fill:
+            start = int(newer["offset"].min()) if newer.height else indexed_end
+            tail_index = records.filter(pl.col("offset") >= start)
+            rows = iter_text_rows(log, report=report, _tail=(start, server, tail_index))
+            tails[:0] = list(rows)  # older logs' tails go first
+        if not (whole and newer.height == frames.height):
+            break  # what is older than this log's tail is in the dataset
+    return tails
+
+
+def _frames_after(log: Path, offset: int) -> int:
+    """Complete frames in ``log`` after ``offset`` (frames whose index lines were lost)."""
+    with open(log, "rb") as fh:
+        fh.seek(offset)
+        rest = fh.read()
+    return rest.count(b"\r\n\r\n") or rest.count(b"\n\n")
 
 
 def _load_text(paths: list[Path], report: LoadReport) -> pl.DataFrame:
@@ -504,7 +901,7 @@ def _load_text(paths: list[Path], report: LoadReport) -> pl.DataFrame:
     return pl.concat(frames, rechunk=True)
 
 
-def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
+def load(path: str | Path, *, strict: bool = False, complete: bool = True) -> pl.DataFrame:
     """Load a recording as a polars DataFrame (one row per message, see ``_schema``).
 
     Parameters
@@ -515,6 +912,15 @@ def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
         AMI capture.
     strict : bool
         Raise instead of warning when part of the recording is unreadable.
+    complete : bool
+        For a dataset with text logs beside it (what the recorder writes): also return the
+        frames the text logs hold beyond the last Parquet part, converted from the text.
+        The recorder writes the text log first, so a crash (``kill -9``, power loss) or a
+        recorder still running leaves the newest messages in the text log only: on by
+        default, so that nothing the recorder wrote is invisible (it costs a look at the
+        end of the index when there is nothing to add). ``complete=False`` returns the
+        parts alone and counts those frames in a warning. Not done for a recording made
+        with ``drop_noise``/``collapse`` (its parts hold fewer rows by design).
 
     Returns
     -------
@@ -530,13 +936,19 @@ def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
     Warns
     -----
     IncompleteRecordingWarning
-        A torn part file or a truncated text tail was skipped.
+        A torn part file or a truncated text tail was skipped; frames of a text log have
+        no index line; or the text log beside a dataset goes beyond it (see ``complete``).
     """
+    import polars as pl
+
     path = Path(path)
     kind = _sniff(path)
     report = LoadReport(str(path), kind)
     if kind == "dataset":
-        df = _scan_dataset(path, report).collect()
+        df = _load_dataset(path, report)
+        tail = _text_tail(path, df, report, complete)
+        if tail.height:
+            df = pl.concat([df, tail], how="diagonal_relaxed").select(df.columns)
     elif kind == "parquet":
         df = scan(path).collect()
     elif kind == "text-dir":
@@ -545,6 +957,14 @@ def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
         df = _load_text([path], report)
     report.frames = df.height
     _report_problems(report, strict)
+    if report.tail_frames and not complete:
+        warnings.warn(
+            f"{path}: its text log holds {report.tail_frames} frame(s) newer than the last "
+            f"Parquet part (the recorder crashed or is still running); "
+            f"amikit.load(...) without complete=False adds them",
+            IncompleteRecordingWarning,
+            stacklevel=2,
+        )
     df.amikit_report = report  # type: ignore[attr-defined]
     return df
 
@@ -564,6 +984,7 @@ def scan(path: str | Path, *, strict: bool = False) -> pl.LazyFrame:
     if kind == "dataset":
         lf = _scan_dataset(path, report)
     elif kind == "parquet":
+        _check_file(path)
         schema = polars_schema()
         if set(run_schema()) <= set(pl.read_parquet_schema(path)):  # a collapsed part
             schema |= run_schema()

@@ -11,16 +11,27 @@ thread wakes at least every 0.25 s, takes the list, and
   :mod:`amikit.record._textlog`) and flushes it at least every 0.5 s, so ``tail -f`` shows
   an event within a second;
 * collects the messages for Parquet and, every ``flush_events`` messages or
-  ``flush_seconds`` seconds, whichever comes first, turns them into rows in bulk (the
-  vectorised converter, checked equal to :func:`message_row`) and publishes one part file
-  atomically (:mod:`amikit.record._dataset`).
+  ``flush_seconds`` seconds (0.5 by default, the text log's pace), whichever comes first,
+  turns them into rows in bulk (the vectorised converter, checked equal to
+  :func:`message_row`) and publishes one part file atomically
+  (:mod:`amikit.record._dataset`); every ``compact_parts`` parts, and at ``stop()``, it
+  compacts those small parts into one (``DatasetWriter.compact``).
 
 Invariants
 ----------
-Rule 1: nothing received is dropped: the buffer is unbounded (the client applies back-
-        pressure upstream when a lossless subscriber falls behind); ``stop()`` drains it.
+Rule 1: nothing received is dropped while the disk takes the writes; ``stop()`` drains the
+        buffer. The buffer is capped (``max_backlog``): a writer that cannot keep up never
+        makes memory grow without bound; what the cap turns away is counted (``dropped``).
+Rule 5: a write error is never silent. The first one (disk full, permission lost, the text
+        log removed) stops the recorder at once: it is logged, handed to ``on_error``,
+        kept in ``error`` (``running`` turns False), raised by ``flush()`` and ``stop()``;
+        later messages are counted as dropped, not buffered. With
+        ``parquet_failure="keep-text"`` a Parquet error stops only the Parquet side and
+        the text log goes on.
 Rule 2: a crash (even ``kill -9``) loses at most the messages since the last Parquet flush
-        and the text since the last text flush; what was published stays readable.
+        and the text since the last text flush; what was published stays readable. Both
+        flush at the same pace, so the dataset loses about what the text log loses, and
+        ``amikit.load(dir, complete=True)`` adds what the text log holds beyond the dataset.
 Rule 3: the Login/Challenge exchange is never recorded; if outgoing actions are recorded
         (:meth:`Recorder.record_action`), ``Secret`` and ``Key`` values are masked.
 Rule 4: a connection gap (disconnect -> reconnect) is written as a gap row / gap record in
@@ -31,9 +42,10 @@ from __future__ import annotations
 
 import _thread
 import fnmatch
+import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,16 +53,24 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import UsageError
 from ..protocol import Message, encode_message, mask_value
 
+_log = logging.getLogger("amikit.record")
+
 if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["Recorder", "RecordingSink"]
+
+log = logging.getLogger("amikit.record")
 
 _WAKE = 0.25
 _TEXT_FLUSH = 0.5
 _AUTH_ACTIONS = frozenset({"login", "challenge"})
 # How often a Parquet write interrupted by a Ctrl-C meant for the program is tried again.
 _INTERRUPT_RETRIES = 5
+#: Messages the recorder holds at most while its writer catches up (about 3 minutes at
+#: 3,000 events/s, a few hundred MB): beyond it, messages are counted as dropped.
+DEFAULT_MAX_BACKLOG = 500_000
+_PARQUET_FAILURE = ("stop", "keep-text")
 
 
 class _Gap:
@@ -111,7 +131,8 @@ class RecordingSink:
     path : path
         Output directory: ``ami-log.txt`` (+ index) and the Parquet dataset.
     server : str
-        ``host:port`` stored in every row and in the ``server=`` partition.
+        ``host:port`` (or a name for the PBX) stored in every row and in the ``server=``
+        partition.
     text, parquet : bool
         Which outputs to write.
     include, exclude : str or list of str, optional
@@ -127,9 +148,24 @@ class RecordingSink:
         frame joins them (summing ``count``).
     flush_events, flush_seconds : int, float
         Publish a Parquet part every this many messages or seconds, whichever first.
+    compact_parts : int
+        Compact the small parts into one every this many parts (and at ``stop()``);
+        0 never compacts.
     rotate_bytes, rotate_seconds : int, float, optional
         Start a new text log when the current one reaches this size or age; the old one
         is renamed ``ami-log-<UTC stamp>.txt`` (with its index).
+    on_error : callable, optional
+        Called once, on the writer thread, with the exception that stopped the recording
+        (or the Parquet side, see ``parquet_failure``). It is also logged (logger
+        ``amikit.record``) and kept in :attr:`error`.
+    parquet_failure : ``"stop"`` or ``"keep-text"``
+        What a Parquet write error does: stop the whole recording (the default), or stop
+        only the Parquet side and keep the text log going (:attr:`parquet_error`).
+    max_backlog : int
+        Messages held at most while the writer catches up (Rule 1).
+    private : bool
+        Create the recording's files 0600 and directories 0700 (less umask), as it holds
+        caller numbers and names; False: the usual 0666 / 0777 less umask.
     """
 
     def __init__(
@@ -144,10 +180,19 @@ class RecordingSink:
         drop_noise: bool = False,
         collapse: bool = False,
         flush_events: int = 50_000,
-        flush_seconds: float = 5.0,
+        flush_seconds: float = 0.5,
         rotate_bytes: int | None = None,
         rotate_seconds: float | None = None,
+        compact_parts: int = 120,
+        on_error: Callable[[BaseException], Any] | None = None,
+        parquet_failure: str = "stop",
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+        private: bool = True,
     ) -> None:
+        if parquet_failure not in _PARQUET_FAILURE:
+            raise UsageError(f"parquet_failure must be one of {_PARQUET_FAILURE}")
+        if max_backlog < 1:
+            raise UsageError("max_backlog must be >= 1")
         if not text and not parquet:
             raise UsageError("nothing to record: text=False and parquet=False")
         if flush_events < 1 or flush_seconds <= 0:
@@ -162,8 +207,17 @@ class RecordingSink:
         self.collapse = collapse
         self.flush_events = flush_events
         self.flush_seconds = flush_seconds
+        self.compact_parts = compact_parts
+        self._small_parts: list[Path] = []  # published since the last compaction
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
+        from ._schema import new_session_id
+
+        #: This recording run, stamped on every Parquet row: calls never group across
+        #: sessions, so appending to a folder never merges with what it held.
+        self.session = new_session_id()
+        #: Whether ``path`` already held a recording when this one started.
+        self.appended = False
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._buffer: list[Message | _Gap] = []
@@ -175,6 +229,15 @@ class RecordingSink:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._error: BaseException | None = None
+        self.on_error = on_error
+        self.parquet_failure = parquet_failure
+        self.max_backlog = max_backlog
+        self.private = private
+        self._log_path: Path | None = None  # the live text log of this server
+        #: The error that stopped the recording (Rule 5), or None.
+        self.error: BaseException | None = None
+        #: The error that stopped the Parquet side only (``parquet_failure="keep-text"``).
+        self.parquet_error: BaseException | None = None
         self._log: Any = None
         self._log_opened = 0.0
         self._dataset: Any = None
@@ -183,6 +246,8 @@ class RecordingSink:
         self.text_written = 0
         self.parquet_written = 0
         self.filtered = 0
+        #: Messages turned away: over ``max_backlog``, or after a write error (Rule 1, 5).
+        self.dropped = 0
         self._check_analysis()
 
     def _check_analysis(self) -> None:
@@ -200,8 +265,11 @@ class RecordingSink:
     def put(self, msg: Message) -> None:
         """Take one received message (cheap: an append under a lock)."""
         with self._lock:
-            self._buffer.append(msg)
             self.received += 1
+            if self.error is not None or len(self._buffer) >= self.max_backlog:
+                self.dropped += 1
+                return
+            self._buffer.append(msg)
             full = len(self._buffer) == self.flush_events
         if full:
             self._wake.set()  # a count-triggered flush should not wait for the timer
@@ -241,11 +309,24 @@ class RecordingSink:
     def start(self) -> None:
         if self._thread is not None:
             raise UsageError("recorder already started")
-        self.path.mkdir(parents=True, exist_ok=True)
-        if self.parquet:
-            from ._dataset import DatasetWriter
+        from ._files import make_private_dir
 
-            self._dataset = DatasetWriter(self.path)
+        make_private_dir(self.path, self.private)
+        if self.parquet:
+            from ._dataset import DatasetWriter, is_dataset
+
+            self.appended = is_dataset(self.path)
+            if self.appended:
+                _log.warning(
+                    "%s already holds a recording: appending as a new session %s "
+                    "(its calls stay apart from the earlier ones)",
+                    self.path,
+                    self.session,
+                )
+
+            self._dataset = DatasetWriter(self.path, private=self.private)
+            if self.drop_noise or self.collapse:  # the text log holds more, by design
+                self._dataset.mark("subset")
         if self.text:
             self._open_log()
         self._stopping = False
@@ -270,13 +351,22 @@ class RecordingSink:
             raise error
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Block until everything taken so far is written (text and Parquet)."""
+        """Block until everything taken so far is written (text and Parquet).
+
+        Raises the write error that stopped the recording (Rule 5), if any.
+        """
+        if self.error is not None:
+            raise self.error
         done = threading.Event()
         with self._lock:
             self._flush_waiters.append(done)
         self._wake.set()
         if not done.wait(timeout):
+            if self.error is not None:
+                raise self.error
             raise TimeoutError("recorder flush timed out")
+        if self.error is not None:
+            raise self.error
 
     def __enter__(self) -> RecordingSink:
         self.start()
@@ -288,9 +378,13 @@ class RecordingSink:
     # -- writer thread --------------------------------------------------------------------
 
     def _open_log(self) -> None:
-        from ._textlog import TextLogWriter
+        from ._textlog import TextLogWriter, log_for_server
 
-        self._log = TextLogWriter(self.path / "ami-log.txt", server=self.server)
+        if self._log_path is None:
+            self._log_path = log_for_server(self.path, self.server)
+        self._log = TextLogWriter(
+            self._log_path, server=self.server, session=self.session, private=self.private
+        )
         self._log_opened = time.monotonic()
 
     def _rotate_if_due(self) -> None:
@@ -323,6 +417,7 @@ class RecordingSink:
                 waiters, self._flush_waiters = self._flush_waiters, []
                 self._batch_has_gap, self._buffer_has_gap = self._buffer_has_gap, False
             stopping = self._stopping
+            text_before = self.text_written
             try:
                 batch = self._filter(batch)
                 if self._log is not None and batch:
@@ -332,6 +427,7 @@ class RecordingSink:
                     now - last_text_flush >= _TEXT_FLUSH or waiters or stopping
                 ):
                     self._log.flush()
+                    self._log.check()  # Rule 5: a removed log is a write error too
                     last_text_flush = now
                     self._rotate_if_due()
                 if self._dataset is not None:
@@ -343,9 +439,17 @@ class RecordingSink:
                     if due or waiters or stopping:
                         if self._log is not None:
                             self._log.flush()  # the text log is never behind the dataset
-                        self._write_parquet()
-            except BaseException as exc:  # keep the error for stop(); never kill silently
-                self._error = exc
+                        try:
+                            self._write_parquet()
+                        except Exception as exc:
+                            if self.parquet_failure != "keep-text" or self._log is None:
+                                raise
+                            self._stop_parquet(exc)
+            except BaseException as exc:  # Rule 5: never stop silently
+                if self._log is not None:  # the part of the batch no file holds
+                    taken = sum(1 for m in batch if isinstance(m, Message))
+                    self.dropped += taken - (self.text_written - text_before)
+                self._fail(exc)
                 for w in waiters:
                     w.set()
                 return
@@ -353,8 +457,34 @@ class RecordingSink:
                 w.set()
             if stopping:
                 with self._lock:
-                    if not self._buffer:
-                        return
+                    done = not self._buffer
+                if done:
+                    try:
+                        if self._dataset is not None and self.compact_parts:
+                            self._compact()
+                    except BaseException as exc:
+                        self._fail(exc)
+                    return
+
+    def _fail(self, exc: BaseException) -> None:
+        """Rule 5: stop taking messages, say why, drop the backlog (memory stays bounded)."""
+        with self._lock:
+            self.error = self._error = exc
+            self.dropped += sum(1 for m in self._buffer if isinstance(m, Message))
+            if self._log is None:
+                self.dropped += sum(1 for m in self._pending if isinstance(m, Message))
+            self._buffer = []
+            self._pending = []
+        log.error("recording to %s stopped: %s", self.path, exc)
+        self._call_on_error(exc)
+
+    def _call_on_error(self, exc: BaseException) -> None:
+        if self.on_error is None:
+            return
+        try:
+            self.on_error(exc)
+        except Exception:  # a broken hook must not hide the error it was told about
+            log.exception("on_error hook of the recorder to %s failed", self.path)
 
     def _filter(self, batch: list[Message | _Gap]) -> list[Message | _Gap]:
         if self.include is None and self.exclude is None:
@@ -413,6 +543,13 @@ class RecordingSink:
                 self._rotate_if_due()
         write_out()
 
+    def _stop_parquet(self, exc: BaseException) -> None:
+        """``parquet_failure="keep-text"``: Parquet stops here, the text log goes on."""
+        self.parquet_error = exc
+        self._dataset = None
+        log.error("Parquet recording to %s stopped (text log continues): %s", self.path, exc)
+        self._call_on_error(exc)
+
     def _write_parquet(self) -> None:
         pending, self._pending = self._pending, []
         self._pending_since = time.monotonic()
@@ -420,9 +557,12 @@ class RecordingSink:
             return
         for attempt in range(_INTERRUPT_RETRIES + 1):
             try:
-                self._dataset.write(self.rows(pending))
+                self._small_parts += self._dataset.write(self.rows(pending))
                 break
             except KeyboardInterrupt:
+                if attempt == _INTERRUPT_RETRIES:
+                    self._lost_to_parquet(pending)
+                    raise
                 # polars turns a Ctrl-C that arrives while it computes into a
                 # KeyboardInterrupt in whichever thread runs the query: here, the writer.
                 # The interrupt was meant for the program, not for the recording: hand it
@@ -430,9 +570,21 @@ class RecordingSink:
                 # A part interrupted mid-write stays a hidden temporary file that loaders
                 # skip; the retry writes a complete one.
                 _thread.interrupt_main()
-                if attempt == _INTERRUPT_RETRIES:
-                    raise
+            except BaseException:
+                self._lost_to_parquet(pending)
+                raise
         self.parquet_written += sum(1 for p in pending if isinstance(p, Message))
+        if self.compact_parts and len(self._small_parts) >= self.compact_parts:
+            self._compact()
+
+    def _compact(self) -> None:
+        parts, self._small_parts = self._small_parts, []
+        if len(parts) > 1:
+            self._dataset.compact(parts)
+
+    def _lost_to_parquet(self, pending: list[Message | _Gap]) -> None:
+        if self._log is None:  # else they are in the text log: recorded, not dropped
+            self.dropped += sum(1 for p in pending if isinstance(p, Message))
 
     def rows(self, items: list[Message | _Gap]) -> pl.DataFrame:
         """Rows (full schema) for messages and gaps, in order."""
@@ -448,6 +600,7 @@ class RecordingSink:
         rows = rows.with_columns(
             pl.Series("received_at", _micros_list(msgs), dtype=pl.Int64).cast(utc),
             pl.lit(self.server, dtype=pl.String).alias("server"),
+            pl.lit(self.session, dtype=pl.String).alias("session"),
             pl.Series("connection", [m.connection for m in msgs], dtype=pl.Int32),
             pl.Series("seq", [m.seq for m in msgs], dtype=pl.Int64),
         ).select(list(schema))
@@ -464,7 +617,7 @@ class RecordingSink:
                     reason=g.reason,
                 )
                 for _, g in gaps
-            )
+            ).with_columns(pl.lit(self.session, dtype=pl.String).alias("session"))
             rows = (
                 pl.concat(
                     [
@@ -515,7 +668,8 @@ class Recorder:
 
     def __init__(self, client: Any, path: str | Path, **options: Any) -> None:
         self.client = client
-        server = getattr(client, "server", None)
+        # a name the user gives the PBX, else the client's host:port
+        server = options.pop("server", None) or getattr(client, "server", None)
         self.sink = RecordingSink(path, server=server, **options)
         self._subscription: Any = None
         self._connection_sub: Any = None
@@ -529,12 +683,18 @@ class Recorder:
 
     @property
     def running(self) -> bool:
-        """True between :meth:`start` and :meth:`stop`."""
-        return self._subscription is not None
+        """True between :meth:`start` and :meth:`stop`, unless a write error stopped the
+        recording (then :attr:`error` says why)."""
+        return self._subscription is not None and self.sink.error is None
+
+    @property
+    def error(self) -> BaseException | None:
+        """The write error that stopped the recording, or None (see ``on_error``)."""
+        return self.sink.error
 
     def start(self) -> Recorder:
         """Start writing; returns self."""
-        if self.running:
+        if self._subscription is not None:
             raise UsageError("recorder already started")
         self.sink.start()
         try:
@@ -612,10 +772,12 @@ class Recorder:
             "text_written": s.text_written,
             "parquet_written": s.parquet_written,
             "filtered": s.filtered,
+            "dropped": s.dropped,
         }
 
     def __enter__(self) -> Recorder:
-        return self if self.running else self.start()  # client.record() already started it
+        # client.record() already started it
+        return self if self._subscription is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -33,6 +33,7 @@ Rule 3: both files are flushed by :meth:`TextLogWriter.flush`, which the recorde
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from datetime import datetime, timezone
@@ -104,24 +105,42 @@ class TextLogWriter:
         The log file; created, or appended to.
     server : str, optional
         ``host:port`` written in the index header.
+    session : str, optional
+        The recording session of the frames written from now on (a session line in the
+        index; one log may hold several sessions).
+    private : bool
+        Create the files 0600 and directories 0700 (less umask): the log holds caller
+        numbers and names. False: the usual 0666 / 0777 less umask.
     """
 
-    def __init__(self, path: str | Path, *, server: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        server: str | None = None,
+        session: str | None = None,
+        private: bool = True,
+    ) -> None:
+        from ._files import make_private_dir, open_private
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.path.parent, private)
         self.index = index_path(self.path)
         if self.path.exists():
             _cut_torn_tail(self.path, b"\r\n\r\n")
         if self.index.exists():
             _cut_torn_line(self.index)
-        self._log: IO[bytes] = open(self.path, "ab")  # noqa: SIM115 - closed by close()
-        self._idx: IO[str] = open(self.index, "a", encoding="utf-8")  # noqa: SIM115
+        self._log: IO[bytes] = os.fdopen(open_private(self.path, private), "ab")
+        self._idx: IO[str] = os.fdopen(open_private(self.index, private), "a", encoding="utf-8")
         self.offset = self._log.tell()
         self.frames = 0
         if self._idx.tell() == 0:
             header = {"amikit": "text-log-index", "version": 1, "server": server}
             header["log"] = self.path.name
             self._idx.write(json.dumps(header) + "\n")
+        if session is not None:
+            # the frames indexed after this line belong to this recording session
+            self._idx.write(json.dumps({"amikit": "session", "session": session}) + "\n")
 
     @property
     def size(self) -> int:
@@ -219,6 +238,19 @@ class TextLogWriter:
         self._log.flush()
         self._idx.flush()
 
+    def check(self) -> None:
+        """Raise if the log or its index is no longer the file being written (removed or
+        replaced under the recorder): writes would go on, into a file nobody can read."""
+        for path, fh in ((self.path, self._log), (self.index, self._idx)):
+            try:
+                same = os.path.samestat(os.stat(path), os.fstat(fh.fileno()))
+            except FileNotFoundError:
+                same = False
+            if not same:
+                raise FileNotFoundError(
+                    errno.ENOENT, "removed or replaced while recording", str(path)
+                )
+
     def fsync(self) -> None:
         self.flush()
         os.fsync(self._log.fileno())
@@ -234,12 +266,38 @@ class TextLogWriter:
 _INDEX_SCHEMA: dict[str, Any] | None = None
 
 
+def index_server(log: Path) -> tuple[bool, str | None]:
+    """``(has a header, server it names)`` for the index of ``log``."""
+    try:
+        with open(index_path(log), "rb") as fh:
+            header = json.loads(fh.readline())
+    except (OSError, ValueError):
+        return False, None
+    if not isinstance(header, dict) or header.get("amikit") != "text-log-index":
+        return False, None
+    return True, header.get("server")
+
+
+def log_for_server(directory: Path, server: str | None) -> Path:
+    """The live text log of ``server`` in ``directory``: ``ami-log.txt`` unless that one
+    already records another server, then ``ami-log-<host%3Aport>.txt`` (one log per
+    server, so each index header names the server of every frame in its log)."""
+    from urllib.parse import quote
+
+    default = directory / "ami-log.txt"
+    has_header, owner = index_server(default)
+    if not default.exists() or not has_header or owner == server:
+        return default
+    return directory / f"ami-log-{quote(server or 'unknown', safe='')}.txt"
+
+
 def _index_schema() -> dict[str, Any]:
     import polars as pl
 
     return {
         "amikit": pl.String,
         "server": pl.String,
+        "session": pl.String,
         "gap": pl.Boolean,
         "offset": pl.Int64,
         "len": pl.Int64,
@@ -263,6 +321,8 @@ def read_index(path: Path) -> tuple[str | None, pl.DataFrame, bool]:
     if not data.strip():
         return None, pl.DataFrame(schema=_index_schema()), torn
     records = pl.read_ndjson(data, schema=_index_schema())
-    header = records.filter(pl.col("amikit").is_not_null())
+    header = records.filter(pl.col("amikit") == "text-log-index")
     server = header["server"][0] if header.height else None
+    # each record belongs to the session of the last session line before it
+    records = records.with_columns(pl.col("session").forward_fill())
     return server, records.filter(pl.col("amikit").is_null()), torn

@@ -42,10 +42,13 @@ def test_timeline_offsets_from_server_timestamps(mixed60: pl.DataFrame) -> None:
     assert tl["offset"][0] == 0.0
     assert tl["offset"].is_sorted() or tl["offset"].max() <= row["duration"] + 1
     assert tl["offset"].max() == pytest.approx((tl["time"].max() - row["start"]).total_seconds())
-    # Local pairs folded by default, kept apart on request
-    assert not tl["channel"].drop_nulls().str.ends_with(";1").any()
-    apart = timeline(events, row["call_id"], fold_local=False)
-    assert apart["channel"].drop_nulls().str.ends_with(";2").any()
+    # Local halves kept apart by default (their events would read as duplicates), folded on
+    # request
+    assert tl["channel"].drop_nulls().str.ends_with(";2").any()
+    assert tl["who"].drop_nulls().str.ends_with(";1").any()
+    assert any(t.startswith("Local/200@internal;2 ") for t in tl["text"])
+    folded = timeline(events, row["call_id"], fold_local=True)
+    assert not folded["channel"].drop_nulls().str.ends_with(";1").any()
     # any uniqueid of the call finds it
     other = next(u for u in tl["Uniqueid"].drop_nulls() if u != row["call_id"])
     assert timeline(events, other).height == tl.height
@@ -102,3 +105,21 @@ def test_ladder_of_an_originated_call_has_an_originate_column(mixed60: pl.DataFr
     assert ladder(mixed60, call_id, fold_local=False).columns != diagram.columns
     assert amikit.ladder is ladder
     assert MIXED60.exists()
+
+
+def test_ladder_titles_say_caller_callee_start_and_outcome(
+    mixed60: pl.DataFrame, tmp_path: Path
+) -> None:
+    summary = calls(mixed60)
+    for disposition in ("ANSWERED", "BUSY"):
+        row = summary.filter(pl.col("disposition") == disposition).row(0, named=True)
+        diagram = ladder(mixed60, row["call_id"])
+        start = f"{row['start']:%Y-%m-%d %H:%M:%S}"
+        expected = (
+            f"call {row['call_id']}: {row['caller_num']} → {row['dialed']}, {start}, "
+            f"{disposition}"
+        )
+        assert diagram.title == expected
+        assert str(diagram).splitlines()[0] == expected
+        assert expected in diagram.to_svg()
+        assert f"<title>{expected}</title>" in diagram.save(tmp_path / "c.html").read_text()

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 import amikit
+from amikit._cli.demo import LOCAL_CHANNELS
 from amikit.analysis import calls
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +35,14 @@ def test_demo_records_shows_live_calls_and_ends_with_calls_and_a_ladder(tmp_path
     lines = out.splitlines()
     assert "simulated Asterisk 22 PBX on 127.0.0.1:" in lines[0]
     assert lines[1] == f"recording to {out_dir} (text log + Parquet)"
+    assert LOCAL_CHANNELS in lines[:5]  # Local channels explained before the first one
     live = [line for line in lines if re.match(r"^\s*\d+\.\d\ds  ", line)]
-    assert any("Newchannel" in line for line in live)
+    assert any("DialBegin" in line for line in live)
     assert any("Hangup" in line for line in live)
+    # fewer, more telling lines: none that only restates another
+    restating = ("Newchannel", "DialState", "BridgeLeave")
+    assert not any(f" {name} " in line for line in live for name in restating)
+    assert not any("OriginateResponse" in line and "Success" in line for line in live)
     noisy = ("VarSet", "Newexten", "DeviceStateChange")
     assert not any(f" {name} " in line for line in live for name in noisy)
 
@@ -53,9 +59,16 @@ def test_demo_records_shows_live_calls_and_ends_with_calls_and_a_ladder(tmp_path
     assert f"{expected.height} calls, {int(expected['answered'].sum())} answered" in table
     rows = [line for line in table.splitlines() if re.match(r"^\s*\d+\s+\d\d:\d\d:\d\d", line)]
     assert len(rows) == expected.height
+    assert len(live) <= 8 * expected.height + 5  # was about 16 lines a call
     first = expected.row(0, named=True)
     assert f"{first['caller_num']} -> {first['dialed']}" in rows[0]
     assert any("ANSWERED" in row for row in rows)
+    # a call still up when the demo stopped reads "in progress", never a guessed outcome
+    for row, call in zip(rows, expected.iter_rows(named=True), strict=True):
+        assert ("in progress" in row) == call["in_progress"]
+    picked = int(re.search(r"ladder of call #(\d+)", out)[1])
+    assert not expected.row(picked - 1, named=True)["in_progress"]
+    assert not expected.row(picked - 1, named=True)["joined_late"]
 
     # one ladder: printed as text and saved as SVG
     saved = re.search(r"ladder saved to (\S+\.svg)", out)

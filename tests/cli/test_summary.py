@@ -27,15 +27,19 @@ def test_summary_of_a_sample_file(capsys):
 def test_missing_file_is_one_clear_line_and_status_1(capsys):
     assert main(["summary", "/nonexistent/file.raw"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("amikit: error:") and "No such file" in err
+    assert err.startswith("amikit: RecordingFormatError:") and "no such file" in err
     assert "Traceback" not in err
 
 
 def test_a_recording_folder_is_pointed_to_stats_and_calls(capsys, tmp_path):
-    assert main(["summary", str(tmp_path)]) == 1
+    sample = DATA / "ami-samples" / "12_attended_transfer__cacofonisk.ami"
+    folder = tmp_path / "rec"
+    assert main(["convert", str(sample), "--to", str(folder), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["summary", str(folder)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("amikit: error:") and "is a folder" in err
-    assert f"amikit stats {tmp_path}" in err and "Traceback" not in err
+    assert err.startswith("amikit: UsageError:") and "is a recording" in err
+    assert f"amikit stats {folder}" in err and "Traceback" not in err
 
 
 def test_no_command_prints_help_and_usage_status(capsys):

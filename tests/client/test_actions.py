@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import inspect
 import logging
 import random
 import signal
+import textwrap
 import threading
 
 import pytest
@@ -257,6 +259,38 @@ def test_sync_and_async_twins_have_the_same_signatures() -> None:
             assert (name[1:], name) in pairs
 
 
+def _engine_calls(method: object) -> list[str]:
+    """The ``self._engine.X(...)`` calls in a method's body."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(method)))  # type: ignore[arg-type]
+    return [
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and ast.unparse(node.func.value) == "self._engine"
+    ]
+
+
+def test_each_twin_pair_forwards_to_one_and_the_same_engine_coroutine() -> None:
+    # The deadline, the kept state (event mask, filters) and the error mapping live in the
+    # engine: a face that did any of it itself would need more than this one call.
+    for sync_name, method in [
+        ("connect", "connect"),
+        ("action", "action"),
+        ("set_event_mask", "set_event_mask"),
+        ("add_filter", "add_filter"),
+    ]:
+        assert _engine_calls(getattr(AMIClient, sync_name)) == [method], sync_name
+        assert _engine_calls(getattr(AMIClient, "a" + sync_name)) == [method], sync_name
+
+
+def test_event_mask_and_filters_are_kept_by_the_engine(client: AMIClient) -> None:
+    client.set_event_mask("call,system")
+    client.add_filter("Event: Hangup")
+    assert client._engine.event_mask == "call,system"
+    assert client._engine.filters == [[("Operation", "Add"), ("Filter", "Event: Hangup")]]
+
+
 def test_secrets_never_shown(server: AMIServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "amikit"
@@ -269,3 +303,25 @@ def test_secrets_never_shown(server: AMIServer, caplog: pytest.LogCaptureFixture
     for text in texts:
         assert f"Secret: {secret}" not in text and f"secret={secret!r}" not in text
         assert "'amikit'" not in text
+
+
+def test_aclose_with_a_stuck_worker_callback_returns_as_close_does(server: AMIServer) -> None:
+    from .conftest import user_event
+
+    c = AMIClient("127.0.0.1", server.port, "admin", "amikit", timeout=5.0)
+    c.connect()
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(msg) -> None:
+        entered.set()
+        release.wait(10)
+
+    sub = c.on("UserEvent", stuck, thread="caller")  # no loop here: a worker thread
+    server.broadcast(user_event())
+    assert entered.wait(5)
+    try:
+        asyncio.run(c.aclose(timeout=0.3))  # no bare TimeoutError from the engine's edge
+        assert c.closed
+    finally:
+        release.set()
+    assert sub.join(5)

@@ -44,7 +44,7 @@ def test_slow_subscriber_drops_oldest_and_does_not_stall_reading(
         if fast_count[0] == N:
             fast_done.set()
 
-    slow_sub = client.on("UserEvent", slow, thread="caller", maxsize=100)
+    slow_sub = client.on("UserEvent", slow, thread="caller", lossless=False, maxsize=100)
     client.on("UserEvent", fast, thread="loop")
     # One event first, so the slow consumer is known to hold it before the flood: the
     # expected drop count then does not depend on thread scheduling.
@@ -89,3 +89,32 @@ def test_lossless_subscriber_gets_everything(server: AMIServer, client: AMIClien
     assert sub.dropped == 0 and client.stats.dropped == 0
     assert fast.wait_count(N)
     assert wait_until(lambda: not client._engine.conn.paused)
+
+
+def test_a_caller_thread_callback_loses_nothing_in_a_flood_by_default(
+    server: AMIServer, client: AMIClient
+) -> None:
+    # A plain script: no loop in this thread, so the callback runs on a worker thread. It is
+    # held on the first event until the whole flood has been read: a lossy default queue
+    # (10,000) would then have dropped the oldest 20,000.
+    n = 30_000
+    got: list[int] = []
+    complete = threading.Event()
+    first_taken = threading.Event()
+
+    def callback(msg) -> None:
+        if not got:
+            first_taken.set()
+            assert wait_until(lambda: sub.queued >= n - 1 or sub.dropped, 30)
+        got.append(int(msg["N"]))
+        if len(got) == n:
+            complete.set()
+
+    sub = client.on("UserEvent", callback, thread="caller")  # the default queue
+    assert sub.lossless and sub.maxsize >= 1_000_000
+    _flood(server, 1)
+    assert first_taken.wait(5)
+    _flood(server, n - 1, start=1)
+    assert complete.wait(60)
+    assert got == list(range(n))
+    assert sub.dropped == 0 and client.stats.dropped == 0

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+import socket
 import ssl
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from amikit import AMIClient, AuthenticationError, ConnectError
+from amikit import AMIClient, AmiTimeout, AuthenticationError, ConnectError
 from amikit.sim import AMIServer, User
 
 from .conftest import USERS, Recorder
@@ -60,6 +63,7 @@ def test_wrong_credentials_raise_with_server_message(
 
 def test_read_only_user_gets_permission_errors(server: AMIServer) -> None:
     from amikit import ActionError
+    from amikit.client import AmiHint
 
     with AMIClient("127.0.0.1", server.port, "reader", "r3ad-only-pw") as c:
         assert c.ping()["Ping"] == "Pong"  # needs no class
@@ -67,7 +71,8 @@ def test_read_only_user_gets_permission_errors(server: AMIServer) -> None:
             c.command("core show version")
         assert info.value.message == "Permission denied"
         assert info.value.action == "Command"
-        resp = c.action("UserEvent", UserEvent="x", raise_on_error=False)
+        with pytest.warns(AmiHint, match="UserEvent needs write class user"):
+            resp = c.action("UserEvent", UserEvent="x", raise_on_error=False)
         assert resp["Response"] == "Error" and resp["Message"] == "Permission denied"
 
 
@@ -77,6 +82,29 @@ def test_connect_refused_is_connect_error() -> None:
     c = AMIClient("127.0.0.1", port, "admin", "amikit", timeout=2)
     with pytest.raises(ConnectError):
         c.connect()
+
+
+def test_connect_deadline_covers_a_server_that_never_sends_a_banner() -> None:
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        c = AMIClient("127.0.0.1", port, "admin", "amikit")  # default timeout: 10 s
+        started = time.monotonic()
+        with pytest.raises(AmiTimeout, match=r"no AMI banner within 0\.5 s") as raised:
+            c.connect(timeout=0.5)
+        elapsed = time.monotonic() - started
+        assert type(raised.value) is AmiTimeout  # amikit's error, not a bare TimeoutError
+        assert 0.45 <= elapsed < 2.0, elapsed  # the deadline given, not three times it
+
+        async def twin() -> float:
+            started = time.monotonic()
+            with pytest.raises(AmiTimeout, match=r"no AMI banner within 0\.5 s"):
+                await c.aconnect(timeout=0.5)
+            return time.monotonic() - started
+
+        assert 0.45 <= asyncio.run(twin()) < 2.0
+        c.close()
 
 
 def test_auth_failure_on_reconnect_stops_retrying(server: AMIServer) -> None:
@@ -161,5 +189,5 @@ def test_tls_explicit_opt_out(tls_server: AMIServer) -> None:
 
 def test_plain_client_against_tls_server_fails_cleanly(tls_server: AMIServer) -> None:
     c = AMIClient("127.0.0.1", tls_server.port, "admin", "amikit", timeout=1)
-    with pytest.raises(ConnectError):
+    with pytest.raises(AmiTimeout, match="no AMI banner within 1 s"):  # it waits for a hello
         c.connect()

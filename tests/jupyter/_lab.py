@@ -31,6 +31,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def install_prerequisites() -> None:
-    """Install Chromium and the browser extra if missing (idempotent; see .ci/install-browser)."""
-    env = dict(os.environ, PYTHON=sys.executable)
-    subprocess.run(["bash", str(ROOT / ".ci" / "install-browser")], check=True, env=env)
+def missing_browser_parts(chromium: str = CHROMIUM) -> list[str]:
+    """What the browser test lacks: Chromium, Playwright, JupyterLab (empty: ready)."""
+    missing = [] if os.access(chromium, os.X_OK) else [chromium]
+    missing += [name for name in ("playwright", "jupyterlab") if find_spec(name) is None]
+    return missing
+
+
+def require_browser(chromium: str = CHROMIUM) -> None:
+    """Skip (locally) or fail (``CI=true``) when a part of the browser test is missing.
+
+    The suite never installs anything: ``.ci/run`` installs the parts with
+    ``.ci/install-browser`` before it runs the tests, so in CI a missing part is a failure.
+    """
+    import pytest
+
+    missing = missing_browser_parts(chromium)
+    if not missing:
+        return
+    reason = f"browser test needs {', '.join(missing)}: run `bash .ci/install-browser` first"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
 
 
 class LabServer:

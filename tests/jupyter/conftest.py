@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -13,10 +16,10 @@ NOTEBOOKS = ROOT / "notebooks"
 
 @pytest.fixture(scope="session")
 def browser_ready() -> None:
-    """Chromium + Playwright + JupyterLab, installed by the set-up itself when missing."""
-    from ._lab import install_prerequisites
+    """Chromium + Playwright + JupyterLab present (installed by .ci/run, never by a test)."""
+    from ._lab import require_browser
 
-    install_prerequisites()
+    require_browser()
 
 
 @pytest.fixture
@@ -26,3 +29,14 @@ def kernel_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     value = str(ROOT) if not path else f"{ROOT}{os.pathsep}{path}"
     monkeypatch.setenv("PYTHONPATH", value)
     return dict(os.environ)
+
+
+@pytest.fixture
+def ip() -> Iterator[InteractiveShell]:
+    """A bare IPython shell with ``%load_ext amikit`` (magics, display, completion)."""
+    config = Config()
+    config.HistoryAccessor.enabled = False
+    shell = InteractiveShell(config=config)
+    shell.run_line_magic("load_ext", "amikit")
+    yield shell
+    shell.run_line_magic("unload_ext", "amikit")

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import polars as pl
-import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 from amikit import Message
 from amikit.jupyter import _display
@@ -23,16 +19,6 @@ MIXED = DATA / "asterisk22" / "mixed60.raw"
 
 def frame_of(path) -> object:
     return rows_to_frame(message_row(m) for m in Parser().feed(read_capture(path)))
-
-
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    shell = InteractiveShell(config=config)
-    shell.run_line_magic("load_ext", "amikit")
-    yield shell
-    shell.run_line_magic("unload_ext", "amikit")
 
 
 def test_events_frame_renders_as_html_and_text(ip: InteractiveShell) -> None:

@@ -63,7 +63,12 @@ def run(kc: Any, code: str, timeout: float = 30.0) -> tuple[dict[str, Any], list
             and msg["content"]["execution_state"] == "idle"
         ):
             break
-    reply = kc.get_shell_msg(timeout=timeout)
+    # the shell channel may hold other replies first (ipykernel 7 answers a widget's
+    # comm requests there): take the one that answers this execute request
+    while True:
+        reply = kc.get_shell_msg(timeout=timeout)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
     assert reply["content"]["status"] == "ok", reply["content"]
     return reply, seen
 

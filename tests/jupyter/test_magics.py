@@ -12,19 +12,9 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from amikit.jupyter._magics import parse_action_block, parse_fields
+from amikit.jupyter._magics import parse_action_block, parse_fields, split_line
 
 SECRET = "s3cr3t-never-shown"
-
-
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    shell = InteractiveShell(config=config)
-    shell.run_line_magic("load_ext", "amikit")
-    yield shell
-    shell.run_line_magic("unload_ext", "amikit")
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, what: str = "condition") -> None:
@@ -74,6 +64,30 @@ def test_fields_and_action_blocks_parse() -> None:
         parse_action_block("Channel: x\n")
     with pytest.raises(UsageError, match="Key: Value"):
         parse_action_block("Action: Ping\nno colon here\n")
+
+
+def test_a_trailing_comment_is_not_an_argument() -> None:
+    # The README's notebook block ends every line in a comment, one holding "--user admin".
+    line = "connect   # real PBX: %ami connect pbx:5038 --user admin (secret: $AMI_SECRET)"
+    assert split_line(line) == ["connect"]
+    assert split_line("sim start --seed 7# not a comment\t# a comment") == [
+        "sim", "start", "--seed", "7#", "not", "a", "comment"
+    ]  # fmt: skip
+    # '#' inside a word, in quotes or escaped is a value, as in a shell
+    assert split_line("""action X Filter=a#b "#5" '# x' \\#y""") == [
+        "action", "X", "Filter=a#b", "#5", "# x", "#y"
+    ]  # fmt: skip
+    assert split_line("# only a comment") == []
+    with pytest.raises(UsageError, match="No closing quotation"):
+        split_line("action X 'open")
+
+
+def test_magic_lines_with_comments_run(sim_ip: InteractiveShell) -> None:
+    pong = sim_ip.run_line_magic("ami", "action Ping   # one action --timeout x")
+    assert pong.get("Ping") == "Pong"
+    stream = sim_ip.run_line_magic("ami", "events   # live table (Dial* Hangup -VarSet 6001)")
+    assert stream is not None
+    stream.close()
 
 
 def test_usage_errors_are_clear(ip: InteractiveShell) -> None:

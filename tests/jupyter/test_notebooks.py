@@ -13,12 +13,13 @@ from ._notebooks import ALL, scratch_copy
 pytestmark = pytest.mark.slow
 
 
-def test_there_are_four_teaching_notebooks() -> None:
+def test_there_are_five_teaching_notebooks() -> None:
     assert [p.name for p in ALL] == [
         "01-quickstart.ipynb",
         "02-anatomy-of-a-call.ipynb",
         "03-debugging-a-recording.ipynb",
         "04-statistics.ipynb",
+        "05-the-wire.ipynb",
     ]
     for path in ALL:
         nb = nbformat.read(path, as_version=4)

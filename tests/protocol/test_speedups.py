@@ -153,6 +153,32 @@ def test_c_core_odd_arguments_behave_like_python():
         msg.other = 1  # slots only, as the Python twin
 
 
+@needs_c
+def test_the_twins_take_the_same_keyword_arguments():
+    frame = b"Event: A\r\nX: 1\r\n\r\n"
+    calls = [
+        ((), {"key": "x"}),
+        (("y",), {"default": "d"}),
+        ((), {"key": "Y", "default": 0}),
+        (("x",), {"default": None}),
+        ((), {"default": "d", "key": "X"}),
+    ]
+    for args, kwargs in calls:
+        results = [cls(frame).get(*args, **kwargs) for cls in (PyMessage, CMessage)]
+        assert results[0] == results[1], (args, kwargs)
+    assert CMessage(frame).get("y", default="d") == "d"
+    for args, kwargs in [
+        ((), {"default": "d"}),  # no key
+        (("x",), {"key": "x"}),  # key twice
+        (("x", "d"), {"default": "e"}),  # default twice
+        (("x",), {"fallback": "d"}),  # unknown keyword
+        (("x", "d", "e"), {}),  # too many
+    ]:
+        for cls in (PyMessage, CMessage):
+            with pytest.raises(TypeError):
+                cls(frame).get(*args, **kwargs)
+
+
 @pytest.mark.slow
 @needs_c
 def test_protocol_suite_passes_on_the_pure_python_core():

@@ -37,10 +37,11 @@ def stamped(path: Path, connection: int = 1) -> list[Message]:
     return out
 
 
-def expected(messages: list[Message], server: str) -> pl.DataFrame:
+def expected(messages: list[Message], server: str, session: str | None = None) -> pl.DataFrame:
     return codec_rows(messages).with_columns(
         pl.Series("received_at", [m.received_at for m in messages], dtype=pl.Datetime("us", "UTC")),
         pl.lit(server).alias("server"),
+        pl.lit(session, dtype=pl.String).alias("session"),
         pl.Series("connection", [m.connection for m in messages], dtype=pl.Int32),
         pl.Series("seq", [m.seq for m in messages], dtype=pl.Int64),
     )
@@ -53,7 +54,7 @@ def test_record_then_load_equals_the_codec(tmp_path, path):
     with RecordingSink(tmp_path, server="pbx:5038", flush_events=400) as sink:
         for m in messages:
             sink.put(m)
-    want = expected(messages, "pbx:5038")
+    want = expected(messages, "pbx:5038", sink.session)
     assert_same_rows(amikit.load(tmp_path), want, meta=True)
     assert_same_rows(amikit.load(tmp_path / "ami-log.txt"), want, meta=True)
     # the text log is the frames exactly as received, and replays byte for byte
@@ -126,7 +127,10 @@ def test_gap_rows_in_their_place(tmp_path):
         assert df["connection"].to_list() == [1] * 5 + [2] * 5
     # the text log with its gap, converted: the same rows (gap rows join convert's chunks)
     convert(tmp_path / "ami-log.txt", tmp_path / "converted")
-    assert amikit.load(tmp_path / "converted").equals(amikit.load(tmp_path / "ami-log.txt"))
+    converted = amikit.load(tmp_path / "converted")
+    # the converted rows carry the session of their source; the text log has none
+    assert converted["session"].null_count() == 0
+    assert converted.drop("session").equals(amikit.load(tmp_path / "ami-log.txt").drop("session"))
 
 
 def test_include_and_exclude(tmp_path):
@@ -212,13 +216,20 @@ def test_torn_and_tmp_parts_are_skipped_and_reported(tmp_path):
     lost = pl.read_parquet(last).height
     last.write_bytes(last.read_bytes()[:-100])  # torn, as a half-copied file would be
     (last.parent / ".part-x.parquet.tmp").write_bytes(b"PAR1 half written")
+    with pytest.warns(IncompleteRecordingWarning) as caught:
+        df = amikit.load(tmp_path, complete=False)
+    said = [str(w.message) for w in caught]
+    assert any("incomplete part" in m for m in said)
+    # the torn part's rows are still in the text log: the load says so, and (by default)
+    # adds them
+    assert any(f"holds {lost} frame(s) newer than the last Parquet part" in m for m in said)
     with pytest.warns(IncompleteRecordingWarning, match="incomplete part"):
-        df = amikit.load(tmp_path)
+        assert amikit.load(tmp_path).height == len(messages)
     assert df.height == len(messages) - lost
     assert df.amikit_report.torn_parts == [str(last)]
     assert df["seq"].to_list() == list(range(1, df.height + 1))
     with pytest.raises(amikit.record.RecordingFormatError):
-        amikit.load(tmp_path, strict=True)
+        amikit.load(tmp_path, strict=True, complete=False)
     with pytest.warns(IncompleteRecordingWarning):
         assert amikit.scan(tmp_path).select(pl.len()).collect().item() == df.height
 
@@ -253,7 +264,12 @@ def test_kill_9_mid_stream_loses_at_most_one_flush_interval(tmp_path):
         child.wait(timeout=10)
         child.stdout.close()  # type: ignore[union-attr]
     assert published > 0
-    df = amikit.load(tmp_path)  # loads, however the process died
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = amikit.load(tmp_path, complete=False)  # loads, however the process died
+    tail = df.amikit_report.tail_frames  # what the text log holds beyond the last part
+    said = [str(w.message) for w in caught]
+    assert bool(tail) == any(f"holds {tail} frame(s) newer" in m for m in said), said
     assert df.height >= published, "everything reported as published is on disk"
     assert df.height >= seen - 2 * flush_events, (df.height, seen)
     assert df["seq"].to_list() == list(range(1, df.height + 1)), "an exact prefix, in order"
@@ -268,6 +284,12 @@ def test_kill_9_mid_stream_loses_at_most_one_flush_interval(tmp_path):
     assert text.height >= df.height
     assert text["seq"].to_list() == list(range(1, text.height + 1))
     assert_same_rows(text.head(n), codec_rows(messages[:n]))
+    assert text.height == df.height + tail
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteRecordingWarning)
+        full = amikit.load(tmp_path)
+    assert_same_rows(full, text)
+    assert full["seq"].to_list() == text["seq"].to_list()
 
 
 def test_text_log_rotation_by_time(tmp_path):
