@@ -340,9 +340,7 @@ def test_drop_noise_and_collapse_use_the_analysis_helpers_when_present(tmp_path)
 
 
 def test_collapse_folds_repeats_in_the_dataset_only(tmp_path):
-    analysis = pytest.importorskip("amikit.analysis")
-    if not hasattr(analysis, "collapse"):
-        pytest.skip("amikit.analysis.collapse not available")
+
     messages = stamped(ASTERISK22[1])
     twice = []
     for m in messages:  # every event delivered twice (a duplicate delivery)
