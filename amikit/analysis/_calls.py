@@ -32,10 +32,7 @@ from ._rules import (
     CALL_COLUMNS,
     LINK_KEYS,
     PLACEHOLDER_IDS,
-    CallFacts,
-    ChannelFacts,
     UnionFind,
-    summarize_call,
 )
 
 __all__ = ["calls", "prepare", "with_call_id", "with_roots"]
@@ -436,84 +433,6 @@ def with_call_id(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFr
     return lf.select(cols).with_columns(pl.lit(ids))
 
 
-def _channel_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
-    def c(name: str) -> pl.Expr:
-        return pl.col(name) if name in cols else pl.lit(None, dtype=pl.String)
-
-    up = (c("ChannelState") == "6") | (c("ChannelStateDesc") == "Up")
-    hang = pl.col(EV) == "Hangup"
-    dial_end = pl.col(EV) == "DialEnd"
-    dial = pl.struct(
-        pl.col(POS).cast(pl.Int64).alias("pos"),
-        c("DialStatus").alias("status"),
-        c("DestChannel").alias("dest"),
-        pl.col(TIME).alias("time"),
-    )
-    own = (
-        events.filter(pl.col(UID).is_not_null())
-        # a Uniqueid belongs to exactly one call
-        .group_by(UID)
-        .agg(
-            pl.col(CALL).first(),
-            c("Channel").drop_nulls().first().alias("channel"),
-            pl.col(POS).min().alias("first_pos"),
-            pl.col(TIME).first().alias("first_time"),
-            c("Linkedid").drop_nulls().first().alias("linkedid"),
-            pl.col(TIME).filter(up).min().alias("up_time"),
-            pl.col(POS).filter(hang).first().alias("hangup_pos"),
-            pl.col(TIME).filter(hang).first().alias("hangup_time"),
-            c("Cause").filter(hang).first().alias("cause"),
-            c("Cause-txt").filter(hang).first().alias("cause_txt"),
-            pl.col(POS).filter(pl.col(EV) == "HangupRequest").first().alias("request_pos"),
-            c("CallerIDNum")
-            .filter(c("CallerIDNum").is_in(["", "<unknown>", "<Unknown>"]).not_())
-            .first()
-            .alias("caller_num"),
-            c("CallerIDName")
-            .filter(c("CallerIDName").is_in(["", "<unknown>", "<Unknown>"]).not_())
-            .first()
-            .alias("caller_name"),
-            c("Exten").filter(c("Exten").is_in(["", "s", "h"]).not_()).first().alias("exten"),
-            dial.filter(dial_end).alias("dials"),
-        )
-    )
-    if "DestUniqueid" in cols:
-        # An Originate dials without a calling channel: the DialEnd is the dialled
-        # channel's own outcome (ami-protocol.md §2.3, sample 19).
-        originated = (
-            events.filter(dial_end & pl.col(UID).is_null() & pl.col("DestUniqueid").is_not_null())
-            .group_by(CALL, pl.col("DestUniqueid").alias(UID))
-            .agg(dial.alias("odials"))
-        )
-        own = (
-            own.join(originated, on=[CALL, UID], how="left")
-            .with_columns(pl.concat_list("dials", pl.col("odials").fill_null([])).alias("dials"))
-            .drop("odials")
-        )
-    return own.rename({UID: "uniqueid"})
-
-
-def _call_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
-    def c(name: str) -> pl.Expr:
-        return pl.col(name) if name in cols else pl.lit(None, dtype=pl.String)
-
-    return events.group_by(CALL).agg(
-        pl.len().alias("n_events"),
-        pl.col(POS).min().alias("_first_pos"),
-        pl.col(TIME).drop_nulls().first().alias("first_time"),
-        pl.col(TIME).max().alias("last_time"),
-        c("Linkedid").drop_nulls().unique(maintain_order=True).alias("linkedids"),
-        pl.col(EV).is_in(["BlindTransfer", "AttendedTransfer"]).sum().alias("transfers"),
-        c("Queue").drop_nulls().first().alias("queue"),
-        pl.col(TIME).filter(pl.col(EV) == "QueueCallerJoin").first().alias("queue_join"),
-        pl.col(TIME).filter(pl.col(EV) == "AgentConnect").first().alias("queue_connect"),
-        pl.col(TIME)
-        .filter(pl.col(EV).is_in(["QueueCallerLeave", "QueueCallerAbandon"]))
-        .first()
-        .alias("queue_leave"),
-    )
-
-
 def calls_schema() -> dict[str, pl.DataType]:
     utc = pl.Datetime("us", "UTC")
     s = pl.String()
@@ -572,7 +491,9 @@ def summaries_frame(
     return pl.DataFrame(columns, schema=schema)
 
 
-def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def calls(
+    frame: pl.DataFrame | pl.LazyFrame, *, workers: int = 1
+) -> pl.DataFrame | pl.LazyFrame:
     """One row per call, with CDR-like columns.
 
     Parameters
@@ -580,6 +501,9 @@ def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     frame
         Events as ``amikit.load``/``amikit.scan`` return them (with or without a
         ``call_id`` column; it is recomputed).
+    workers
+        Reduce the slices of a dataset (``amikit.scan(DIR)``: its part files) in this
+        many processes; the result is the same.
 
     Returns
     -------
@@ -591,77 +515,19 @@ def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
         hangup_by, first_channel, channels, n_channels, transfers, queue, queue_wait,
         n_events. Times come from the server ``Timestamp`` when present, else arrival time.
 
+    Notes
+    -----
+    The events are read slice by slice (only the columns the call model reads) and
+    each slice is reduced to per-channel facts and id links (:mod:`._facts`); the facts
+    are stitched into calls (:mod:`._stitch`). Memory follows channels and calls, not
+    events, so a dataset larger than memory works through ``amikit.scan``.
+
     Examples
     --------
     >>> import amikit
     >>> amikit.calls(amikit.load("capture.raw"))  # doctest: +SKIP
     """
-    prepared, extra_long = prepare(frame)
-    colset = set(prepared.columns)
-    needed = [c for c in prepared.columns if c in _FACT_COLUMNS]
-    events = (
-        with_roots(prepared, extra_long).select(*needed, CALL).filter(pl.col(CALL).is_not_null())
-    )
-    chan_df, call_df = pl.collect_all(
-        [_channel_facts(events, colset), _call_facts(events, colset).sort("_first_pos")]
-    )
-    by_call: dict[str, list[ChannelFacts]] = {}
-    # column lists and zip: much faster than iter_rows(named=True)
-    chan = {name: chan_df[name].to_list() for name in chan_df.columns}
-    for i, uniqueid in enumerate(chan["uniqueid"]):
-        dials = [
-            (d["pos"], d["status"] or "", d["dest"], d["time"]) for d in chan["dials"][i] or []
-        ]
-        facts = ChannelFacts(
-            uniqueid=uniqueid,
-            channel=chan["channel"][i],
-            first_pos=chan["first_pos"][i],
-            first_time=chan["first_time"][i],
-            linkedid=chan["linkedid"][i],
-            up_time=chan["up_time"][i],
-            hangup_pos=chan["hangup_pos"][i],
-            hangup_time=chan["hangup_time"][i],
-            cause=chan["cause"][i],
-            cause_txt=chan["cause_txt"][i],
-            request_pos=chan["request_pos"][i],
-            caller_num=chan["caller_num"][i],
-            caller_name=chan["caller_name"][i],
-            exten=chan["exten"][i],
-            dials=dials,
-        )
-        by_call.setdefault(chan[CALL][i], []).append(facts)
-    rows = []
-    call_cols = {name: call_df[name].to_list() for name in call_df.columns}
-    for i, call_id in enumerate(call_cols[CALL]):
-        call = CallFacts(
-            call_id=call_id,
-            n_events=call_cols["n_events"][i],
-            first_time=call_cols["first_time"][i],
-            last_time=call_cols["last_time"][i],
-            linkedids=call_cols["linkedids"][i] or [],
-            transfers=call_cols["transfers"][i],
-            queue=call_cols["queue"][i],
-            queue_join=call_cols["queue_join"][i],
-            queue_connect=call_cols["queue_connect"][i],
-            queue_leave=call_cols["queue_leave"][i],
-        )
-        rows.append(summarize_call(call, by_call.get(call_id, [])))
-    # list columns are built in polars (Python lists of lists convert slowly)
-    channels = (
-        chan_df.lazy()
-        .sort("first_pos")
-        .group_by(CALL, maintain_order=True)
-        .agg(pl.col("channel").drop_nulls().alias("channels"))
-    )
-    aligned = (
-        call_df.lazy()
-        .select(CALL, "linkedids")
-        .join(channels, on=CALL, how="left", maintain_order="left")
-        .collect()
-    )
-    given = {
-        "linkedids": aligned["linkedids"].fill_null([]),
-        "channels": aligned["channels"].fill_null([]),
-    }
-    out = summaries_frame(rows, given)
+    from ._stitch import calls_in_slices
+
+    out = calls_in_slices(frame, workers=workers)
     return out if isinstance(frame, pl.DataFrame) else out.lazy()

@@ -67,7 +67,7 @@ def test_active_calls_while_the_stream_is_running() -> None:
 
 def test_one_definition_of_the_summary_is_shared() -> None:
     # both faces go through the same function object
-    import amikit.analysis._calls as batch_module
+    import amikit.analysis._stitch as batch_module
     import amikit.analysis._tracker as live_module
 
     assert batch_module.summarize_call is live_module.summarize_call is summarize_call
