@@ -358,38 +358,52 @@ def _summaries(
 SLICE_ROWS = 500_000
 
 
-def slices(frame: pl.DataFrame | pl.LazyFrame, rows: int = SLICE_ROWS):  # type: ignore[no-untyped-def]
-    """``(offset, slice)`` of a frame in arrival order, reading only the model's columns."""
+def _model_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """The frame with only the columns the call model reads (projection pushdown)."""
     from ._calls import model_columns
     from ._frame import columns_of, lazy, require
 
     lf = lazy(frame)
     require(lf, ["event"])
     cols = model_columns([c for c in columns_of(lf) if c not in ("_pos", CALL)])
+    return frame.select(cols)
+
+
+def _height(frame: pl.DataFrame | pl.LazyFrame) -> int:
     if isinstance(frame, pl.DataFrame):
-        frame = frame.select(cols)
-        for offset in range(0, max(frame.height, 1), rows):
-            yield offset, frame.slice(offset, rows)
-        return
-    offset = 0
-    pending: list[pl.DataFrame] = []
-    size = 0
-    for batch in lf.select(cols).collect_batches(chunk_size=rows):
-        pending.append(batch)
-        size += batch.height
-        if size >= rows:
-            yield offset, pl.concat(pending)
-            offset += size
-            pending, size = [], 0
-    if pending or offset == 0:
-        yield offset, pl.concat(pending) if pending else lf.select(cols).head(0).collect()
+        return frame.height
+    return int(frame.select(pl.len()).collect().item())
+
+
+def _reduce(frame: pl.DataFrame | pl.LazyFrame, offset: int, rows: int) -> Facts:
+    """The facts of rows ``offset`` to ``offset + rows`` (a Parquet scan reads only those)."""
+    from ._facts import reduce_slice
+
+    chunk = frame.slice(offset, rows)
+    if isinstance(chunk, pl.LazyFrame):
+        chunk = chunk.collect()
+    return reduce_slice(chunk, offset)
 
 
 def calls_in_slices(
     frame: pl.DataFrame | pl.LazyFrame, rows: int = SLICE_ROWS, *, workers: int = 1
 ) -> pl.DataFrame:
-    """:func:`._calls.calls` slice by slice: memory follows channels and calls, not events."""
-    from ._facts import reduce_slice
+    """:func:`._calls.calls` slice by slice: memory follows channels and calls, not events.
 
-    parts = [reduce_slice(chunk, offset) for offset, chunk in slices(frame, rows)]
+    Each slice of ``rows`` events (in arrival order) is read and reduced on its own, in
+    this process or, with ``workers > 1``, in that many processes (a LazyFrame travels
+    as its query plan, so a worker reads its own slice of the files); the facts of all
+    slices are stitched into exactly the calls of one pass.
+    """
+    model = _model_frame(frame)
+    offsets = list(range(0, max(_height(model), 1), rows))
+    if workers > 1 and len(offsets) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")  # polars' threads do not survive fork
+        with ProcessPoolExecutor(min(workers, len(offsets)), mp_context=context) as pool:
+            parts = list(pool.map(_reduce, [model] * len(offsets), offsets, [rows] * len(offsets)))
+    else:
+        parts = [_reduce(model, offset, rows) for offset in offsets]
     return summarize_facts(Facts.concat(parts))
