@@ -490,13 +490,55 @@ def _scan_dataset(root: Path, report: LoadReport) -> pl.LazyFrame:
     report.parts = len(good)
     if not good:
         return pl.LazyFrame(schema=schema)
-    return pl.scan_parquet(
+    lf = pl.scan_parquet(
         [str(p) for p in good],
         schema=schema,
         hive_partitioning=False,
         missing_columns="insert",
         extra_columns="ignore",
     )
+    lf._amikit_parts = good  # type: ignore[attr-defined]  # for load(): part by part
+    return lf
+
+
+def _without_null_buffers(part: pl.DataFrame) -> pl.DataFrame:
+    """``part`` with its all-null columns held as null constants (same names and dtypes).
+
+    A polars string column costs 16 bytes per row even where every value is null, and a
+    recording has about a hundred wide columns of which a part uses a few: held as
+    constants they cost nothing, so a loaded frame is about its data's size (issue 12).
+    """
+    import polars as pl
+
+    counts = part.null_count().row(0)
+    empty = [c for c, nulls in zip(part.columns, counts, strict=True) if nulls == part.height]
+    if not empty or part.height == 0:
+        return part
+    return part.with_columns(pl.lit(None, dtype=part.schema[c]).alias(c) for c in empty)
+
+
+def _load_dataset(root: Path, report: LoadReport) -> pl.DataFrame:
+    """The dataset read part by part, all-null columns of each part left unmaterialised."""
+    import polars as pl
+
+    lf = _scan_dataset(root, report)
+    sources = getattr(lf, "_amikit_parts", None)
+    if not sources:
+        return lf.collect()
+    schema = lf.collect_schema()
+    parts = [
+        _without_null_buffers(
+            pl.scan_parquet(
+                str(source),
+                schema=schema,
+                hive_partitioning=False,
+                missing_columns="insert",
+                extra_columns="ignore",
+            ).collect()
+        )
+        for source in sources
+    ]
+    return pl.concat(parts, rechunk=False)
 
 
 def _load_text(paths: list[Path], report: LoadReport) -> pl.DataFrame:
@@ -540,7 +582,7 @@ def load(path: str | Path, *, strict: bool = False) -> pl.DataFrame:
     kind = _sniff(path)
     report = LoadReport(str(path), kind)
     if kind == "dataset":
-        df = _scan_dataset(path, report).collect()
+        df = _load_dataset(path, report)
     elif kind == "parquet":
         df = scan(path).collect()
     elif kind == "text-dir":

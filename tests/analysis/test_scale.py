@@ -48,11 +48,11 @@ def test_eager_lazy_sliced_and_dataset_agree(path: Path, tmp_path: Path) -> None
     want = calls(events)
     assert want.height > 0
     assert_same_calls(calls(events.lazy()), want)
-    # slices far smaller than a call: every call spans several of them
-    for rows in (7 if events.height < 1_000 else events.height // 13, events.height // 3 + 1):
-        assert_same_calls(calls_in_slices(events, rows), want)
-        assert_same_calls(calls_in_slices(events.lazy(), rows), want)
-    dataset = as_dataset(events, tmp_path / "rec", rows=max(7, events.height // 7))
+    # slices smaller than a call (a few rows for the small samples): calls span them
+    rows = 7 if events.height < 300 else events.height // 6 + 1
+    assert_same_calls(calls_in_slices(events, rows), want)
+    assert_same_calls(calls_in_slices(events.lazy(), events.height // 3 + 1), want)
+    dataset = as_dataset(events, tmp_path / "rec", rows=events.height // 4 + 1)
     assert_same_calls(calls(amikit.scan(dataset)), want)
 
 
@@ -68,7 +68,7 @@ def test_calls_group_the_events_as_with_call_id_does(path: Path) -> None:
         .agg(pl.len().cast(pl.Int64).alias("n_events"))
         .sort("call_id")
     )
-    got = calls_in_slices(events, 11).select("call_id", "n_events").sort("call_id")
+    got = calls_in_slices(events, events.height // 5 + 1).select("call_id", "n_events").sort("call_id")
     assert got.equals(grouped)
 
 
@@ -91,8 +91,8 @@ def test_simulator_sliced_agrees_with_eager_and_with_its_cdr() -> None:
     events = events.filter(pl.col("event") != "Cdr")
     want = calls(events)
     assert want.height > 200
-    assert_same_calls(calls_in_slices(events, 997), want)
-    assert_same_calls(calls_in_slices(events.lazy(), 4_001), want)
+    assert_same_calls(calls_in_slices(events, events.height // 4 + 1), want)
+    assert_same_calls(calls_in_slices(events.lazy(), events.height // 2 + 1), want)
     # the PBX's own CDR of each call's first channel (its Uniqueid is the call id)
     cdr: dict[str, str] = {}
     for m in messages:
@@ -112,3 +112,16 @@ def test_partitions_in_parallel_processes_give_the_calls_of_one_pass(tmp_path: P
     got = calls_in_slices(amikit.scan(dataset), events.height // 4 + 1, workers=2)
     assert_same_calls(got, want)
     assert_same_calls(calls(events, workers=2), want)
+
+
+def test_load_part_by_part_is_the_whole_scan(tmp_path: Path) -> None:
+    # load() reads a dataset part by part and keeps each part's all-null columns as
+    # constants: the frame is the same rows, columns and dtypes as one scan
+    from amikit.record import polars_schema
+
+    events = frame(MIXED60)
+    dataset = as_dataset(events, tmp_path / "rec", rows=997)
+    loaded = amikit.load(dataset)
+    assert loaded.schema == pl.Schema(polars_schema())
+    assert loaded.equals(amikit.scan(dataset).collect())
+    assert loaded.height == events.height
