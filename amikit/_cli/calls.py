@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ._events import fmt_seconds, fmt_time, load_events, table
+from ._events import add_server_argument, fmt_seconds, fmt_time, load_events, only_server, table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="raw AMI capture, text log or recording")
+    add_server_argument(parser)
     parser.add_argument(
         "--format",
         choices=["table", "csv", "json"],
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis import calls
 
-    summary = calls(load_events(args.file))
+    summary = calls(only_server(load_events(args.file), args.server))
     assert isinstance(summary, pl.DataFrame)
     if args.limit:
         summary = summary.head(args.limit)

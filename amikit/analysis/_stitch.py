@@ -9,8 +9,8 @@ calls, never events.
 1. Rule 5 (AMI 1.x): events known only by channel name get the Uniqueid that bore the
    name at that moment (an as-of lookup over the name changes of every slice), and a
    ``Masquerade`` links its original and clone channels.
-2. Connected components over channel ids (Rules 1 and 2) by label propagation in polars,
-   on integer ids: the same sets as the union-find of the live tracker.
+2. Connected components over channel ids (Rules 1 and 2): the live tracker's union-find,
+   over links (a few per channel, far fewer than events).
 3. Rule 4 names each set's call; Rule 3 gives bridge-only facts the call of the first
    channel seen in their bridge.
 4. The facts of each call go, in batches, through :func:`._rules.summarize_call`: the
@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from ._facts import Facts
-from ._rules import PLACEHOLDER_IDS, CallFacts, ChannelFacts, summarize_call
+from ._rules import PLACEHOLDER_IDS, CallFacts, ChannelFacts, UnionFind, summarize_call
 
 __all__ = ["summarize_facts"]
 
@@ -99,46 +99,21 @@ def _local_pair_links(chans: pl.DataFrame) -> pl.DataFrame:
 
 
 def components(ids: pl.Series, links: pl.DataFrame) -> pl.DataFrame:
-    """``(_id, _root)``: a label per connected set of ids (any member may be the label)."""
-    index = pl.DataFrame({"_id": ids}).unique().with_row_index("_n")
-    edges = (
-        links.lazy()
-        .join(index.lazy(), left_on="a", right_on="_id")
-        .join(index.lazy(), left_on="b", right_on="_id", suffix="_b")
-        .select(pl.col("_n").alias("x"), pl.col("_n_b").alias("y"))
+    """``(_id, _root)``: a label per connected set of ids (Rules 1 and 2).
+
+    The union-find of :mod:`._rules` (the live tracker's) over the links, which are a few
+    per channel; ids without a link are their own root.
+    """
+    uf = UnionFind()
+    for a, b in zip(links["a"].to_list(), links["b"].to_list(), strict=True):
+        uf.union(a, b)
+    members = list(uf.parent)
+    roots = pl.DataFrame(
+        {"_id": members, "_root": [uf.find(i) for i in members]},
+        schema={"_id": pl.String, "_root": pl.String},
     )
-    edges = pl.concat([edges, edges.select(pl.col("y").alias("x"), pl.col("x").alias("y"))])
-    edges = edges.collect()
-    label = index.select("_n", pl.col("_n").alias("_l"))
-    while True:
-        # each id takes the smallest label among itself and its neighbours; then each
-        # label jumps to its own label (pointer jumping), until nothing moves
-        nearest = (
-            edges.lazy()
-            .join(label.lazy(), left_on="y", right_on="_n")
-            .group_by("x")
-            .agg(pl.col("_l").min().alias("_m"))
-        )
-        step = (
-            label.lazy()
-            .join(nearest, left_on="_n", right_on="x", how="left")
-            .select("_n", pl.min_horizontal("_l", "_m").alias("_l"))
-        )
-        step = (
-            step.join(
-                step.select(pl.col("_n").alias("_k"), pl.col("_l").alias("_j")),
-                left_on="_l",
-                right_on="_k",
-                how="left",
-            )
-            .select("_n", pl.min_horizontal("_l", "_j").alias("_l"))
-            .sort("_n")
-            .collect()
-        )
-        if step["_l"].equals(label["_l"]):
-            break
-        label = step
-    return index.join(label, on="_n").select("_id", pl.col("_l").alias("_root"))
+    alone = pl.DataFrame({"_id": ids}).unique().filter(~pl.col("_id").is_in(roots["_id"].implode()))
+    return pl.concat([roots, alone.with_columns(pl.col("_id").alias("_root"))])
 
 
 def summarize_facts(facts: Facts) -> pl.DataFrame:
