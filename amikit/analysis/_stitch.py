@@ -330,7 +330,7 @@ def _summaries(
 
 
 #: Rows per slice when a frame is reduced slice by slice (bounds the events in memory).
-SLICE_ROWS = 500_000
+SLICE_ROWS = 250_000
 
 
 def _model_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
