@@ -233,8 +233,26 @@ def _by_channel_name(
     masq = extra_long.filter(pl.col("_key").is_in(["clone", "original"]))
     if not orphan.any() and not masq.height:
         return firsts, none
-    owned = prepared.lazy().filter(pl.col(UID).is_not_null())
-    names = pl.concat(
+    names = name_pairs(prepared.lazy().filter(pl.col(UID).is_not_null()), extra_long).sort(POS)
+    wanted = pl.concat(
+        [
+            prepared.lazy()
+            .filter(orphan)
+            .select(POS, pl.col("Channel").alias("_name"), pl.lit("self").alias("_role")),
+            masq.lazy().select(POS, pl.col("value").alias("_name"), pl.col("_key").alias("_role")),
+        ]
+    ).sort(POS)
+    mine, links = resolve_names(wanted, names)
+    firsts = firsts.scatter(mine[POS], mine["_nuid"])
+    return firsts, links
+
+
+def name_pairs(owned: pl.LazyFrame, extra_long: pl.DataFrame) -> pl.LazyFrame:
+    """``(_name, _pos, _nuid)``: each event that paired a channel name with its Uniqueid.
+
+    ``owned`` are events with their own channel id; a ``Rename``'s ``Newname`` counts too.
+    """
+    return pl.concat(
         [
             owned.filter(pl.col("Channel").is_not_null()).select(
                 pl.col("Channel").alias("_name"), POS, pl.col(UID).alias("_nuid")
@@ -244,15 +262,17 @@ def _by_channel_name(
             .join(owned.select(POS, UID), on=POS)
             .select(pl.col("value").alias("_name"), POS, pl.col(UID).alias("_nuid")),
         ]
-    ).sort(POS)
-    wanted = pl.concat(
-        [
-            prepared.lazy()
-            .filter(orphan)
-            .select(POS, pl.col("Channel").alias("_name"), pl.lit("self").alias("_role")),
-            masq.lazy().select(POS, pl.col("value").alias("_name"), pl.col("_key").alias("_role")),
-        ]
-    ).sort(POS)
+    )
+
+
+def resolve_names(wanted: pl.LazyFrame, names: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rule 5: ``(mine, links)`` for the events that name a channel without its id.
+
+    ``wanted`` is ``(_pos, _name, _role)`` (role ``self``, ``original`` or ``clone``),
+    ``names`` as :func:`name_pairs` gives them, both sorted by position. ``mine`` is
+    ``(_pos, _nuid)``: the id an event takes (its own channel, or a masquerade's
+    original); ``links`` pair each masquerade's original and clone.
+    """
     found = (
         wanted.join_asof(
             names,
@@ -265,32 +285,34 @@ def _by_channel_name(
         .filter(pl.col("_nuid").is_not_null())
         .collect()
     )
-    mine = found.filter(pl.col("_role") != "clone")  # own channel, or a masquerade's original
-    firsts = firsts.scatter(mine[POS], mine["_nuid"])
+    mine = found.filter(pl.col("_role") != "clone").select(POS, "_nuid")
     pairs = found.filter(pl.col("_role") != "self").pivot(
         "_role", index=POS, values="_nuid", aggregate_function="first"
     )
+    links = pl.DataFrame(schema={"a": pl.String, "b": pl.String})
     if {"original", "clone"} <= set(pairs.columns):
         links = pairs.select(pl.col("original").alias("a"), pl.col("clone").alias("b")).drop_nulls()
-    else:
-        links = none
-    return firsts, links
+    return mine, links
 
 
 def _local_pair_links(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
     """Links ``;2`` -> most recent earlier ``;1`` of the same Local name (Rule 2)."""
     if "Channel" not in cols:
         return pl.LazyFrame(schema={"a": pl.String, "b": pl.String})
-    chans = (
+    first_local = (
         prepared.filter(pl.col(UID).is_not_null() & pl.col("Channel").str.starts_with("Local/"))
         .group_by(UID)
         .agg(pl.col("Channel").first(), pl.col(POS).min())
-        .with_columns(
-            pl.col("Channel").str.extract(r"^(Local/.+);[12]$", 1).alias("_prefix"),
-            pl.col("Channel").str.extract(r";([12])$", 1).alias("_half"),
-        )
-        .filter(pl.col("_prefix").is_not_null())
     )
+    return local_pair_links(first_local)
+
+
+def local_pair_links(first_local: pl.LazyFrame) -> pl.LazyFrame:
+    """Rule 2 over ``(_uid, Channel, _pos)``: each channel's first Local name and its position."""
+    chans = first_local.with_columns(
+        pl.col("Channel").str.extract(r"^(Local/.+);[12]$", 1).alias("_prefix"),
+        pl.col("Channel").str.extract(r";([12])$", 1).alias("_half"),
+    ).filter(pl.col("_prefix").is_not_null())
     ones = (
         chans.filter(pl.col("_half") == "1")
         .select("_prefix", pl.col(POS), pl.col(UID).alias("b"))
@@ -305,6 +327,18 @@ def _local_pair_links(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
         twos.join_asof(ones, on=POS, by="_prefix", strategy="backward", check_sortedness=False)
         .filter(pl.col("b").is_not_null())
         .select("a", "b")
+    )
+
+
+def link_roots(links: pl.DataFrame) -> pl.DataFrame:
+    """``(_id, _root)`` of every linked id: the union-find of :mod:`._rules` over links."""
+    uf = UnionFind()
+    for a, b in zip(links["a"].to_list(), links["b"].to_list(), strict=True):
+        uf.union(a, b)
+    members = list(uf.parent)
+    return pl.DataFrame(
+        {"_id": members, "_root": [uf.find(i) for i in members]},
+        schema={"_id": pl.String, "_root": pl.String},
     )
 
 
@@ -338,14 +372,7 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
     if name_links.height:
         parts.append(name_links.lazy())
     links = pl.concat(parts).unique().collect()
-    uf = UnionFind()
-    for a, b in zip(links["a"].to_list(), links["b"].to_list(), strict=True):
-        uf.union(a, b)
-    members = list(uf.parent)
-    roots = pl.DataFrame(
-        {"_id": members, "_root": [uf.find(i) for i in members]},
-        schema={"_id": pl.String, "_root": pl.String},
-    ).lazy()
+    roots = link_roots(links).lazy()
 
     def rooted(ids: pl.LazyFrame) -> pl.LazyFrame:
         # an id that never links to another is its own root
@@ -491,9 +518,7 @@ def summaries_frame(
     return pl.DataFrame(columns, schema=schema)
 
 
-def calls(
-    frame: pl.DataFrame | pl.LazyFrame, *, workers: int = 1
-) -> pl.DataFrame | pl.LazyFrame:
+def calls(frame: pl.DataFrame | pl.LazyFrame, *, workers: int = 1) -> pl.DataFrame | pl.LazyFrame:
     """One row per call, with CDR-like columns.
 
     Parameters

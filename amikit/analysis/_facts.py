@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
-from ._calls import EV, UID, _first_ids, prepare
+from ._calls import EV, UID, _first_ids, name_pairs, prepare
 from ._frame import POS, TIME
 from ._rules import PLACEHOLDER_IDS
 
@@ -221,17 +221,6 @@ def _name_changes(lf: pl.LazyFrame, extra_long: pl.DataFrame) -> pl.LazyFrame:
     Only the rows where the Uniqueid behind a name changes are kept: an as-of lookup of
     "the last earlier event that paired this name with a Uniqueid" finds the same id.
     """
-    owned = lf.filter(pl.col(UID).is_not_null())
-    pairs = pl.concat(
-        [
-            owned.filter(pl.col("Channel").is_not_null()).select(
-                pl.col("Channel").alias("_name"), POS, pl.col(UID).alias("_nuid")
-            ),
-            extra_long.lazy()
-            .filter(pl.col("_key") == "newname")
-            .join(owned.select(POS, UID), on=POS)
-            .select(pl.col("value").alias("_name"), POS, pl.col(UID).alias("_nuid")),
-        ]
-    ).sort(POS)
+    pairs = name_pairs(lf.filter(pl.col(UID).is_not_null()), extra_long).sort(POS)
     changed = pl.col("_nuid").ne_missing(pl.col("_nuid").shift(1).over("_name"))
     return pairs.filter(changed)

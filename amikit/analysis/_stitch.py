@@ -19,12 +19,13 @@ calls, never events.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import polars as pl
 
 from ._facts import Facts
-from ._rules import PLACEHOLDER_IDS, CallFacts, ChannelFacts, UnionFind, summarize_call
+from ._rules import PLACEHOLDER_IDS, CallFacts, ChannelFacts, summarize_call
 
 __all__ = ["summarize_facts"]
 
@@ -43,59 +44,25 @@ def _at_first(name: str) -> list[pl.Expr]:
 
 def _resolve_names(facts: Facts) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(okey -> uid, masquerade links)`` for the events known only by name (Rule 5)."""
-    empty = pl.DataFrame(schema={"okey": pl.Int64, "_nuid": pl.String})
-    none = pl.DataFrame(schema={"a": pl.String, "b": pl.String})
+    from ._calls import resolve_names
+
     if not facts.queries.height or not facts.names.height:
-        return empty, none
-    found = (
-        facts.queries.sort(pl.col("_pos"))
-        .join_asof(
-            facts.names.sort("_pos"),
-            on="_pos",
-            by="_name",
-            strategy="backward",
-            allow_exact_matches=False,
-            check_sortedness=False,
-        )
-        .filter(pl.col("_nuid").is_not_null())
-    )
-    mine = found.filter(pl.col("_role") != "clone").select(pl.col("_pos").alias("okey"), "_nuid")
-    pairs = found.filter(pl.col("_role") != "self").pivot(
-        "_role", index="_pos", values="_nuid", aggregate_function="first"
-    )
-    links = none
-    if {"original", "clone"} <= set(pairs.columns):
-        links = pairs.select(pl.col("original").alias("a"), pl.col("clone").alias("b")).drop_nulls()
-    return mine, links
+        empty = pl.DataFrame(schema={"okey": pl.Int64, "_nuid": pl.String})
+        return empty, pl.DataFrame(schema={"a": pl.String, "b": pl.String})
+    mine, links = resolve_names(facts.queries.lazy().sort("_pos"), facts.names.lazy().sort("_pos"))
+    return mine.rename({"_pos": "okey"}), links
 
 
 def _local_pair_links(chans: pl.DataFrame) -> pl.DataFrame:
     """Links ``;2`` -> most recent earlier ``;1`` of the same Local name (Rule 2)."""
-    halves = (
-        chans.lazy()
-        .filter(pl.col("local").is_not_null())
-        .with_columns(
-            pl.col("local").str.extract(r"^(Local/.+);[12]$", 1).alias("_prefix"),
-            pl.col("local").str.extract(r";([12])$", 1).alias("_half"),
-        )
-        .filter(pl.col("_prefix").is_not_null())
+    from ._calls import local_pair_links
+
+    first_local = chans.lazy().select(
+        pl.col("uniqueid").alias("_uid"),
+        pl.col("local").alias("Channel"),
+        pl.col("local_pos").alias("_pos"),
     )
-    ones = (
-        halves.filter(pl.col("_half") == "1")
-        .select("_prefix", pl.col("local_pos").alias("_p"), pl.col("uniqueid").alias("b"))
-        .sort("_p")
-    )
-    twos = (
-        halves.filter(pl.col("_half") == "2")
-        .select("_prefix", pl.col("local_pos").alias("_p"), pl.col("uniqueid").alias("a"))
-        .sort("_p")
-    )
-    return (
-        twos.join_asof(ones, on="_p", by="_prefix", strategy="backward", check_sortedness=False)
-        .filter(pl.col("b").is_not_null())
-        .select("a", "b")
-        .collect()
-    )
+    return local_pair_links(first_local.filter(pl.col("Channel").is_not_null())).collect()
 
 
 def components(ids: pl.Series, links: pl.DataFrame) -> pl.DataFrame:
@@ -104,14 +71,9 @@ def components(ids: pl.Series, links: pl.DataFrame) -> pl.DataFrame:
     The union-find of :mod:`._rules` (the live tracker's) over the links, which are a few
     per channel; ids without a link are their own root.
     """
-    uf = UnionFind()
-    for a, b in zip(links["a"].to_list(), links["b"].to_list(), strict=True):
-        uf.union(a, b)
-    members = list(uf.parent)
-    roots = pl.DataFrame(
-        {"_id": members, "_root": [uf.find(i) for i in members]},
-        schema={"_id": pl.String, "_root": pl.String},
-    )
+    from ._calls import link_roots
+
+    roots = link_roots(links)
     alone = pl.DataFrame({"_id": ids}).unique().filter(~pl.col("_id").is_in(roots["_id"].implode()))
     return pl.concat([roots, alone.with_columns(pl.col("_id").alias("_root"))])
 
@@ -242,6 +204,10 @@ def summarize_facts(facts: Facts) -> pl.DataFrame:
     return summaries_frame(*_summaries(call_df, chan_df, dials))
 
 
+_CHANNEL_FIELDS = [f.name for f in fields(ChannelFacts) if f.name not in ("uniqueid", "dials")]
+_CALL_FIELDS = [f.name for f in fields(CallFacts) if f.name != "call_id"]
+
+
 def _summaries(
     call_df: pl.DataFrame, chan_df: pl.DataFrame, dials: pl.DataFrame
 ) -> tuple[list[dict[str, Any]], dict[str, pl.Series]]:
@@ -275,40 +241,15 @@ def _summaries(
         c = {name: chan[name].to_list() for name in chan.columns}
         by_call: dict[str, list[ChannelFacts]] = {}
         for i, uniqueid in enumerate(c["uniqueid"]):
-            facts = ChannelFacts(
-                uniqueid=uniqueid,
-                channel=c["channel"][i],
-                first_pos=c["first_pos"][i],
-                first_time=c["first_time"][i],
-                linkedid=c["linkedid"][i],
-                up_time=c["up_time"][i],
-                hangup_pos=c["hangup_pos"][i],
-                hangup_time=c["hangup_time"][i],
-                cause=c["cause"][i],
-                cause_txt=c["cause_txt"][i],
-                request_pos=c["request_pos"][i],
-                caller_num=c["caller_num"][i],
-                caller_name=c["caller_name"][i],
-                exten=c["exten"][i],
-                dials=[
-                    (d["pos"], d["status"] or "", d["dest"], d["time"]) for d in c["dials"][i] or []
-                ],
-            )
+            facts = ChannelFacts(uniqueid=uniqueid, **{f: c[f][i] for f in _CHANNEL_FIELDS})
+            facts.dials = [
+                (d["pos"], d["status"] or "", d["dest"], d["time"]) for d in c["dials"][i] or []
+            ]
             by_call.setdefault(c[CALL][i], []).append(facts)
         k = {name: batch[name].to_list() for name in batch.columns}
         for i, call_id in enumerate(ids):
-            call = CallFacts(
-                call_id=call_id,
-                n_events=k["n_events"][i],
-                first_time=k["first_time"][i],
-                last_time=k["last_time"][i],
-                linkedids=k["linkedids"][i] or [],
-                transfers=k["transfers"][i],
-                queue=k["queue"][i],
-                queue_join=k["queue_join"][i],
-                queue_connect=k["queue_connect"][i],
-                queue_leave=k["queue_leave"][i],
-            )
+            call = CallFacts(call_id=call_id, **{f: k[f][i] for f in _CALL_FIELDS})
+            call.linkedids = call.linkedids or []
             row = summarize_call(call, by_call.get(call_id, []))
             row["linkedids"] = row["channels"] = None  # built in polars below
             rows.append(row)
@@ -333,31 +274,25 @@ def _summaries(
 SLICE_ROWS = 250_000
 
 
-def _model_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
-    """The frame with only the columns the call model reads (projection pushdown)."""
+def _model_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """The events with only the columns the call model reads (projection pushdown).
+
+    Lazy even for a DataFrame, so only one slice at a time is copied: selecting columns
+    of a loaded frame would materialise the null columns ``load`` keeps as constants.
+    """
     from ._calls import model_columns
     from ._frame import columns_of, lazy, require
 
     lf = lazy(frame)
     require(lf, ["event"])
-    cols = model_columns([c for c in columns_of(lf) if c not in ("_pos", CALL)])
-    return frame.select(cols)
+    return lf.select(model_columns([c for c in columns_of(lf) if c not in ("_pos", CALL)]))
 
 
-def _height(frame: pl.DataFrame | pl.LazyFrame) -> int:
-    if isinstance(frame, pl.DataFrame):
-        return frame.height
-    return int(frame.select(pl.len()).collect().item())
-
-
-def _reduce(frame: pl.DataFrame | pl.LazyFrame, offset: int, rows: int) -> Facts:
-    """The facts of rows ``offset`` to ``offset + rows`` (a Parquet scan reads only those)."""
+def _reduce(chunk: pl.LazyFrame, offset: int) -> Facts:
+    """The facts of one slice (a Parquet scan reads only its rows) starting at ``offset``."""
     from ._facts import reduce_slice
 
-    chunk = frame.slice(offset, rows)
-    if isinstance(chunk, pl.LazyFrame):
-        chunk = chunk.collect()
-    return reduce_slice(chunk, offset)
+    return reduce_slice(chunk.collect(), offset)
 
 
 def calls_in_slices(
@@ -371,14 +306,15 @@ def calls_in_slices(
     slices are stitched into exactly the calls of one pass.
     """
     model = _model_frame(frame)
-    offsets = list(range(0, max(_height(model), 1), rows))
+    offsets = list(range(0, max(model.select(pl.len()).collect().item(), 1), rows))
+    chunks = [model.slice(offset, rows) for offset in offsets]
     if workers > 1 and len(offsets) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("spawn")  # polars' threads do not survive fork
         with ProcessPoolExecutor(min(workers, len(offsets)), mp_context=context) as pool:
-            parts = list(pool.map(_reduce, [model] * len(offsets), offsets, [rows] * len(offsets)))
+            parts = list(pool.map(_reduce, chunks, offsets))
     else:
-        parts = [_reduce(model, offset, rows) for offset in offsets]
+        parts = [_reduce(chunk, offset) for chunk, offset in zip(chunks, offsets, strict=True)]
     return summarize_facts(Facts.concat(parts))
