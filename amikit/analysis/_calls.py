@@ -14,11 +14,12 @@ few per channel, far fewer than events) and the per-call summary go through Pyth
 3. The call id of each set is decided on the distinct ids (Rule 4) and mapped back to the
    events through their first id; events with no id but a bridge id get the call of the
    first channel seen in that bridge (Rule 3).
-4. ``calls`` aggregates per channel and per call in polars, then hands the facts of each
-   call to :func:`._rules.summarize_call` - the same function the live ``CallTracker``
-   uses - so batch and live cannot disagree on what a disposition is. Times travel as
-   epoch microseconds and list columns stay in polars, because converting Python
-   datetimes and lists is the slow part of that hand-over.
+4. ``calls`` does not group events: it reads the events slice by slice, reduces each slice
+   to per-channel facts and id links (:mod:`._facts`, with steps 1-2 above) and stitches
+   the slices into calls (:mod:`._stitch`), whose facts go to
+   :func:`._rules.summarize_call` - the same function the live ``CallTracker`` uses - so
+   batch and live cannot disagree on what a disposition is. Memory follows channels and
+   calls, not events.
 """
 
 from __future__ import annotations
