@@ -29,12 +29,9 @@ import polars as pl
 
 from ._calls import EV, UID, _first_ids, name_pairs, prepare
 from ._frame import POS, TIME
-from ._rules import PLACEHOLDER_IDS
+from ._rules import LINK_KEYS, PLACEHOLDER_IDS
 
 __all__ = ["Facts", "reduce_slice"]
-
-# (name, condition, value) of each call-level fact kept "first seen" with its position
-_NOT_PLACEHOLDER = list(PLACEHOLDER_IDS)
 
 
 @dataclass
@@ -178,8 +175,8 @@ def reduce_slice(frame: pl.DataFrame | pl.LazyFrame, offset: int = 0) -> Facts:
     dials = pl.concat(dial_parts).rename({UID: "uniqueid"})
 
     # links: (first id of an event, each other id of it), one id column at a time
-    placeholders = _NOT_PLACEHOLDER
-    id_cols = [c for c in prepared.columns if c.lower() in _link_keys() and c not in (UID,)]
+    placeholders = list(PLACEHOLDER_IDS)
+    id_cols = [c for c in prepared.columns if c.lower() in LINK_KEYS]
     parts = [
         lf.select("a", pl.col(c).alias("b"))
         .filter(pl.col("a").is_not_null() & pl.col("b").is_not_null())
@@ -203,12 +200,6 @@ def reduce_slice(frame: pl.DataFrame | pl.LazyFrame, offset: int = 0) -> Facts:
         [links.unique(), groups, lids, chans, dials, names]
     )
     return Facts(links, groups, lids, chans, dials, names, queries, events=n)
-
-
-def _link_keys() -> frozenset[str]:
-    from ._rules import LINK_KEYS
-
-    return LINK_KEYS
 
 
 def _legacy(extra_long: pl.DataFrame) -> bool:

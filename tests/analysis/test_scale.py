@@ -68,7 +68,11 @@ def test_calls_group_the_events_as_with_call_id_does(path: Path) -> None:
         .agg(pl.len().cast(pl.Int64).alias("n_events"))
         .sort("call_id")
     )
-    got = calls_in_slices(events, events.height // 5 + 1).select("call_id", "n_events").sort("call_id")
+    got = (
+        calls_in_slices(events, events.height // 5 + 1)
+        .select("call_id", "n_events")
+        .sort("call_id")
+    )
     assert got.equals(grouped)
 
 
