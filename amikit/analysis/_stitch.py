@@ -317,4 +317,6 @@ def calls_in_slices(
             parts = list(pool.map(_reduce, chunks, offsets))
     else:
         parts = [_reduce(chunk, offset) for chunk, offset in zip(chunks, offsets, strict=True)]
-    return summarize_facts(Facts.concat(parts))
+    facts = Facts.concat(parts)
+    del parts  # (the slices' tables, now copied into one set)
+    return summarize_facts(facts)
