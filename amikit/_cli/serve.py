@@ -11,7 +11,7 @@ import errno
 import sys
 import threading
 
-from ..cli import ExitStatus
+from . import ExitStatus
 
 DEMO_USER = "admin"
 DEMO_SECRET = "amikit"

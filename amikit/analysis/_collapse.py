@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..record._schema import message_row
+from ..record import message_row
 
 if TYPE_CHECKING:
     import polars as pl

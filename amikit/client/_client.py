@@ -25,10 +25,9 @@ Threads in one picture::
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from .._exceptions import UsageError
 from ..protocol import Message
@@ -36,9 +35,6 @@ from . import _hints
 from ._portal import get_portal
 from ._session import ActionResponse, ClientStats, Config, ConnectionEvent, Engine
 from ._subscribe import AsyncEventStream, EventStream, Pattern, Subscription
-
-if TYPE_CHECKING:
-    from ..record import Recorder
 
 __all__ = ["AMIClient", "ConnectionHandle"]
 
@@ -515,17 +511,6 @@ class AMIClient:
         self._engine.add_subscription(sub)
         return stream
 
-    def widget(self, pattern: Pattern = "*", **options: Any) -> Any:
-        """A live :class:`amikit.jupyter.EventStream` of this client's events (Jupyter).
-
-        The Jupyter layer (ipywidgets) loads only when this is called; ``options`` go to
-        ``EventStream`` (``rows``, ``filter``, ``hide_noise``, ...). Closing the widget cancels
-        its subscription; the client stays connected.
-        """
-        from ..jupyter import EventStream
-
-        return EventStream(self, pattern=pattern, **options)
-
     def on_connection(self, callback: Callable[[ConnectionEvent], Any]) -> ConnectionHandle:
         """Call ``callback(ConnectionEvent)`` on the amikit loop thread at every state change.
 
@@ -535,16 +520,6 @@ class AMIClient:
         engine = self._engine
         engine.listeners = (*engine.listeners, callback)
         return ConnectionHandle(engine, callback)
-
-    def record(self, path: str | os.PathLike[str], **options: Any) -> Recorder:
-        """Record everything this client receives to ``path``; see :class:`amikit.Recorder`.
-
-        >>> with client.record("recordings/today"):            # doctest: +SKIP
-        ...     client.action("Originate", Channel="Local/100@default", Application="Echo")
-        """
-        from ..record import Recorder  # a higher layer, loaded on first use
-
-        return Recorder(self, path, **options).start()
 
     # -- close --------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Recording AMI traffic (raw text log, Parquet dataset) and loading it as polars frames.
 
 polars loads only when a loader or writer is used (``import amikit.record`` stays light).
+The recording layout (``message_row``, ``WIDE_COLUMNS``, ``rows_to_frame``, ...) is public
+here: the analysis and Jupyter layers read it from this package, not from its modules.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ._schema import (
     message_pairs,
     message_row,
     polars_schema,
+    rows_to_frame,
 )
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "message_pairs",
     "message_row",
     "polars_schema",
+    "rows_to_frame",
     "scan",
 ]
 
