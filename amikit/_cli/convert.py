@@ -50,8 +50,7 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..record import RecordingFormatError, convert
-    from ..record._load import IncompleteRecordingWarning
+    from ..record import IncompleteRecordingWarning, RecordingFormatError, convert
     from ._events import check_input
 
     try:

@@ -8,6 +8,8 @@ here: the analysis and Jupyter layers read it from this package, not from its mo
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 from typing import Any
 
 from ._schema import (
@@ -33,10 +35,14 @@ __all__ = [
     "TextLogWriter",
     "convert",
     "gap_row",
+    "index_path",
     "load",
     "message_pairs",
     "message_row",
     "polars_schema",
+    "read_capture",
+    "read_index",
+    "recording_format",
     "rows_to_frame",
     "scan",
 ]
@@ -51,7 +57,20 @@ _LAZY = {
     "DatasetWriter": "._dataset",
     "TextLogWriter": "._textlog",
     "Recorder": "._recorder",
+    "read_capture": "._files",
+    "index_path": "._textlog",
+    "read_index": "._textlog",
 }
+
+
+def recording_format(path: str | os.PathLike[str]) -> str:
+    """What ``path`` holds: ``"dataset"``, ``"text-dir"``, ``"parquet"`` or ``"text"``.
+
+    Raises :class:`RecordingFormatError` (one line that says why) for anything else.
+    """
+    from ._load import _sniff
+
+    return _sniff(Path(path))
 
 
 def __getattr__(name: str) -> Any:
