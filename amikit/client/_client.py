@@ -14,7 +14,7 @@ Threads in one picture::
 
     your thread / your loop          amikit-loop (one per process)
     ----------------------           ----------------------------
-    client.action(...)  ── call ──▶  Engine.action ─▶ socket
+    client.action(...)  ── call ──▶  ClientEngine.action ─▶ socket
         (blocks, Ctrl-C cancels)          │
     await client.aaction(...) ─ acall ─▶  │            ◀─ data_received: parse, stamp,
                                           │               resolve ActionIDs, dispatch
@@ -32,9 +32,10 @@ from typing import Any, Literal
 from .._exceptions import UsageError
 from ..protocol import Message
 from . import _hints
+from ._engine import ClientEngine
 from ._portal import get_portal
-from ._session import ActionResponse, ClientStats, Config, ConnectionEvent, Engine
 from ._subscribe import AsyncEventStream, EventStream, Pattern, Subscription
+from ._values import ActionResponse, ClientStats, Config, ConnectionEvent
 
 __all__ = ["AMIClient", "ConnectionHandle"]
 
@@ -87,7 +88,7 @@ def _filter_fields(value: str | None, match_criteria: str | None) -> list[tuple[
 class ConnectionHandle:
     """Returned by :meth:`AMIClient.on_connection`; :meth:`cancel` stops the notifications."""
 
-    def __init__(self, engine: Engine, callback: Callable[[ConnectionEvent], Any]) -> None:
+    def __init__(self, engine: ClientEngine, callback: Callable[[ConnectionEvent], Any]) -> None:
         self._engine = engine
         self.callback = callback
 
@@ -167,7 +168,7 @@ class AMIClient:
             raise UsageError("timeout and ping_timeout must be > 0, ping_interval >= 0")
         if not (0 < backoff[0] <= backoff[1]):
             raise UsageError("backoff must be (first, largest) with 0 < first <= largest")
-        self._engine = Engine(
+        self._engine = ClientEngine(
             Config(
                 host=host,
                 port=int(port),
