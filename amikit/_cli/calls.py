@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import polars as pl
 
     from ..analysis import calls
+    from ..analysis._rules import outcome_text
 
     summary = calls(load_events(args.file))
     assert isinstance(summary, pl.DataFrame)
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 fmt_time(c["start"]),
                 c["call_id"],
                 who,
-                c["disposition"],
+                outcome_text(c),
                 fmt_seconds(c["duration"]),
                 fmt_seconds(c["billsec"]),
                 c["answered_by"] or "-",
@@ -67,5 +68,11 @@ def run(args: argparse.Namespace) -> int:
                "answered by", "hangup cause", "chans"]  # fmt: skip
     print(table(headers, rows, right={"#", "duration", "billsec", "chans"}))
     answered = int(summary["answered"].sum()) if summary.height else 0
-    print(f"\n{summary.height} calls, {answered} answered")
+    line = f"\n{summary.height} calls, {answered} answered"
+    unfinished = int(summary["in_progress"].sum()) if summary.height else 0
+    late = int(summary["joined_late"].sum()) if summary.height else 0
+    if unfinished or late:
+        # the recording started or stopped while these were up: no outcome is guessed
+        line += f"; {unfinished} in progress, {late} joined late"
+    print(line)
     return 0

@@ -50,7 +50,12 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..record import IncompleteRecordingWarning, RecordingFormatError, convert
+    from ..record import (
+        AlreadyConvertedError,
+        IncompleteRecordingWarning,
+        RecordingFormatError,
+        convert,
+    )
     from ._events import check_input
 
     try:
@@ -64,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", IncompleteRecordingWarning)
             report = convert(args.source, args.to, compression=args.compression, progress=progress)
-    except RecordingFormatError as exc:
+    except (RecordingFormatError, AlreadyConvertedError) as exc:
         print(f"amikit convert: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -273,6 +273,7 @@ def stage_calls(run: DemoRun) -> None:
     import polars as pl
 
     from ..analysis import calls
+    from ..analysis._rules import outcome_text
     from ..record import load
     from ._events import fmt_seconds, table
 
@@ -283,14 +284,14 @@ def stage_calls(run: DemoRun) -> None:
     run.extra["events"], run.extra["calls"] = events, summary
     rows = []
     for i, c in enumerate(summary.iter_rows(named=True), 1):
-        ended = c["end"] is not None and c["hangup_cause"] is not None
+        ended = not c["in_progress"]
         cause = c["hangup_cause_txt"] or c["hangup_cause"] or "-"
         rows.append(
             [
                 str(i),
                 _clock(c["start"]),
                 f"{c['caller_num'] or '?'} -> {c['dialed'] or '?'}",
-                c["disposition"] if ended else "(in progress)",
+                outcome_text(c),
                 fmt_seconds(c["billsec"]) if ended else "-",
                 cause if ended else "-",
                 str(c["n_channels"]),
@@ -311,7 +312,7 @@ def _interesting(summary: Any) -> int | None:
     best: tuple[int, int, int] | None = None
     pick = None
     for i, c in enumerate(summary.iter_rows(named=True)):
-        if c["end"] is None or c["hangup_cause"] is None:
+        if c["in_progress"] or c["joined_late"]:  # only a call seen whole
             continue
         key = (int(bool(c["transfers"])) + int(bool(c["queue"])), c["n_channels"], -i)
         if best is None or key > best:

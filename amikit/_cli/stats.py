@@ -30,6 +30,10 @@ SECTIONS = [
 ]
 
 
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def run(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -50,9 +54,14 @@ def run(args: argparse.Namespace) -> int:
     rate = event_rate(events)
     assert isinstance(rate, pl.DataFrame)
     peak = int(rate["events"].max() or 0) if rate.height else 0
-    print(f"{args.file}: {events.height:,} events, {o['calls']} calls")
+    unfinished = (
+        f" (and {o['in_progress']} in progress, {o['joined_late']} joined late: not counted)"
+        if o["in_progress"] or o["joined_late"]
+        else ""
+    )
+    print(f"{args.file}: {events.height:,} events, {o['calls']} calls{unfinished}")
     print(
-        f"answered {o['answered']} of {o['calls']} (ASR {o['asr']:.0%}); "
+        f"answered {o['answered']} of {o['calls']} (ASR {_ratio(o['asr'])}); "
         f"duration mean {fmt_seconds(o['mean_duration'])}, "
         f"median {fmt_seconds(o['p50_duration'])}, p90 {fmt_seconds(o['p90_duration'])}; "
         f"talk time {fmt_seconds(o['total_billsec'])}"
@@ -68,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 r["key"],
                 str(r["calls"]),
                 str(r["answered"]),
-                f"{r['asr']:.0%}",
+                _ratio(r["asr"]),
                 fmt_seconds(r["mean_duration"]),
                 fmt_seconds(r["p90_duration"]),
                 fmt_seconds(r["mean_billsec"]),

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.ladder:
         print(diagram)
     else:
-        print(f"call {tl['call_id'][0]}: {tl.height} events")
+        # the ladder's title: the call, and what the recording did not see of it
+        print(f"{diagram.title}: {tl.height} events")
         rows = [
             [
                 "-" if r["offset"] is None else f"+{r['offset']:.3f}s",

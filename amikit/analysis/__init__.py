@@ -7,7 +7,7 @@ Functions take a DataFrame or LazyFrame in the recording layout (``amikit.load``
 
 * noise: :func:`drop_noise`, :func:`fold_dialplan`, :func:`changes`;
 * duplicates and repeats: :func:`collapse`, :class:`Collapser` (live);
-* calls: :func:`with_call_id`, :func:`calls`, :class:`CallTracker` (live);
+* calls: :func:`with_call_id`, :func:`calls`, :class:`CallTracker` (live), :func:`with_epoch`;
 * one call: :func:`timeline`, :func:`ladder`;
 * statistics: :func:`stats`, :func:`event_rate`.
 
@@ -17,7 +17,7 @@ The call rules (which fields link channels, what a disposition is) live in one p
 
 from __future__ import annotations
 
-from ._calls import calls, with_call_id
+from ._calls import calls, with_call_id, with_epoch
 from ._collapse import Collapsed, Collapser, collapse
 from ._ladder import Ladder, ladder
 from ._noise import NOISE_EVENTS, changes, drop_noise, fold_dialplan, is_noise
@@ -42,4 +42,5 @@ __all__ = [
     "stats",
     "timeline",
     "with_call_id",
+    "with_epoch",
 ]

@@ -30,19 +30,24 @@ import polars as pl
 from ._frame import POS, TIME, columns_of, lazy, require, time_expr
 from ._rules import (
     CALL_COLUMNS,
+    EPOCH_KEYS,
     LINK_KEYS,
     PLACEHOLDER_IDS,
     CallFacts,
     ChannelFacts,
+    EpochRule,
     UnionFind,
     summarize_call,
 )
 
-__all__ = ["calls", "prepare", "with_call_id", "with_roots"]
+__all__ = ["calls", "prepare", "with_call_id", "with_epoch", "with_roots"]
 
 EV = "_ev"
 UID = "_uid"
 CALL = "call_id"
+SCOPE = "_scope"
+#: The boundaries grouping never crosses (Rule 8), as columns of events and calls.
+BOUNDARIES = ("server", "session", "epoch")
 
 
 # the columns the channel and call facts read (the rest need not be copied)
@@ -71,7 +76,7 @@ _FACT_COLUMNS = frozenset(
 
 # AMI 1.x name fields (Rule 5): read by name, never taken as ids themselves.
 _NAME_KEYS = ("newname", "clone", "original")
-_EXTRA_WANTED = sorted(LINK_KEYS | {"subevent", *_NAME_KEYS})
+_EXTRA_WANTED = sorted(LINK_KEYS | {"subevent", *_NAME_KEYS, *EPOCH_KEYS})
 
 
 def model_columns(columns: list[str]) -> list[str]:
@@ -79,7 +84,17 @@ def model_columns(columns: list[str]) -> list[str]:
 
     Only these are copied (and re-chunked); a recording's other wide columns are not.
     """
-    wanted = _FACT_COLUMNS | {"event", "timestamp", "received_at", "extra", "BridgeUniqueid"}
+    wanted = _FACT_COLUMNS | {
+        "event",
+        "timestamp",
+        "received_at",
+        "extra",
+        "BridgeUniqueid",
+        "server",
+        "session",
+        "connection",
+        "kind",
+    }
     return [c for c in columns if c in wanted or c.lower() in LINK_KEYS]
 
 
@@ -410,6 +425,145 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
     return out.lazy()
 
 
+def _epochs(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.Series:
+    """Each event's PBX epoch (Rule 8, :class:`._rules.EpochRule`), row-aligned.
+
+    Only the few rows that can move the epoch go through Python: gap rows, the first row
+    of each connection, ``FullyBooted``, ``Newchannel`` and rows with a startup time.
+    """
+    n = prepared.height
+    given = {"server": pl.String, "session": pl.String, "kind": pl.String, "connection": pl.Int32}
+    have = set(prepared.columns)
+    missing = [pl.lit(None, dtype=t).alias(k) for k, t in given.items() if k not in have]
+    prepared = prepared.with_columns(missing) if missing else prepared
+    scope = [pl.col("server"), pl.col("session")]
+    facts = extra_long.filter(pl.col("_key").is_in(list(EPOCH_KEYS)))
+    wanted = (
+        facts.group_by(POS)
+        .agg(
+            pl.col("value").filter(pl.col("_key") == "uptime").first().alias("_uptime"),
+            pl.format(
+                "{} {}",
+                pl.col("value").filter(pl.col("_key") == "corestartupdate").first(),
+                pl.col("value").filter(pl.col("_key") == "corestartuptime").first(),
+            ).alias("_startup"),
+        )
+        .lazy()
+    )
+    connection = pl.col("connection")
+    marks = (
+        prepared.lazy()
+        .select(
+            POS,
+            pl.struct(scope).alias("_where"),
+            pl.col("kind").alias("_kind"),
+            pl.col(EV),
+            connection.alias("_conn"),
+            (pl.col(TIME).dt.epoch("us") / 1e6).alias("_t"),
+            pl.col(UID),
+            (connection != connection.shift(1).over(scope)).fill_null(True).alias("_new_conn"),
+        )
+        .join(wanted, on=POS, how="left")
+        .filter(
+            pl.col("_new_conn")
+            | (pl.col("_kind") == "gap")
+            | pl.col(EV).is_in(["FullyBooted", "Newchannel"])
+            | pl.col("_startup").is_not_null()
+        )
+        .sort(POS)
+        .collect()
+    )
+    epochs = pl.repeat(0, n, dtype=pl.Int32, eager=True).alias("epoch")
+    restart_possible = (
+        marks["_new_conn"].sum() > 1
+        or marks["_kind"].eq("gap").any()
+        or marks["_startup"].n_unique() > 2
+        or marks.filter(pl.col(EV) == "FullyBooted").height > 1
+    )
+    if not restart_possible:
+        return epochs  # one connection, one startup: nothing can have restarted
+    rules: dict[Any, EpochRule] = {}
+    at: list[int] = []
+    values: list[int] = []
+    where = marks["_where"].to_list()
+    for i, (pos, kind, event, conn, t, uid, uptime, startup) in enumerate(
+        marks.select(POS, "_kind", EV, "_conn", "_t", UID, "_uptime", "_startup").iter_rows()
+    ):
+        key = (where[i]["server"], where[i]["session"])
+        rule = rules.get(key)
+        if rule is None:
+            rule = rules[key] = EpochRule()
+        epoch = rule.feed(
+            kind=kind,
+            event=event,
+            connection=conn,
+            time=t,
+            uniqueid=uid,
+            uptime=uptime,
+            startup=startup,
+        )
+        at.append(pos)
+        values.append(epoch)
+    # every row takes the epoch of the last mark at or before it, in its own scope
+    marked = pl.DataFrame({POS: at, "epoch": values}, schema={POS: pl.UInt32, "epoch": pl.Int32})
+    filled = (
+        prepared.lazy()
+        .select(POS, *[e.alias(f"_s{i}") for i, e in enumerate(scope)])
+        .join(marked.lazy(), on=POS, how="left", maintain_order="left")
+        .with_columns(pl.col("epoch").forward_fill().over("_s0", "_s1").fill_null(0))
+        .collect()
+    )
+    return filled["epoch"]
+
+
+def with_scope(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.DataFrame:
+    """The prepared events with ``epoch``, ``_scope`` (Rule 8) and ``call_id``.
+
+    Calls are grouped separately within each (server, session, epoch), so no channel of
+    one ever links to a channel of another; ``_scope`` numbers these in order of first
+    event. A recording of one run of one PBX (the usual case) is grouped in one go.
+    """
+    cols = set(prepared.columns)
+    prepared = prepared.with_columns(_epochs(prepared, extra_long))
+    keys = [
+        (pl.col(k) if k in cols or k == "epoch" else pl.lit(None, dtype=pl.String)).alias(f"_k{i}")
+        for i, k in enumerate(BOUNDARIES)
+    ]
+    scoped = prepared.with_columns(pl.struct(keys).rank("dense").cast(pl.Int32).alias(SCOPE))
+    if scoped[SCOPE].n_unique() <= 1:
+        return with_roots(scoped, extra_long).collect()
+    parts = []
+    for part in scoped.partition_by(SCOPE, maintain_order=True):
+        # with_roots indexes by _pos: number each part from 0, then give the rows back
+        local = part.rename({POS: "_gpos"}).with_row_index(POS)
+        part_extra = (
+            extra_long.join(local.select(POS, "_gpos"), left_on=POS, right_on="_gpos")
+            .drop(POS)
+            .rename({f"{POS}_right": POS})
+            .select(extra_long.columns)
+            .sort(POS, "_idx")
+        )
+        rooted = with_roots(local, part_extra).collect()
+        parts.append(rooted.drop(POS).rename({"_gpos": POS}))
+    return pl.concat(parts).sort(POS)
+
+
+def with_epoch(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """Add an ``epoch`` column: which run of the PBX each event belongs to (Rule 8).
+
+    0 for the events before the first restart seen on the wire, then +1 per restart,
+    counted separately per ``server`` and ``session``. A reconnect without a restart
+    keeps the epoch.
+    """
+    lf = lazy(frame)
+    cols = [c for c in columns_of(lf) if c != "epoch"]
+    prepared, extra_long = prepare(lf)
+    epochs = _epochs(prepared, extra_long)
+    if isinstance(frame, pl.DataFrame):
+        return frame.select(cols).with_columns(epochs)
+    return lf.select(cols).with_columns(pl.lit(epochs))
+
+
 def with_call_id(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """Add a ``call_id`` column: which call each event belongs to.
 
@@ -430,7 +584,7 @@ def with_call_id(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFr
     """
     lf = lazy(frame)
     cols = [c for c in columns_of(lf) if c != CALL]
-    ids = with_roots(*prepare(lf)).select(CALL).collect().to_series()
+    ids = with_scope(*prepare(lf))[CALL]
     if isinstance(frame, pl.DataFrame):
         return frame.select(cols).with_columns(ids)
     return lf.select(cols).with_columns(pl.lit(ids))
@@ -451,10 +605,11 @@ def _channel_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
     )
     own = (
         events.filter(pl.col(UID).is_not_null())
-        # a Uniqueid belongs to exactly one call
-        .group_by(UID)
+        # a Uniqueid belongs to exactly one call (of its scope)
+        .group_by(SCOPE, UID)
         .agg(
             pl.col(CALL).first(),
+            (pl.col(EV) == "Newchannel").any().alias("created_seen"),
             c("Channel").drop_nulls().first().alias("channel"),
             pl.col(POS).min().alias("first_pos"),
             pl.col(TIME).first().alias("first_time"),
@@ -482,11 +637,11 @@ def _channel_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
         # channel's own outcome (ami-protocol.md §2.3, sample 19).
         originated = (
             events.filter(dial_end & pl.col(UID).is_null() & pl.col("DestUniqueid").is_not_null())
-            .group_by(CALL, pl.col("DestUniqueid").alias(UID))
+            .group_by(SCOPE, CALL, pl.col("DestUniqueid").alias(UID))
             .agg(dial.alias("odials"))
         )
         own = (
-            own.join(originated, on=[CALL, UID], how="left")
+            own.join(originated, on=[SCOPE, CALL, UID], how="left")
             .with_columns(pl.concat_list("dials", pl.col("odials").fill_null([])).alias("dials"))
             .drop("odials")
         )
@@ -497,7 +652,8 @@ def _call_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
     def c(name: str) -> pl.Expr:
         return pl.col(name) if name in cols else pl.lit(None, dtype=pl.String)
 
-    return events.group_by(CALL).agg(
+    return events.group_by(SCOPE, CALL).agg(
+        *[pl.col(k).first() for k in BOUNDARIES if k in cols],
         pl.len().alias("n_events"),
         pl.col(POS).min().alias("_first_pos"),
         pl.col(TIME).drop_nulls().first().alias("first_time"),
@@ -543,6 +699,11 @@ def calls_schema() -> dict[str, pl.DataType]:
         "queue": s,
         "queue_wait": f,
         "n_events": pl.Int64(),
+        "in_progress": pl.Boolean(),
+        "joined_late": pl.Boolean(),
+        "server": s,
+        "session": s,
+        "epoch": pl.Int32(),
     }
     assert list(types) == list(CALL_COLUMNS)
     return types
@@ -597,15 +758,14 @@ def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     >>> amikit.calls(amikit.load("capture.raw"))  # doctest: +SKIP
     """
     prepared, extra_long = prepare(frame)
-    colset = set(prepared.columns)
-    needed = [c for c in prepared.columns if c in _FACT_COLUMNS]
-    events = (
-        with_roots(prepared, extra_long).select(*needed, CALL).filter(pl.col(CALL).is_not_null())
-    )
+    scoped = with_scope(prepared, extra_long)
+    colset = set(scoped.columns)
+    needed = [c for c in scoped.columns if c in _FACT_COLUMNS or c in BOUNDARIES]
+    events = scoped.lazy().select(*needed, SCOPE, CALL).filter(pl.col(CALL).is_not_null())
     chan_df, call_df = pl.collect_all(
         [_channel_facts(events, colset), _call_facts(events, colset).sort("_first_pos")]
     )
-    by_call: dict[str, list[ChannelFacts]] = {}
+    by_call: dict[tuple[int, str], list[ChannelFacts]] = {}
     # column lists and zip: much faster than iter_rows(named=True)
     chan = {name: chan_df[name].to_list() for name in chan_df.columns}
     for i, uniqueid in enumerate(chan["uniqueid"]):
@@ -624,14 +784,16 @@ def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
             cause=chan["cause"][i],
             cause_txt=chan["cause_txt"][i],
             request_pos=chan["request_pos"][i],
+            created_seen=chan["created_seen"][i],
             caller_num=chan["caller_num"][i],
             caller_name=chan["caller_name"][i],
             exten=chan["exten"][i],
             dials=dials,
         )
-        by_call.setdefault(chan[CALL][i], []).append(facts)
+        by_call.setdefault((chan[SCOPE][i], chan[CALL][i]), []).append(facts)
     rows = []
     call_cols = {name: call_df[name].to_list() for name in call_df.columns}
+    none = [None] * call_df.height
     for i, call_id in enumerate(call_cols[CALL]):
         call = CallFacts(
             call_id=call_id,
@@ -644,19 +806,22 @@ def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
             queue_join=call_cols["queue_join"][i],
             queue_connect=call_cols["queue_connect"][i],
             queue_leave=call_cols["queue_leave"][i],
+            server=call_cols.get("server", none)[i],
+            session=call_cols.get("session", none)[i],
+            epoch=call_cols["epoch"][i],
         )
-        rows.append(summarize_call(call, by_call.get(call_id, [])))
+        rows.append(summarize_call(call, by_call.get((call_cols[SCOPE][i], call_id), [])))
     # list columns are built in polars (Python lists of lists convert slowly)
     channels = (
         chan_df.lazy()
         .sort("first_pos")
-        .group_by(CALL, maintain_order=True)
+        .group_by(SCOPE, CALL, maintain_order=True)
         .agg(pl.col("channel").drop_nulls().alias("channels"))
     )
     aligned = (
         call_df.lazy()
-        .select(CALL, "linkedids")
-        .join(channels, on=CALL, how="left", maintain_order="left")
+        .select(SCOPE, CALL, "linkedids")
+        .join(channels, on=[SCOPE, CALL], how="left", maintain_order="left")
         .collect()
     )
     given = {

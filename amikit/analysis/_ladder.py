@@ -23,6 +23,7 @@ import polars as pl
 
 from .._exceptions import UsageError
 from ._noise import drop_noise
+from ._rules import unseen_note
 from ._timeline import timeline
 
 __all__ = ["Ladder", "Step", "ladder"]
@@ -207,12 +208,30 @@ class Ladder:
     TOP = 64
 
     def __init__(
-        self, call_id: str, columns: list[str], steps: list[Step], title: str | None = None
+        self,
+        call_id: str,
+        columns: list[str],
+        steps: list[Step],
+        *,
+        headline: str | None = None,
+        in_progress: bool = False,
+        joined_late: bool = False,
     ) -> None:
         self.call_id = call_id
-        self.title = title or f"call {call_id}"
+        #: ``caller → callee, start, outcome`` of a call seen whole (outcome left out otherwise)
+        self.headline = headline
         self.columns = columns
         self.steps = steps
+        #: The recording did not see the call end / begin (Rule 7 of the call rules).
+        self.in_progress = in_progress
+        self.joined_late = joined_late
+
+    @property
+    def title(self) -> str:
+        """``call <id>: caller → callee, start, outcome``, and what the recording did not see."""
+        note = unseen_note(self.in_progress, self.joined_late)
+        head = f"call {self.call_id}" + (f": {self.headline}" if self.headline else "")
+        return head + (f" ({note})" if note else "")
 
     # -- SVG -------------------------------------------------------------------------------
     def to_svg(self) -> str:
@@ -386,19 +405,39 @@ def ladder(
         columns.remove(ORIGINATE)
         columns.insert(0, ORIGINATE)
     real_id = tl["call_id"][0] if "call_id" in tl.columns else call_id
-    return Ladder(str(real_id), columns, steps, _title(tl, str(real_id)))
+    headline, in_progress, joined_late = _summary(frame, call_id)
+    return Ladder(
+        str(real_id),
+        columns,
+        steps,
+        headline=headline,
+        in_progress=in_progress,
+        joined_late=joined_late,
+    )
 
 
-def _title(tl: pl.DataFrame, call_id: str) -> str:
-    """``call ID: 6001 → 200, 2026-11-26 18:41:56, ANSWERED`` from the call's own events."""
+def _summary(frame: pl.DataFrame | pl.LazyFrame, call_id: str) -> tuple[str | None, bool, bool]:
+    """``(headline, in_progress, joined_late)`` from the call's own summary row.
+
+    The call's events are taken with noise (a folded Newchannel still says the call began
+    in the recording), then summarised by :func:`calls`, so the title states what the call
+    table states. The outcome is named only for a call seen whole; the flags say the rest.
+    """
     from ._calls import calls
 
+    tl = timeline(frame, call_id, fold_local=False)
+    if isinstance(tl, pl.LazyFrame):
+        tl = tl.collect()
     raw = tl.drop("offset", "time", "channel", "who", "text", "call_id", strict=False)
     summary = calls(raw)
     assert isinstance(summary, pl.DataFrame)
     if summary.height == 0:
-        return f"call {call_id}"
+        return None, False, False
     row = summary.row(0, named=True)
-    start = "" if row["start"] is None else f", {row['start']:%Y-%m-%d %H:%M:%S}"
-    caller, callee = row["caller_num"] or "?", row["dialed"] or "?"
-    return f"call {call_id}: {caller} → {callee}{start}, {row['disposition']}"
+    in_progress, joined_late = bool(row.get("in_progress")), bool(row.get("joined_late"))
+    parts = [f"{row['caller_num'] or '?'} → {row['dialed'] or '?'}"]
+    if row["start"] is not None:
+        parts.append(f"{row['start']:%Y-%m-%d %H:%M:%S}")
+    if not in_progress:
+        parts.append(row["disposition"] or "?")
+    return ", ".join(parts), in_progress, joined_late

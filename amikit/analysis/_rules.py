@@ -28,6 +28,17 @@ Rule 6 - disposition mirrors Asterisk's CDR engine (``cdr.c``) for the first cha
   as the channel an Originate dialled) ended ANSWER; else its last dial status
   (BUSY -> BUSY, NOANSWER/CANCEL -> NO ANSWER, anything else -> FAILED); else its hangup
   cause (17 -> BUSY; 3, 20, 34 -> FAILED; 0 or none -> FAILED; any other -> NO ANSWER).
+Rule 7 - what the recording did not see is not guessed. A call is ``in_progress`` when one
+  of its channels has no ``Hangup`` (the recording stopped, or the link to the PBX was
+  lost, before the call ended): its ``end``, ``duration``, ``billsec`` and
+  ``disposition`` are null. A call ``joined_late`` when one of its channels was first
+  seen by an event other than its ``Newchannel`` (it already existed when the recording
+  started, as in a first ``CoreShowChannels``/``Status`` list, or was created while the
+  link was down): its ``start`` is the first time it was seen.
+Rule 8 - boundaries. Channels are linked only within one ``server``, one recording
+  ``session`` and one PBX *epoch* (the time between two restarts, see
+  :class:`EpochRule`): Local channel names and Uniqueid counters start again after a
+  restart, and two servers or two recordings know nothing of each other's ids.
 """
 
 from __future__ import annotations
@@ -46,11 +57,13 @@ __all__ = [
     "LINK_KEYS",
     "PLACEHOLDER_IDS",
     "ChannelFacts",
+    "EpochRule",
     "UnionFind",
     "decide_disposition",
     "is_up_state",
     "local_pair_key",
     "normalized_event",
+    "outcome_text",
     "summarize_call",
 ]
 
@@ -195,6 +208,8 @@ class ChannelFacts:
     cause: str | None = None
     cause_txt: str | None = None
     request_pos: int | None = None
+    # whether the channel's Newchannel was seen (Rule 7)
+    created_seen: bool = True
     caller_num: str | None = None
     caller_name: str | None = None
     exten: str | None = None
@@ -217,6 +232,9 @@ class CallFacts:
     queue_join: datetime | None = None
     queue_connect: datetime | None = None
     queue_leave: datetime | None = None
+    server: str | None = None
+    session: str | None = None
+    epoch: int = 0
 
 
 #: The columns of :func:`calls`, in order, with their meaning.
@@ -245,7 +263,47 @@ CALL_COLUMNS: dict[str, str] = {
     "queue": "queue the call went through, if any",
     "queue_wait": "seconds from QueueCallerJoin to AgentConnect (or leaving the queue)",
     "n_events": "number of events",
+    "in_progress": "a channel had not hung up when the recording stopped (Rule 7)",
+    "joined_late": "a channel existed before it was first seen (Rule 7)",
+    "server": "the PBX recorded (host:port or the name given)",
+    "session": "the recording run the call was seen in",
+    "epoch": "PBX epoch within the session: 0, then +1 after each detected restart",
 }
+
+
+def call_flags(channels: Iterable[ChannelFacts]) -> tuple[bool, bool]:
+    """``(in_progress, joined_late)`` of a call from its channels (Rule 7)."""
+    chans = list(channels)
+    return (
+        any(c.hangup_pos is None for c in chans),
+        any(not c.created_seen for c in chans),
+    )
+
+
+def unseen_note(in_progress: bool, joined_late: bool) -> str:
+    """What a view of one call says about the parts the recording did not see."""
+    notes = []
+    if joined_late:
+        notes.append(f"{JOINED_LATE}: it began before the recording")
+    if in_progress:
+        notes.append(f"{IN_PROGRESS}: the recording stopped before it ended")
+    return "; ".join(notes)
+
+
+IN_PROGRESS = "in progress"
+JOINED_LATE = "joined late"
+
+
+def outcome_text(call: Any) -> str:
+    """How a call's outcome reads wherever calls are shown (Rule 7).
+
+    Its disposition; ``in progress`` for a call that had not ended when the recording
+    stopped (never ``FAILED``); either followed by ``, joined late`` for a call that
+    began before the recording did. ``call`` is a summary row (a mapping).
+    """
+    text = IN_PROGRESS if call.get("in_progress") else call.get("disposition") or "?"
+    return f"{text}, {JOINED_LATE}" if call.get("joined_late") else text
+
 
 _BAD_CALLERID = frozenset({"", "<unknown>", "<Unknown>"})
 
@@ -271,7 +329,10 @@ def _dialed(first: ChannelFacts) -> str | None:
 
 
 def summarize_call(call: CallFacts, channels: Sequence[ChannelFacts]) -> dict[str, Any]:
-    """One row of :func:`calls` from a call's facts (used by batch and live alike)."""
+    """One row of :func:`calls` from a call's facts (used by batch and live alike).
+
+    Rule 7 decides ``in_progress`` and ``joined_late`` here, once for both.
+    """
     chans = sorted(channels, key=lambda c: c.first_pos)
     first = next((c for c in chans if c.uniqueid == call.call_id), chans[0] if chans else None)
     dial_answers = sorted(
@@ -285,7 +346,9 @@ def summarize_call(call: CallFacts, channels: Sequence[ChannelFacts]) -> dict[st
         (c for c in chans if c.hangup_pos is not None), key=lambda c: c.hangup_pos or 0
     )
     hangup_times = [c.hangup_time for c in hangups if c.hangup_time is not None]
-    end = max(hangup_times) if hangup_times else call.last_time
+    in_progress, joined_late = call_flags(chans)
+    # Rule 7: an unfinished call has no end (not the last event, not a leg's hangup)
+    end = None if in_progress else max(hangup_times) if hangup_times else call.last_time
     start = call.first_time
     requests = sorted(
         (c for c in chans if c.request_pos is not None), key=lambda c: c.request_pos or 0
@@ -310,7 +373,9 @@ def summarize_call(call: CallFacts, channels: Sequence[ChannelFacts]) -> dict[st
             key=lambda c: (c.up_time, c.first_pos),
         )
         answered_by = ups[0].channel if ups else (first.channel if first else None)
-    if first is not None:
+    if in_progress:
+        disposition = None
+    elif first is not None:
         statuses = [d[1] for d in sorted(first.dials, key=lambda d: d[0])]
         disposition = decide_disposition(first.up_time is not None, statuses, first.cause)
     else:
@@ -343,4 +408,101 @@ def summarize_call(call: CallFacts, channels: Sequence[ChannelFacts]) -> dict[st
         "queue": call.queue,
         "queue_wait": _seconds(queue_end, call.queue_join),
         "n_events": call.n_events,
+        "in_progress": in_progress,
+        "joined_late": joined_late,
+        "server": call.server,
+        "session": call.session,
+        "epoch": call.epoch,
     }
+
+
+#: Seconds two estimates of the PBX's startup time (arrival time - ``Uptime``) may differ by
+#: and still be the same run: ``Uptime`` is whole seconds and arrival lags the server.
+STARTUP_TOLERANCE = 3.0
+
+#: The events and response fields :class:`EpochRule` reads (lower-cased ``extra`` keys).
+EPOCH_KEYS: tuple[str, ...] = ("uptime", "corestartupdate", "corestartuptime")
+
+
+def uniqueid_counter(uniqueid: str | None) -> int | None:
+    """The PBX-wide channel counter of a Uniqueid (``[sysname-]<epoch>.<counter>``)."""
+    if not uniqueid:
+        return None
+    _, dot, tail = uniqueid.rpartition(".")
+    return int(tail) if dot and tail.isdigit() else None
+
+
+class EpochRule:
+    """Rule 8: which PBX run (epoch) each message of one server and session belongs to.
+
+    Feed every message in arrival order; :meth:`feed` returns its epoch (0, then +1 per
+    restart). A restart is seen on the wire as
+
+    * a new startup time: ``CoreStatus``'s ``CoreStartupDate``/``CoreStartupTime`` differ
+      from the last ones seen, or ``FullyBooted``'s arrival time minus its ``Uptime``
+      differs from the last such estimate by more than :data:`STARTUP_TOLERANCE`;
+    * or, after a reconnect (a new ``connection`` number or a gap row), Uniqueids counting
+      again from below the highest counter seen before (the first ``Newchannel`` decides:
+      above it, the PBX kept running and the calls go on).
+
+    A reconnect alone (a network blip) never starts an epoch. The message that proves the
+    restart is the first of the new epoch; a restart always drops the AMI link, so nothing
+    of the old epoch follows it.
+    """
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self._connection: Any = None
+        self._reconnected = False
+        self._startup: float | None = None
+        self._startup_text: str | None = None
+        self._max_counter = -1
+
+    def _restart(self) -> None:
+        self.epoch += 1
+        self._reconnected = False
+        self._max_counter = -1
+
+    def feed(
+        self,
+        *,
+        kind: str | None,
+        event: str | None,
+        connection: Any = None,
+        time: float | None = None,
+        uniqueid: str | None = None,
+        uptime: str | None = None,
+        startup: str | None = None,
+    ) -> int:
+        """The epoch of one message.
+
+        ``time`` is its time in epoch seconds (server ``Timestamp`` or arrival), ``uptime``
+        a ``FullyBooted`` ``Uptime``, ``startup`` ``CoreStartupDate`` + ``CoreStartupTime``.
+        """
+        if kind == "gap":
+            self._reconnected = True
+        if connection is not None:
+            if self._connection is not None and connection != self._connection:
+                self._reconnected = True
+            self._connection = connection
+        if startup:
+            if self._startup_text is not None and startup != self._startup_text:
+                self._restart()
+            self._startup_text = startup
+        if uptime is not None and time is not None and event == "FullyBooted":
+            try:
+                began = time - float(uptime)
+            except ValueError:
+                began = None
+            if began is not None:
+                if self._startup is not None and abs(began - self._startup) > STARTUP_TOLERANCE:
+                    self._restart()
+                self._startup = began
+        if event == "Newchannel":
+            counter = uniqueid_counter(uniqueid)
+            if counter is not None:
+                if self._reconnected and counter < self._max_counter:
+                    self._restart()
+                self._reconnected = False
+                self._max_counter = max(self._max_counter, counter)
+        return self.epoch

@@ -44,22 +44,34 @@ def _key(by: str) -> pl.Expr:
     return keys[by]
 
 
+# Rule 7 of ._rules: a call the recording did not see whole has no trustworthy outcome
+_WHOLE = "_whole"
+# breakdowns by outcome: only calls seen whole have one
+_OUTCOME_BREAKDOWNS = frozenset({"disposition", "hangup_cause"})
+
+
 def _metrics() -> list[pl.Expr]:
-    d, b = pl.col("duration"), pl.col("billsec")
+    whole = pl.col(_WHOLE)
+    d = pl.col("duration").filter(whole)
+    b = pl.col("billsec").filter(whole)
+    answered = pl.col("answered") & whole
+    n = whole.sum().cast(pl.Int64)
     return [
-        pl.len().cast(pl.Int64).alias("calls"),
-        pl.col("answered").sum().cast(pl.Int64).alias("answered"),
-        (pl.col("answered").sum() / pl.len()).alias("asr"),
+        n.alias("calls"),
+        answered.sum().cast(pl.Int64).alias("answered"),
+        pl.when(n > 0).then(answered.sum() / n).alias("asr"),
+        pl.col("in_progress").sum().cast(pl.Int64).alias("in_progress"),
+        (pl.col("joined_late") & ~pl.col("in_progress")).sum().cast(pl.Int64).alias("joined_late"),
         d.mean().alias("mean_duration"),
         d.quantile(0.5, "linear").alias("p50_duration"),
         d.quantile(0.9, "linear").alias("p90_duration"),
         d.quantile(0.95, "linear").alias("p95_duration"),
-        b.filter(pl.col("answered")).mean().alias("mean_billsec"),
-        b.filter(pl.col("answered")).quantile(0.5, "linear").alias("p50_billsec"),
-        b.filter(pl.col("answered")).quantile(0.9, "linear").alias("p90_billsec"),
+        pl.col("billsec").filter(answered).mean().alias("mean_billsec"),
+        pl.col("billsec").filter(answered).quantile(0.5, "linear").alias("p50_billsec"),
+        pl.col("billsec").filter(answered).quantile(0.9, "linear").alias("p90_billsec"),
         b.sum().alias("total_billsec"),
-        pl.col("ring_time").filter(pl.col("answered")).mean().alias("mean_ring_time"),
-        pl.col("queue_wait").mean().alias("mean_queue_wait"),
+        pl.col("ring_time").filter(answered).mean().alias("mean_ring_time"),
+        pl.col("queue_wait").filter(whole).mean().alias("mean_queue_wait"),
     ]
 
 
@@ -81,8 +93,10 @@ def stats(
     Returns
     -------
     DataFrame or LazyFrame
-        Columns ``by`` (the breakdown), ``key`` (its value), ``calls``, ``answered``,
-        ``asr`` (answered / calls), ``mean_duration``, ``p50_duration``,
+        Columns ``by`` (the breakdown), ``key`` (its value), ``calls`` (seen whole),
+        ``answered``, ``asr`` (answered / calls), ``in_progress`` (calls not ended when
+        the recording stopped), ``joined_late`` (finished calls that began before it),
+        ``mean_duration``, ``p50_duration``,
         ``p90_duration``, ``p95_duration``, ``mean_billsec``, ``p50_billsec``,
         ``p90_billsec`` (answered calls), ``total_billsec``, ``mean_ring_time`` (answered
         calls), ``mean_queue_wait`` (seconds). Rows keep the order of ``by``; within a
@@ -99,10 +113,19 @@ def stats(
 
         msg = f"unknown breakdown(s) {unknown}; choose from {list(BREAKDOWNS)}"
         raise UsageError(msg)
+    have = set(columns_of(lf))
+    flags = [
+        (pl.col(f) if f in have else pl.lit(False)).fill_null(False).alias(f)
+        for f in ("in_progress", "joined_late")
+    ]
+    lf = lf.with_columns(flags).with_columns(
+        (~pl.col("in_progress") & ~pl.col("joined_late")).alias(_WHOLE)
+    )
     parts = []
     for i, name in enumerate(by):
+        rows = lf.filter(pl.col(_WHOLE)) if name in _OUTCOME_BREAKDOWNS else lf
         part = (
-            lf.with_columns(_key(name).cast(pl.String).alias("key"))
+            rows.with_columns(_key(name).cast(pl.String).alias("key"))
             .filter(pl.col("key").is_not_null())
             .group_by("key")
             .agg(_metrics())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from .._exceptions import UsageError
-from ._calls import CALL, prepare, with_roots
+from ._calls import CALL, prepare, with_scope
 from ._frame import POS, TIME, columns_of, lazy, like
 from ._rules import LINK_KEYS
 
@@ -203,7 +203,8 @@ def timeline(
     lf = lazy(frame)
     cols = [c for c in columns_of(lf) if c != CALL]
     prepared, extra_long = prepare(lf)
-    helpers = with_roots(prepared, extra_long).select(POS, TIME, "_ev", CALL).collect()
+    # grouped within each server, session and PBX epoch, as calls() groups (Rule 8)
+    helpers = with_scope(prepared, extra_long).select(POS, TIME, "_ev", CALL)
     # the model works on the columns it reads; the timeline shows them all
     full = lf.select(cols).collect().hstack(helpers)
     events = _resolve(full.lazy(), cols, call_id)

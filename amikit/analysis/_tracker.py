@@ -24,6 +24,7 @@ from ._rules import (
     PLACEHOLDER_IDS,
     CallFacts,
     ChannelFacts,
+    EpochRule,
     UnionFind,
     local_pair_key,
     summarize_call,
@@ -92,25 +93,15 @@ def _first_extra(extra: list[dict[str, str]], key: str) -> str | None:
     return None
 
 
-class CallTracker:
-    """Group live AMI messages into calls, with the same rules as :func:`calls`.
+class _ScopeTracker:
+    """The calls of one server, session and PBX epoch (Rule 8): ids never cross scopes."""
 
-    Parameters
-    ----------
-    on_call_end
-        Optional callback ``f(summary_dict)`` run when the last channel of a call hangs
-        up (late events may still follow; they update the call).
-
-    Examples
-    --------
-    >>> from amikit.protocol import Parser
-    >>> tracker = CallTracker()
-    >>> for message in Parser().feed(data):  # doctest: +SKIP
-    ...     call_id = tracker.feed(message)
-    >>> tracker.calls()  # doctest: +SKIP
-    """
-
-    def __init__(self, on_call_end: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_call_end: Callable[[dict[str, Any]], None] | None,
+        scope: tuple[str | None, str | None, int],
+    ) -> None:
+        self.scope = scope
         self._uf = UnionFind()
         self._states: dict[str, _CallState] = {}
         self._channels: dict[str, ChannelFacts] = {}
@@ -121,23 +112,9 @@ class CallTracker:
         self._bridges: dict[str, str] = {}
         # bridge-only events (BridgeCreate) that came before any channel of their bridge
         self._pending: dict[str, list[tuple[dict[str, Any], str | None, int, Any]]] = {}
-        self._pos = -1
         self._on_call_end = on_call_end
 
-    # -- feeding ---------------------------------------------------------------------------
-    def feed(self, message: Message) -> str | None:
-        """Take one message; returns the id of the call it belongs to (or ``None``)."""
-        return self.feed_row(message_row(message))
-
-    def feed_all(self, messages: Iterable[Message]) -> None:
-        """Take many messages in arrival order."""
-        for message in messages:
-            self.feed(message)
-
-    def feed_row(self, row: dict[str, Any]) -> str | None:
-        """Take one message already in the recording row layout."""
-        self._pos += 1
-        pos = self._pos
+    def feed_row(self, row: dict[str, Any], pos: int) -> str | None:
         extra: list[dict[str, str]] = row.get("extra") or []
         event = row.get("event")
         if event == "Dial":
@@ -173,7 +150,7 @@ class CallTracker:
         for i in ids:
             uf.add(i)
         if uid is not None and uid not in self._channels:
-            self._new_channel(uid, row.get("Channel"), pos, time)
+            self._new_channel(uid, row.get("Channel"), pos, time, event)
         root: str | None = None
         if ids:
             root = uf.find(ids[0])
@@ -210,8 +187,12 @@ class CallTracker:
             self._states.setdefault(kept, _CallState()).merge(gone)
         return kept
 
-    def _new_channel(self, uid: str, channel: str | None, pos: int, time: datetime | None) -> None:
-        self._channels[uid] = ChannelFacts(uniqueid=uid, first_pos=pos, first_time=time)
+    def _new_channel(
+        self, uid: str, channel: str | None, pos: int, time: datetime | None, event: str | None
+    ) -> None:
+        self._channels[uid] = ChannelFacts(
+            uniqueid=uid, first_pos=pos, first_time=time, created_seen=event == "Newchannel"
+        )
         local = local_pair_key(channel)
         if local is not None:
             prefix, half = local
@@ -234,6 +215,8 @@ class CallTracker:
         if event == "Hangup" and f.hangup_pos is None:
             f.hangup_pos, f.hangup_time = pos, time
             f.cause, f.cause_txt = row.get("Cause"), row.get("Cause-txt")
+        if event == "Newchannel":
+            f.created_seen = True
         if event == "HangupRequest" and f.request_pos is None:
             f.request_pos = pos
         num, name, exten = row.get("CallerIDNum"), row.get("CallerIDName"), row.get("Exten")
@@ -306,6 +289,9 @@ class CallTracker:
             queue_join=s.queue_join[1] if s.queue_join else None,
             queue_connect=s.queue_connect[1] if s.queue_connect else None,
             queue_leave=s.queue_leave[1] if s.queue_leave else None,
+            server=self.scope[0],
+            session=self.scope[1],
+            epoch=self.scope[2],
         )
         return summarize_call(call, [self._facts(f) for f in members])
 
@@ -314,17 +300,14 @@ class CallTracker:
             f.hangup_pos is None for u, f in self._channels.items() if self._uf.find(u) == root
         )
 
-    def summaries(self) -> list[dict[str, Any]]:
-        """One dict per call (the columns of :func:`calls`), in order of first event."""
+    def summaries(self) -> list[tuple[int, dict[str, Any]]]:
+        """``(first position, summary)`` per call."""
         members = self._members()
-        order = sorted(self._states, key=lambda r: self._states[r].first_id or (0, ""))
-        return [self._summary(root, members.get(root, [])) for root in order]
-
-    def calls(self) -> pl.DataFrame:
-        """The calls so far as a polars frame, exactly like :func:`calls` would give."""
-        from ._calls import summaries_frame
-
-        return summaries_frame(self.summaries())
+        out = []
+        for root, state in self._states.items():
+            first = (state.first_id or (0, ""))[0]
+            out.append((first, self._summary(root, members.get(root, []))))
+        return out
 
     def call_of(self, channel_id: str) -> str | None:
         """The call id a Uniqueid (or Linkedid) belongs to, if known."""
@@ -334,17 +317,11 @@ class CallTracker:
         state = self._states.get(root)
         return state.call_id() if state else None
 
-    @property
     def active(self) -> list[str]:
-        """Ids of calls with at least one channel not yet hung up."""
         live = {self._uf.find(u) for u, f in self._channels.items() if f.hangup_pos is None}
         return [s.call_id() or r for r, s in self._states.items() if r in live]
 
-    def __len__(self) -> int:
-        return len(self._states)
-
     def forget(self, call_id: str) -> None:
-        """Drop a call's state (e.g. a finished call already reported)."""
         for root, state in list(self._states.items()):
             if state.call_id() == call_id:
                 del self._states[root]
@@ -352,5 +329,105 @@ class CallTracker:
                     del self._channels[uid]
                     self._originated.pop(uid, None)
 
+
+class CallTracker:
+    """Group live AMI messages into calls, with the same rules as :func:`calls`.
+
+    Calls never group across a ``server``, a recording ``session`` or a PBX restart
+    (Rule 8 of :mod:`._rules`): each gets its own id space, and a restart is detected
+    from the stream itself (:class:`._rules.EpochRule`).
+
+    Parameters
+    ----------
+    on_call_end
+        Optional callback ``f(summary_dict)`` run when the last channel of a call hangs
+        up (late events may still follow; they update the call).
+
+    Examples
+    --------
+    >>> from amikit.protocol import Parser
+    >>> tracker = CallTracker()
+    >>> for message in Parser().feed(data):  # doctest: +SKIP
+    ...     call_id = tracker.feed(message)
+    >>> tracker.calls()  # doctest: +SKIP
+    """
+
+    def __init__(self, on_call_end: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self._on_call_end = on_call_end
+        self._epochs: dict[tuple[str | None, str | None], EpochRule] = {}
+        self._scopes: dict[tuple[str | None, str | None, int], _ScopeTracker] = {}
+        self._pos = -1
+
+    # -- feeding ---------------------------------------------------------------------------
+    def feed(self, message: Message) -> str | None:
+        """Take one message; returns the id of the call it belongs to (or ``None``)."""
+        return self.feed_row(message_row(message))
+
+    def feed_all(self, messages: Iterable[Message]) -> None:
+        """Take many messages in arrival order."""
+        for message in messages:
+            self.feed(message)
+
+    def feed_row(self, row: dict[str, Any]) -> str | None:
+        """Take one message already in the recording row layout."""
+        self._pos += 1
+        where = (row.get("server"), row.get("session"))
+        rule = self._epochs.get(where)
+        if rule is None:
+            rule = self._epochs[where] = EpochRule()
+        time = row.get("timestamp") or row.get("received_at")
+        extra: list[dict[str, str]] = row.get("extra") or []
+        uid = row.get("Uniqueid")
+        if uid is None:
+            uid = _first_extra(extra, "uniqueid")
+        date, clock = _first_extra(extra, "corestartupdate"), _first_extra(extra, "corestartuptime")
+        epoch = rule.feed(
+            kind=row.get("kind"),
+            event=row.get("event"),
+            connection=row.get("connection"),
+            time=time.timestamp() if time is not None else None,
+            uniqueid=uid,
+            uptime=_first_extra(extra, "uptime"),
+            startup=f"{date} {clock}" if date is not None and clock is not None else None,
+        )
+        key = (*where, epoch)
+        scope = self._scopes.get(key)
+        if scope is None:
+            scope = self._scopes[key] = _ScopeTracker(self._on_call_end, key)
+        return scope.feed_row(row, self._pos)
+
+    # -- reading ---------------------------------------------------------------------------
+    def summaries(self) -> list[dict[str, Any]]:
+        """One dict per call (the columns of :func:`calls`), in order of first event."""
+        pairs = [pair for scope in self._scopes.values() for pair in scope.summaries()]
+        return [summary for _, summary in sorted(pairs, key=lambda pair: pair[0])]
+
+    def calls(self) -> pl.DataFrame:
+        """The calls so far as a polars frame, exactly like :func:`calls` would give."""
+        from ._calls import summaries_frame
+
+        return summaries_frame(self.summaries())
+
+    def call_of(self, channel_id: str) -> str | None:
+        """The call id a Uniqueid (or Linkedid) belongs to, if known (latest scope first)."""
+        for scope in reversed(self._scopes.values()):
+            found = scope.call_of(channel_id)
+            if found is not None:
+                return found
+        return None
+
+    @property
+    def active(self) -> list[str]:
+        """Ids of calls with at least one channel not yet hung up."""
+        return [call_id for scope in self._scopes.values() for call_id in scope.active()]
+
+    def __len__(self) -> int:
+        return sum(len(scope._states) for scope in self._scopes.values())
+
+    def forget(self, call_id: str) -> None:
+        """Drop a call's state (e.g. a finished call already reported)."""
+        for scope in self._scopes.values():
+            scope.forget(call_id)
+
     def __repr__(self) -> str:
-        return f"<CallTracker calls={len(self._states)} active={len(self.active)}>"
+        return f"<CallTracker calls={len(self)} active={len(self.active)}>"

@@ -60,6 +60,16 @@ def _badge(text: str, color: str) -> str:
     )
 
 
+def _late(call: dict[str, Any]) -> str:
+    """A note for a call that began before the board saw it (Rule 7 of the call rules)."""
+    return " <span class='amikit-late'>joined late</span>" if call.get("joined_late") else ""
+
+
+def _at_least(call: dict[str, Any]) -> str:
+    # a call joined late began before its first event: its duration is a lower bound
+    return "≥ " if call.get("joined_late") else ""
+
+
 def _fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -120,8 +130,13 @@ class CallBoard(widgets.VBox, LiveFeed):
     # -- state --------------------------------------------------------------------------
 
     def _call_ended(self, summary: dict[str, Any]) -> None:
+        # a call can "end" twice: a call joined late may show a channel it already had
+        # only after its other channels hung up; the newer summary replaces the older
+        again = [c for c in self._finished if c["call_id"] == summary["call_id"]]
+        for old in again:
+            self._finished.remove(old)
         self._finished.appendleft(summary)
-        self.finished_total += 1
+        self.finished_total += 0 if again else 1
         self._ended_at[summary["call_id"]] = self._now()
 
     def _accept(self, msg: Message) -> None:
@@ -235,10 +250,11 @@ class CallBoard(widgets.VBox, LiveFeed):
         rows = "".join(
             "<tr>"
             f"<td>{escape(str(c['call_id']))}</td>"
-            f"<td>{_badge(c['state'], _STATE_COLORS.get(c['state'], '#999'))}</td>"
+            f"<td>{_badge(c['state'], _STATE_COLORS.get(c['state'], '#999'))}"
+            f"{_late(c)}</td>"
             f"<td>{escape(str(c.get('caller_num') or '?'))} → "
             f"{escape(str(c.get('dialed') or c.get('answered_by') or '?'))}</td>"
-            f"<td class='amikit-duration'>"
+            f"<td class='amikit-duration'>{_at_least(c)}"
             f"{_fmt_duration((now - c['start']).total_seconds() if c.get('start') else None)}"
             "</td></tr>"
             for c in active
@@ -247,11 +263,11 @@ class CallBoard(widgets.VBox, LiveFeed):
             "<tr>"
             f"<td>{escape(str(c['call_id']))}</td>"
             f"<td>{_badge(c['disposition'], _DISPOSITION_COLORS.get(c['disposition'], '#999'))}"
-            "</td>"
+            f"{_late(c)}</td>"
             f"<td>{escape(str(c.get('caller_num') or '?'))} → "
             f"{escape(str(c.get('dialed') or '?'))}</td>"
             f"<td>{escape(str(c.get('answered_by') or ''))}</td>"
-            f"<td>{_fmt_duration(c.get('duration'))}</td>"
+            f"<td>{_at_least(c)}{_fmt_duration(c.get('duration'))}</td>"
             f"<td>{_fmt_duration(c.get('billsec'))}</td>"
             f"<td>{escape(str(c.get('hangup_cause_txt') or c.get('hangup_cause') or ''))}</td>"
             "</tr>"

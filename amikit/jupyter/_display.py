@@ -108,11 +108,16 @@ def events_text(frame: Any, max_rows: int = MAX_ROWS) -> str:
 # -- calls -------------------------------------------------------------------------------
 
 
-def _badge(disposition: str | None) -> str:
-    color = _DISPOSITION_COLORS.get(disposition or "", "#777")
+def _badge(call: dict[str, Any]) -> str:
+    """The call's outcome: its disposition, or "in progress" / "joined late" (Rule 7)."""
+    from ..analysis._rules import outcome_text
+
+    color = _DISPOSITION_COLORS.get(call.get("disposition") or "", "#777")
+    if call.get("in_progress"):
+        color = "#4a6fa5"
     return (
         f"<span class='amikit-badge' style='background:{color};color:white'>"
-        f"{escape(disposition or '?')}</span>"
+        f"{escape(outcome_text(call))}</span>"
     )
 
 
@@ -150,7 +155,7 @@ def _call_card(call: dict[str, Any]) -> str:
     )
     return (
         f"{STYLE}<div class='amikit-call'><b>call {escape(_fmt(call.get('call_id')))}</b> "
-        f"{_badge(call.get('disposition'))}<table class='amikit-tbl'>{rows}</table></div>"
+        f"{_badge(call)}<table class='amikit-tbl'>{rows}</table></div>"
     )
 
 
@@ -163,7 +168,7 @@ def calls_html(frame: Any, max_rows: int = MAX_ROWS) -> str:
     body = "".join(
         "<tr>"
         + "".join(f"<td>{escape(_fmt(row.get(c)))}</td>" for c, _l in cols)
-        + f"<td>{_badge(row.get('disposition'))}</td></tr>"
+        + f"<td>{_badge(row)}</td></tr>"
         for row in frame.head(max_rows).iter_rows(named=True)
     )
     return (
@@ -174,17 +179,22 @@ def calls_html(frame: Any, max_rows: int = MAX_ROWS) -> str:
 
 def calls_text(frame: Any, max_rows: int = MAX_ROWS) -> str:
     """A calls frame as aligned text (one call: a list of facts)."""
+    from ..analysis._rules import outcome_text
+
     if frame.height == 1:
         call = frame.row(0, named=True)
         keys = ("call_id", "disposition", "caller_num", "dialed", "answered_by", "start",
                 "duration", "billsec", "hangup_cause_txt", "channels")  # fmt: skip
-        return "\n".join(f"{k:>16}: {_fmt(call.get(k))}" for k in keys if k in call)
+        shown = {**call, "disposition": outcome_text(call)}
+        return "\n".join(f"{k:>16}: {_fmt(shown.get(k))}" for k in keys if k in call)
     lines = []
     for row in frame.head(max_rows).iter_rows(named=True):
+        duration = row.get("duration")
         lines.append(
-            f"{_fmt(row.get('call_id')):22.22}  {_fmt(row.get('disposition')):9}  "
+            f"{_fmt(row.get('call_id')):22.22}  {outcome_text(row):9}  "
             f"{_fmt(row.get('caller_num')):>12.12} -> {_fmt(row.get('dialed')):12.12}  "
-            f"{_fmt(row.get('duration')):>7}s  {_fmt(row.get('hangup_cause_txt'))}".rstrip()
+            f"{_fmt(duration) + 's' if duration is not None else '-':>8}  "
+            f"{_fmt(row.get('hangup_cause_txt'))}".rstrip()
         )
     lines.append(f"({frame.height} calls)")
     return "\n".join(lines)

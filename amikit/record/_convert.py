@@ -26,19 +26,63 @@ runs at 45-53 MB/s.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING
 
-from ._dataset import DatasetWriter
+from .._exceptions import UsageError
+from ._dataset import DatasetWriter, is_dataset, list_parts
 from ._load import CHUNK_BYTES, LoadReport, _report_problems, _sniff, iter_text_rows
 
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["convert"]
+__all__ = ["AlreadyConvertedError", "convert", "source_session"]
+
+# how much of each end of a source its fingerprint reads (the size is in it too)
+_FINGERPRINT_BYTES = 1 << 20
+
+
+class AlreadyConvertedError(UsageError):
+    """The dataset already holds this source: converting it again would double its rows."""
+
+
+def source_session(source: str | Path) -> str:
+    """The session id of a converted source: ``convert-<fingerprint>``.
+
+    The fingerprint hashes the size and the first and last MiB of the file, so the same
+    capture (under any name or path) gets the same session, and a converted capture is
+    recognised in a dataset without reading it all again.
+    """
+    path = Path(source)
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as fh:
+        digest.update(fh.read(_FINGERPRINT_BYTES))
+        if size > _FINGERPRINT_BYTES:
+            fh.seek(max(_FINGERPRINT_BYTES, size - _FINGERPRINT_BYTES))
+            digest.update(fh.read())
+    return f"convert-{digest.hexdigest()[:20]}"
+
+
+def _holds_session(root: Path, session: str) -> bool:
+    import polars as pl
+
+    parts = [str(p) for p in list_parts(root)]
+    if not parts:
+        return False
+    found = (
+        pl.scan_parquet(
+            parts, schema={"session": pl.String()}, missing_columns="insert", extra_columns="ignore"
+        )
+        .filter(pl.col("session") == session)
+        .head(1)
+        .collect()
+    )
+    return found.height > 0
 
 
 def convert(
@@ -57,7 +101,8 @@ def convert(
     source : path
         The capture or text log.
     to : path
-        Dataset directory (created; existing parts are kept, new ones added).
+        Dataset directory (created; existing parts are kept, new ones added). Every row
+        gets the session :func:`source_session` of ``source``.
     progress : callable, optional
         ``progress(done_bytes, total_bytes)``, called after each chunk.
 
@@ -65,6 +110,12 @@ def convert(
     -------
     LoadReport
         Frames converted, rejected frames, truncated tail.
+
+    Raises
+    ------
+    AlreadyConvertedError
+        ``to`` already holds this source (same content under any name): converting it
+        again would double every row. Convert into a new directory, or remove the old.
     """
     from ._load import RecordingFormatError
 
@@ -72,6 +123,15 @@ def convert(
     kind = _sniff(source)
     if kind != "text":
         raise RecordingFormatError(f"{source}: convert reads AMI text; this is a {kind}")
+    import polars as pl
+
+    session = source_session(source)
+    if is_dataset(Path(to)) and _holds_session(Path(to), session):
+        msg = (
+            f"{to} already holds {source.name} (session {session}); converting it again "
+            "would double its rows: convert into a new directory"
+        )
+        raise AlreadyConvertedError(msg)
     writer = DatasetWriter(to, compression=compression, fsync=False)
     report = LoadReport(str(source), kind)
     queue: Queue[pl.DataFrame | None] = Queue(maxsize=2)
@@ -85,7 +145,7 @@ def convert(
             if failure:
                 continue
             try:
-                writer.write(rows)
+                writer.write(rows.with_columns(pl.lit(session, dtype=pl.String).alias("session")))
             except BaseException as exc:  # reported on the calling thread
                 failure.append(exc)
 

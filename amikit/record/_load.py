@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .._exceptions import AmiError
 from ..protocol import DEFAULT_MAX_FRAME_SIZE
@@ -206,7 +206,7 @@ def _gap_rows(gaps: pl.DataFrame, server: str | None) -> pl.DataFrame:
         )
         for g in gaps.iter_rows(named=True)
     ]
-    return rows_to_frame(rows).with_columns(gaps["offset"].alias("_end"))
+    return rows_to_frame(rows).with_columns(gaps["offset"].alias("_end"), gaps["session"])
 
 
 def _us(us: int) -> Any:
@@ -256,7 +256,12 @@ def iter_text_rows(
         index = (
             records.filter(pl.col("gap").is_null())
             .select(
-                (pl.col("offset") + pl.col("len")).alias("_end"), "seq", "connection", "received_at"
+                (pl.col("offset") + pl.col("len")).alias("_end"),
+                "seq",
+                "connection",
+                "received_at",
+                "session",
+                pl.lit(True).alias("_indexed"),  # tells a frame with no index line
             )
             .with_columns(pl.col("received_at").cast(pl.Datetime("us", "UTC")))
         )
@@ -303,10 +308,13 @@ def iter_text_rows(
                 )
                 seq += n
                 if index is not None:
-                    rows = rows.drop("seq", "connection", "received_at").join(
+                    rows = rows.drop("seq", "connection", "received_at", "session").join(
                         index, on="_end", how="left", maintain_order="left"
                     )
-                    report.unindexed_frames += rows["seq"].null_count()
+                    # a frame's index line may hold no sequence (an unstamped message):
+                    # only a frame the join did not find lacks its line
+                    report.unindexed_frames += rows["_indexed"].null_count()
+                    rows = rows.drop("_indexed")
                     rows, last = _continue_sequence(rows, last)
                 elif timing is not None and n:
                     rows, anchor = _apply_timing(rows, timing, anchor)
@@ -738,10 +746,43 @@ def _index_tail(idx: Path, since_us: int | None) -> tuple[str | None, pl.DataFra
         if start > len(head):
             fh.readline()
         data = fh.read()
+        # the records before the block's first session line belong to the session
+        # named last before the block
+        session = _session_before(fh, start) if start > len(head) else None
     data = data[: data.rfind(b"\n") + 1]
     schema = _index_schema()
     records = pl.read_ndjson(data, schema=schema) if data.strip() else pl.DataFrame(schema=schema)
+    records = records.with_columns(
+        pl.col("session").forward_fill().fill_null(pl.lit(session, dtype=pl.String))
+    )
     return _header_server(head), records.filter(pl.col("amikit").is_null()), start <= len(head)
+
+
+_SESSION_LINE = b'{"amikit": "session"'
+
+
+def _session_before(fh: IO[bytes], end: int) -> str | None:
+    """The session named by the last session line of an index before offset ``end``.
+
+    Session lines are rare (one each time a writer opens the log), so this reads back
+    from ``end`` in growing blocks until it finds one."""
+    block = 1 << 16
+    pos = end
+    while pos > 0:
+        start = max(0, pos - block)
+        fh.seek(start)
+        # the blocks overlap by a line's start, so a line cut by ``pos`` is still found
+        at = fh.read(min(end, pos + len(_SESSION_LINE)) - start).rfind(_SESSION_LINE)
+        if at >= 0:
+            fh.seek(start + at)
+            try:
+                value = json.loads(fh.readline()).get("session")
+            except ValueError:
+                return None
+            return value if isinstance(value, str) else None
+        pos = start
+        block *= 4
+    return None
 
 
 def _record_time(line: bytes) -> int | None:

@@ -53,6 +53,8 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import UsageError
 from ..protocol import Message, encode_message, mask_value
 
+_log = logging.getLogger("amikit.record")
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -129,7 +131,8 @@ class RecordingSink:
     path : path
         Output directory: ``ami-log.txt`` (+ index) and the Parquet dataset.
     server : str
-        ``host:port`` stored in every row and in the ``server=`` partition.
+        ``host:port`` (or a name for the PBX) stored in every row and in the ``server=``
+        partition.
     text, parquet : bool
         Which outputs to write.
     include, exclude : str or list of str, optional
@@ -208,6 +211,13 @@ class RecordingSink:
         self._small_parts: list[Path] = []  # published since the last compaction
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
+        from ._schema import new_session_id
+
+        #: This recording run, stamped on every Parquet row: calls never group across
+        #: sessions, so appending to a folder never merges with what it held.
+        self.session = new_session_id()
+        #: Whether ``path`` already held a recording when this one started.
+        self.appended = False
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._buffer: list[Message | _Gap] = []
@@ -292,7 +302,16 @@ class RecordingSink:
 
         make_private_dir(self.path, self.private)
         if self.parquet:
-            from ._dataset import DatasetWriter
+            from ._dataset import DatasetWriter, is_dataset
+
+            self.appended = is_dataset(self.path)
+            if self.appended:
+                _log.warning(
+                    "%s already holds a recording: appending as a new session %s "
+                    "(its calls stay apart from the earlier ones)",
+                    self.path,
+                    self.session,
+                )
 
             self._dataset = DatasetWriter(self.path, private=self.private)
             if self.transform is not None:  # the text log holds more, by design
@@ -352,7 +371,9 @@ class RecordingSink:
 
         if self._log_path is None:
             self._log_path = log_for_server(self.path, self.server)
-        self._log = TextLogWriter(self._log_path, server=self.server, private=self.private)
+        self._log = TextLogWriter(
+            self._log_path, server=self.server, session=self.session, private=self.private
+        )
         self._log_opened = time.monotonic()
 
     def _rotate_if_due(self) -> None:
@@ -568,6 +589,7 @@ class RecordingSink:
         rows = rows.with_columns(
             pl.Series("received_at", _micros_list(msgs), dtype=pl.Int64).cast(utc),
             pl.lit(self.server, dtype=pl.String).alias("server"),
+            pl.lit(self.session, dtype=pl.String).alias("session"),
             pl.Series("connection", [m.connection for m in msgs], dtype=pl.Int32),
             pl.Series("seq", [m.seq for m in msgs], dtype=pl.Int64),
         ).select(list(schema))
@@ -584,7 +606,7 @@ class RecordingSink:
                     reason=g.reason,
                 )
                 for _, g in gaps
-            )
+            ).with_columns(pl.lit(self.session, dtype=pl.String).alias("session"))
             rows = (
                 pl.concat(
                     [
@@ -624,7 +646,8 @@ class Recorder:
 
     def __init__(self, client: Any, path: str | Path, **options: Any) -> None:
         self.client = client
-        server = getattr(client, "server", None)
+        # a name the user gives the PBX, else the client's host:port
+        server = options.pop("server", None) or getattr(client, "server", None)
         self.sink = RecordingSink(path, server=server, **options)
         self._subscription: Any = None
         self._connection_sub: Any = None

@@ -3,7 +3,9 @@
 Every message is one row. Layout:
 
 * metadata columns (snake_case): ``received_at`` (UTC, µs; when the client read it, null
-  for a capture with no timing), ``server`` ("host:port" or a file name), ``connection``
+  for a capture with no timing), ``server`` ("host:port", a name the user gave, or a file
+  name), ``session`` (one recording run: one ``Recorder``, one ``convert`` of one source;
+  null where unknown, as in a raw capture read directly), ``connection``
   (generation: 1, then +1 per reconnect), ``seq`` (per-connection sequence number from 1),
   ``kind`` (``event``, ``response``, ``action`` or ``gap``), ``event`` (the event name; for a
   response its ``Response`` value), ``timestamp`` (the server's ``Timestamp:`` as UTC µs;
@@ -44,6 +46,7 @@ __all__ = [
     "gap_row",
     "message_pairs",
     "message_row",
+    "new_session_id",
     "polars_schema",
     "rows_to_frame",
     "run_schema",
@@ -52,6 +55,7 @@ __all__ = [
 META_COLUMNS: tuple[str, ...] = (
     "received_at",
     "server",
+    "session",
     "connection",
     "seq",
     "kind",
@@ -97,6 +101,16 @@ GAP_EVENT = "Gap"
 _WIDE = frozenset(WIDE_COLUMNS)
 
 
+def new_session_id() -> str:
+    """A fresh recording-session id: ``<UTC stamp>-<pid>-<random>``, sortable by start."""
+    import os
+    import secrets
+    from datetime import timezone
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
 def polars_schema() -> dict[str, pl.DataType]:
     """The column names and polars dtypes of a recording, in order."""
     import polars as pl
@@ -105,6 +119,7 @@ def polars_schema() -> dict[str, pl.DataType]:
     schema: dict[str, Any] = {
         "received_at": utc,
         "server": pl.String(),
+        "session": pl.String(),
         "connection": pl.Int32(),
         "seq": pl.Int64(),
         "kind": pl.String(),
@@ -162,6 +177,7 @@ def message_row(
     row: dict[str, Any] = {
         "received_at": msg.received_at,
         "server": server,
+        "session": None,
         "connection": connection if connection is not None else msg.connection,
         "seq": seq if seq is not None else msg.seq,
         "kind": _kind(msg),
@@ -210,6 +226,7 @@ def gap_row(
     return {
         "received_at": received_at,
         "server": server,
+        "session": None,
         "connection": connection,
         "seq": None,
         "kind": "gap",

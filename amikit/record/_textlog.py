@@ -105,13 +105,21 @@ class TextLogWriter:
         The log file; created, or appended to.
     server : str, optional
         ``host:port`` written in the index header.
+    session : str, optional
+        The recording session of the frames written from now on (a session line in the
+        index; one log may hold several sessions).
     private : bool
         Create the files 0600 and directories 0700 (less umask): the log holds caller
         numbers and names. False: the usual 0666 / 0777 less umask.
     """
 
     def __init__(
-        self, path: str | Path, *, server: str | None = None, private: bool = True
+        self,
+        path: str | Path,
+        *,
+        server: str | None = None,
+        session: str | None = None,
+        private: bool = True,
     ) -> None:
         from ._files import make_private_dir, open_private
 
@@ -130,6 +138,9 @@ class TextLogWriter:
             header = {"amikit": "text-log-index", "version": 1, "server": server}
             header["log"] = self.path.name
             self._idx.write(json.dumps(header) + "\n")
+        if session is not None:
+            # the frames indexed after this line belong to this recording session
+            self._idx.write(json.dumps({"amikit": "session", "session": session}) + "\n")
 
     @property
     def size(self) -> int:
@@ -286,6 +297,7 @@ def _index_schema() -> dict[str, Any]:
     return {
         "amikit": pl.String,
         "server": pl.String,
+        "session": pl.String,
         "gap": pl.Boolean,
         "offset": pl.Int64,
         "len": pl.Int64,
@@ -309,6 +321,8 @@ def read_index(path: Path) -> tuple[str | None, pl.DataFrame, bool]:
     if not data.strip():
         return None, pl.DataFrame(schema=_index_schema()), torn
     records = pl.read_ndjson(data, schema=_index_schema())
-    header = records.filter(pl.col("amikit").is_not_null())
+    header = records.filter(pl.col("amikit") == "text-log-index")
     server = header["server"][0] if header.height else None
+    # each record belongs to the session of the last session line before it
+    records = records.with_columns(pl.col("session").forward_fill())
     return server, records.filter(pl.col("amikit").is_null()), torn

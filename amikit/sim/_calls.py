@@ -832,6 +832,18 @@ class Engine:
         self.queue_members: dict[tuple[str, str], dict[str, str]] = {}
         self.queue_stats: dict[str, dict[str, int]] = {}
 
+    def reboot(self, now: float) -> None:
+        """A PBX restart: live calls vanish unseen; counters start again from 0."""
+        self.heap.clear()
+        self.live.clear()
+        self._uniqueid = 0
+        self._local = 0
+        self.calls_processed = 0
+        self.queue_members.clear()
+        self.queue_stats.clear()
+        if self.next_arrival < now:
+            self.next_arrival = now
+
     # identities ---------------------------------------------------------------------------
     def next_uniqueid(self) -> int:
         value = self._uniqueid

@@ -175,6 +175,8 @@ class PBX:
         self._thread: threading.Thread | None = None
         self._t0_mono = 0.0
         self._t0_sim = 0.0
+        self._booted_at = 0.0  # simulated time of the last (re)start, for CoreStatus
+        self._generation = 0  # +1 per restart: frames of an older run are never sent
         self._flood_now = 0.0
         self.events_sent = 0
         self.errors = 0
@@ -212,6 +214,7 @@ class PBX:
         )
         self._t0_mono = time.monotonic()
         self._t0_sim = start
+        self._booted_at = start
         self._flood_now = start
         for name, handler, privilege in (
             ("Originate", self._act_originate, "originate"),
@@ -241,6 +244,23 @@ class PBX:
         self._thread.join(10.0)
         self._thread = None
         self.server.stop()
+
+    def restart(self) -> None:
+        """Restart the PBX as Asterisk does.
+
+        Every AMI connection drops (clients see a reconnect); the live channels are gone
+        without a ``Hangup`` (the old process died with them); the new run counts
+        Uniqueids and Local channel numbers from 0 again, so names like
+        ``Local/200@internal-00000000;1`` repeat; ``CoreStatus`` and ``FullyBooted`` report
+        the new startup time. Background traffic resumes on the new run.
+        """
+        engine = self._engine()
+        with self._lock:
+            self._generation += 1
+            self.server.restart()
+            engine.reboot(self.now())
+            self._booted_at = self.now()
+        self._wake.set()
 
     def __enter__(self) -> PBX:
         return self.start()
@@ -276,12 +296,13 @@ class PBX:
                 with self._lock:
                     frames = engine.advance(self.now())
                     due = engine.next_due()
+                    generation = self._generation
             except Exception:  # a bug must not silently stop the traffic: log, keep going
                 log.exception("simulated PBX: advancing the calls failed")
                 self.errors += 1
                 self._wake.wait(0.5)
                 continue
-            self._send(frames)
+            self._send(frames, generation)
             if self.flood:
                 if len(frames) < 300:
                     step = min(step * 2, 60.0)
@@ -292,7 +313,7 @@ class PBX:
             self._wake.wait(min(max(wait, 0.0), 0.5))
             self._wake.clear()
 
-    def _send(self, frames: list[Frame]) -> None:
+    def _send(self, frames: list[Frame], generation: int) -> None:
         if not frames and not self._after_batch:
             return
         self.events_sent += len(frames)
@@ -301,17 +322,22 @@ class PBX:
         with self._inflight_cond:
             self._inflight += 1
         try:
-            self.server.call_soon(self._broadcast_batch, msgs, after)
+            self.server.call_soon(self._broadcast_batch, msgs, after, generation)
         except (RuntimeError, UsageError):  # the server stopped under us
             with self._inflight_cond:
                 self._inflight -= 1
                 self._inflight_cond.notify_all()
 
     def _broadcast_batch(
-        self, msgs: list[tuple[Message, frozenset[str]]], after: list[Callable[[], Any]]
+        self,
+        msgs: list[tuple[Message, frozenset[str]]],
+        after: list[Callable[[], Any]],
+        generation: int | None = None,
     ) -> None:
         # the server's broadcast, with the Privilege classes known in advance (flood speed)
         deliver = self.server.deliver
+        if generation is not None and generation != self._generation:
+            msgs = []  # computed before a restart: that run's channels are gone
         for msg, classes in msgs:
             deliver(msg, classes)
         for callback in after:
@@ -639,7 +665,7 @@ class PBX:
 
     def _act_core_status(self, session: ServerSession, msg: Message) -> list[Any]:
         engine = self._engine()
-        start = time.gmtime(self._t0_sim)
+        start = time.gmtime(self._booted_at)
         with self._lock:
             current = len({call.number for call, _ in engine.channels()})
             processed = engine.calls_processed

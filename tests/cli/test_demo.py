@@ -63,6 +63,12 @@ def test_demo_records_shows_live_calls_and_ends_with_calls_and_a_ladder(tmp_path
     first = expected.row(0, named=True)
     assert f"{first['caller_num']} -> {first['dialed']}" in rows[0]
     assert any("ANSWERED" in row for row in rows)
+    # a call still up when the demo stopped reads "in progress", never a guessed outcome
+    for row, call in zip(rows, expected.iter_rows(named=True), strict=True):
+        assert ("in progress" in row) == call["in_progress"]
+    picked = int(re.search(r"ladder of call #(\d+)", out)[1])
+    assert not expected.row(picked - 1, named=True)["in_progress"]
+    assert not expected.row(picked - 1, named=True)["joined_late"]
 
     # one ladder: printed as text and saved as SVG
     saved = re.search(r"ladder saved to (\S+\.svg)", out)

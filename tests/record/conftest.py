@@ -7,7 +7,7 @@ import polars as pl
 from amikit.protocol import Message, Parser, RemoteProtocolError
 from amikit.record._schema import message_row, rows_to_frame
 
-META = ["received_at", "server", "connection", "seq"]
+META = ["received_at", "server", "session", "connection", "seq"]
 
 
 def codec_messages(data: bytes) -> list[Message]:

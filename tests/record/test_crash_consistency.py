@@ -194,3 +194,25 @@ def test_a_torn_index_warns_and_strict_raises(tmp_path):
     assert df.height == len(msgs) and df["received_at"].null_count() == 3
     with pytest.raises(RecordingFormatError, match="torn last line"):
         amikit.load(log, strict=True)
+
+
+def test_a_long_index_tail_keeps_the_session_named_before_it(tmp_path):
+    """The tail of a long index is read backwards in blocks; its records still carry the
+    session named by a session line far before the block (issue 11 meets issue 16)."""
+    from datetime import datetime, timedelta, timezone
+
+    from amikit.record._load import _index_tail
+    from amikit.record._textlog import TextLogWriter, index_path
+
+    log = tmp_path / "ami-log.txt"
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    frame = b"Event: UserEvent\r\nUserEvent: Tick\r\n\r\n"
+    writer = TextLogWriter(log, server="pbx:5038", session="first-session")
+    for i in range(5000):  # an index of several 64 KiB blocks
+        writer.write(frame, seq=i + 1, connection=1, received_at=t0 + timedelta(seconds=i))
+    writer.close()
+    assert index_path(log).stat().st_size > 4 * 65536
+    last_us = int((t0 + timedelta(seconds=4990)).timestamp() * 1_000_000)
+    server, records, whole = _index_tail(index_path(log), last_us)
+    assert server == "pbx:5038" and not whole and 0 < records.height < 5000
+    assert records["session"].unique().to_list() == ["first-session"]

@@ -74,6 +74,7 @@ def test_record_a_replay_from_the_server_equals_the_codec(tmp_path, server, path
     assert df["server"].unique().to_list() == [f"127.0.0.1:{server.port}"]
     assert df["connection"].unique().to_list() == [1]
     assert df["seq"].is_sorted() and df["received_at"].null_count() == 0
+    assert df["session"].unique().to_list() == [rec.sink.session]
     text = amikit.load(tmp_path / "ami-log.txt")
     assert_same_rows(text, df, meta=True)
     # byte for byte: the log is the frames as received
@@ -185,8 +186,11 @@ def test_cli_record_until_ctrl_c(tmp_path, server):
         deadline = time.monotonic() + 20
         index = tmp_path / "ami-log.txt.index.jsonl"
 
-        def written() -> int:  # index lines: a header, then one per frame
-            return index.read_text().count("\n") - 1 if index.exists() else 0
+        def written() -> int:  # index lines: a header, a session line, then one per frame
+            if not index.exists():
+                return 0
+            lines = index.read_text().splitlines(keepends=True)
+            return sum(1 for line in lines if line.endswith("\n") and '"amikit"' not in line)
 
         while time.monotonic() < deadline and written() < len(events) + 1:
             time.sleep(0.05)  # polling a condition with a deadline

@@ -37,10 +37,11 @@ def stamped(path: Path, connection: int = 1) -> list[Message]:
     return out
 
 
-def expected(messages: list[Message], server: str) -> pl.DataFrame:
+def expected(messages: list[Message], server: str, session: str | None = None) -> pl.DataFrame:
     return codec_rows(messages).with_columns(
         pl.Series("received_at", [m.received_at for m in messages], dtype=pl.Datetime("us", "UTC")),
         pl.lit(server).alias("server"),
+        pl.lit(session, dtype=pl.String).alias("session"),
         pl.Series("connection", [m.connection for m in messages], dtype=pl.Int32),
         pl.Series("seq", [m.seq for m in messages], dtype=pl.Int64),
     )
@@ -53,7 +54,7 @@ def test_record_then_load_equals_the_codec(tmp_path, path):
     with RecordingSink(tmp_path, server="pbx:5038", flush_events=400) as sink:
         for m in messages:
             sink.put(m)
-    want = expected(messages, "pbx:5038")
+    want = expected(messages, "pbx:5038", sink.session)
     assert_same_rows(amikit.load(tmp_path), want, meta=True)
     assert_same_rows(amikit.load(tmp_path / "ami-log.txt"), want, meta=True)
     # the text log is the frames exactly as received, and replays byte for byte
@@ -126,7 +127,10 @@ def test_gap_rows_in_their_place(tmp_path):
         assert df["connection"].to_list() == [1] * 5 + [2] * 5
     # the text log with its gap, converted: the same rows (gap rows join convert's chunks)
     convert(tmp_path / "ami-log.txt", tmp_path / "converted")
-    assert amikit.load(tmp_path / "converted").equals(amikit.load(tmp_path / "ami-log.txt"))
+    converted = amikit.load(tmp_path / "converted")
+    # the converted rows carry the session of their source; the text log has none
+    assert converted["session"].null_count() == 0
+    assert converted.drop("session").equals(amikit.load(tmp_path / "ami-log.txt").drop("session"))
 
 
 def test_include_and_exclude(tmp_path):

@@ -274,3 +274,37 @@ def test_async_originate_without_action_id_gets_a_response_event_without_one(ami
     ami.send("Action: Originate\nChannel: Local/100@internal\nExten: talk\nAsync: yes\n")
     event = ami.wait_for(lambda f: f.get("Event") == "OriginateResponse")
     assert "ActionID" not in event and event["Response"] == "Success"
+
+
+def test_restart_is_a_new_run_of_the_pbx():
+    """Restart as Asterisk does: links drop, live channels vanish, counters and the startup
+    time start again."""
+    with PBX(users=USERS, calls_per_minute=0, seed=5, speed=10.0) as pbx:
+        before = RawAMI(pbx.host, pbx.port)
+        assert before.login()["Response"] == "Success"
+        before.action("CoreStatus", "c1")
+        first_start = before.response("c1")["CoreStartupTime"]
+        pbx.call("hold")  # a long call: still up when the PBX restarts
+        up = before.wait_for(lambda f: f.get("Event") == "Newchannel")
+        assert up["Uniqueid"].endswith(".0") and up["Channel"].endswith("-00000000;1")
+        # answered: more than a simulated second has passed since the PBX started
+        before.wait_for(lambda f: f.get("Event") == "BridgeEnter")
+        assert pbx.channels()
+        pbx.restart()
+        with pytest.raises(ConnectionError):  # the old link is gone
+            before.wait_for(lambda f: False, timeout=5)
+        before.close()
+        assert pbx.channels() == []  # the old run's channels died with it, unseen
+        after = RawAMI(pbx.host, pbx.port)
+        assert after.login()["Response"] == "Success"
+        booted = after.wait_for(lambda f: f.get("Event") == "FullyBooted")
+        assert booted["Uptime"] == "0"
+        after.action("CoreStatus", "c2")
+        status = after.response("c2")
+        assert status["CoreStartupTime"] != first_start
+        assert status["CoreCurrentCalls"] == "0"
+        pbx.call("hold")
+        again = after.wait_for(lambda f: f.get("Event") == "Newchannel")
+        # Uniqueid and Local counters count from 0 again: the same names as before
+        assert again["Uniqueid"].endswith(".0") and again["Channel"] == up["Channel"]
+        after.close()
