@@ -272,8 +272,7 @@ def stage_calls(run: DemoRun) -> None:
     """One line per call, from the recording read back and grouped by the analysis layer."""
     import polars as pl
 
-    from ..analysis import calls
-    from ..analysis._rules import outcome_text
+    from ..analysis import calls, outcome_text
     from ..record import load
     from ._events import fmt_seconds, table
 
