@@ -87,7 +87,7 @@ class _Connection(asyncio.Protocol):
         now = datetime.now(_UTC)
         seq = self.seq
         generation = self.generation
-        events = []
+        events: list[Message] = []
         append = events.append
         for msg in messages:
             seq += 1
