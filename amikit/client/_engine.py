@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import logging
 import os
@@ -43,7 +42,7 @@ from .._exceptions import (
     ConnectionLost,
     UsageError,
 )
-from ..protocol import Message
+from ..protocol import Message, login_key
 from ._connection import _Connection
 from ._subscribe import Subscription
 from ._values import ActionResponse, ClientStats, Config, ConnectionEvent
@@ -172,7 +171,7 @@ class ClientEngine:
                         challenge.get("Message") or "the server sent no MD5 challenge",
                         username=cfg.username,
                     )
-                key = hashlib.md5((value + cfg.secret).encode()).hexdigest()
+                key = login_key(value, cfg.secret)
                 fields = [("AuthType", "MD5"), ("Username", cfg.username), ("Key", key)]
             else:
                 fields = [("Username", cfg.username), ("Secret", cfg.secret)]

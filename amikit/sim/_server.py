@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import inspect
 import logging
 import random
@@ -51,7 +50,7 @@ from typing import Any, Literal
 
 from .._exceptions import RemoteProtocolError, UsageError
 from .._loop_thread import LoopThread
-from ..protocol import Message, Parser, encode_message
+from ..protocol import Message, Parser, encode_message, login_key
 
 __all__ = ["AMIServer", "ActionHandler", "ServerSession", "User"]
 
@@ -776,7 +775,7 @@ class AMIServer:
             if (msg.get("AuthType") or "").lower() == "md5":
                 key = msg.get("Key") or ""
                 if session.challenge:
-                    want = hashlib.md5((session.challenge + user.secret).encode()).hexdigest()
+                    want = login_key(session.challenge, user.secret)
                     ok = key.lower() == want
             else:
                 ok = (msg.get("Secret") or "") == user.secret
