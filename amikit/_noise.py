@@ -4,7 +4,7 @@
 Jupyter widgets (live, one message at a time) all read this module. It is pure Python, so the
 light layers (the CLI, ``amikit.explain``) can use it without loading polars. Event names are
 case-sensitive in AMI (manager.conf: "Event names are case-sensitive"); a trailing ``*`` is a
-prefix (``RTCP*``). VarSet and Newexten alone are 85-92 % of real traffic (protocol notes §2.6).
+prefix (``RTCP*``). VarSet and Newexten alone are 85-92 % of real traffic (docs/protocol.md §3.3).
 """
 
 from __future__ import annotations

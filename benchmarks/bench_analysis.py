@@ -54,7 +54,8 @@ def base_frame() -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def repeated(base: pl.DataFrame, events: int) -> pl.DataFrame:
+def repeated(base: pl.DataFrame, events: int, first: int = 0) -> pl.DataFrame:
+    """``events`` events: copies ``first``, ``first + 1`` ... of ``base``, each re-tagged."""
     copies = -(-events // base.height)
     ids = [c for c in base.columns if c.lower() in LINK_KEYS or c == "BridgeUniqueid"]
     chans = [c for c in base.columns if c.endswith("Channel")]
@@ -63,7 +64,7 @@ def repeated(base: pl.DataFrame, events: int) -> pl.DataFrame:
     placeholders = sorted(PLACEHOLDER_IDS)
     parts = []
     lf = base.lazy()
-    for k in range(copies):
+    for k in range(first, first + copies):
         tag = f"r{k}-"
         parts.append(
             lf.with_columns(

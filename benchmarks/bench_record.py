@@ -6,8 +6,7 @@ Figures are ratios against baselines measured in the same run on the same machin
   ``make_big_capture.py`` from the real captures, ids re-numbered) in MB/s (three runs,
   each shown, with process CPU-seconds per 100 MB: less noisy on a shared machine),
   against a plain ``read()`` + ``bytes.split(b"\\r\\n\\r\\n")`` of the same file (the
-  floor of any converter), against the same conversion without the C splitter (the
-  polars path) and against the codec path (``Parser().feed`` + ``message_row`` per
+  floor of any converter), and against the codec path (``Parser().feed`` + ``message_row`` per
   message, measured on a slice);
 * sink: messages/s through :class:`RecordingSink` (text log + Parquet) fed from one thread;
 * live: events/s from the test AMI server through :class:`amikit.AMIClient` into a
@@ -84,16 +83,6 @@ def bench_convert(mb: float, work: Path) -> dict[str, float]:
     t_conv = min(runs)
     cpu_conv = min(cpus)
     out = outs[-1]
-    # the same conversion through the polars path (no C splitter), as without a compiler
-    from amikit.record import _vector
-
-    native, _vector.NATIVE = _vector.NATIVE, None
-    try:
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        run_convert()
-        t_pure, cpu_pure = time.perf_counter() - wall0, time.process_time() - cpu0
-    finally:
-        _vector.NATIVE = native
     rows = load(out).height
     # codec path (a Python loop per message) on a 10 MB slice, scaled
     data = BIG.read_bytes()
@@ -116,17 +105,12 @@ def bench_convert(mb: float, work: Path) -> dict[str, float]:
         + ", ".join(f"{mbytes / t:.1f}" for t in runs)
         + " MB/s; "
         + ", ".join(f"{c * 100 / mbytes:.2f}" for c in cpus)
-        + f" CPU-s/100 MB (splitter: {'C' if native is not None else 'polars'})"
+        + " CPU-s/100 MB"
     )
     print(
         f"  convert CPU time  : {cpu_conv:6.2f} s of process CPU per run, "
         f"{cpu_conv * 100 / mbytes:.2f} CPU-s per 100 MB ({mbytes / cpu_conv:.1f} MB per "
         f"CPU-second; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
-    )
-    print(
-        f"polars path (no C)  : {t_pure:6.2f} s  {mbytes / t_pure:8.1f} MB/s  "
-        f"{cpu_pure * 100 / mbytes:.2f} CPU-s/100 MB (one run; the C splitter is "
-        f"{t_pure / t_conv:.1f}x faster in wall time)"
     )
     print(
         f"codec per message   : {t_codec:6.2f} s  {mbytes / t_codec:8.1f} MB/s  "
@@ -155,7 +139,7 @@ def bench_stages(mbytes: float, work: Path) -> None:
     from amikit.record._dataset import DatasetWriter
     from amikit.record._load import iter_text_rows
 
-    # as convert does it: string columns handed over as categoricals (C splitter)
+    # as convert does it: string columns handed over as categoricals
     frames, cpu_parse, wall_parse = cpu_and_wall(
         lambda: list(iter_text_rows(BIG, categorical=True))
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import stat
 import sys
 import warnings
@@ -17,6 +18,29 @@ _NOT_FILES = {
     stat.S_ISBLK: "a block device",
     stat.S_ISSOCK: "a socket",
 }
+
+
+def add_server_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server",
+        metavar="NAME",
+        help="only the events of this PBX (a recording of several holds a server each)",
+    )
+
+
+def only_server(events: pl.DataFrame, server: str | None) -> pl.DataFrame:
+    """The events of one server; a clear error naming the servers there are if absent."""
+    import polars as pl
+
+    from .._exceptions import UsageError
+
+    if server is None:
+        return events
+    kept = events.filter(pl.col("server") == server)
+    if kept.height == 0 and events.height:
+        have = ", ".join(sorted(events["server"].drop_nulls().unique().to_list()))
+        raise UsageError(f"no events of server {server!r} (the recording holds: {have})")
+    return kept
 
 
 def check_input(path: str | Path) -> str:

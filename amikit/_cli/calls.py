@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._events import fmt_seconds, fmt_time, load_events, table
+from ._events import add_server_argument, fmt_seconds, fmt_time, load_events, only_server, table
 
 EXAMPLES = """\
 amikit calls recordings/pbx1
@@ -15,6 +15,7 @@ amikit calls capture.raw --limit 10
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="raw AMI capture, text log or recording")
+    add_server_argument(parser)
     parser.add_argument(
         "--format",
         choices=["table", "csv", "json"],
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis import calls, outcome_text
 
-    summary = calls(load_events(args.file))
+    summary = calls(only_server(load_events(args.file), args.server))
     assert isinstance(summary, pl.DataFrame)
     if args.limit:
         summary = summary.head(args.limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._events import fmt_seconds, load_events, table
+from ._events import add_server_argument, fmt_seconds, load_events, only_server, table
 
 EXAMPLES = """\
 amikit stats recordings/pbx1
@@ -14,6 +14,7 @@ amikit stats capture.raw --top 5 --format csv
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="raw AMI capture, text log or recording")
+    add_server_argument(parser)
     parser.add_argument("--top", type=int, default=10, help="rows per breakdown (default 10)")
     parser.add_argument(
         "--format", choices=["table", "csv"], default="table", help="table (default) or csv"
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis import calls, event_rate, stats
 
-    events = load_events(args.file)
+    events = only_server(load_events(args.file), args.server)
     summary = calls(events)
     result = stats(summary)
     assert isinstance(result, pl.DataFrame) and isinstance(summary, pl.DataFrame)

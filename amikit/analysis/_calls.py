@@ -634,7 +634,7 @@ def _channel_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
     )
     if "DestUniqueid" in cols:
         # An Originate dials without a calling channel: the DialEnd is the dialled
-        # channel's own outcome (ami-protocol.md §2.3, sample 19).
+        # channel's own outcome (docs/protocol.md §3.2, sample 19).
         originated = (
             events.filter(dial_end & pl.col(UID).is_null() & pl.col("DestUniqueid").is_not_null())
             .group_by(SCOPE, CALL, pl.col("DestUniqueid").alias(UID))

@@ -1,7 +1,7 @@
 """Cutting the noise: ``drop_noise``, ``fold_dialplan``, ``changes``.
 
 A call produces dozens to hundreds of events and 85-92 % of an unfiltered stream is
-``VarSet``/``Newexten`` (ami-protocol.md §2.6). These three views keep what a person
+``VarSet``/``Newexten`` (docs/protocol.md §3.3). These three views keep what a person
 reading a call needs:
 
 * ``drop_noise`` removes whole event kinds (a documented default set);

@@ -7,7 +7,7 @@ them to :func:`summarize_call`; both link channels with the fields in :data:`LIN
 the Local-pair rule of :func:`local_pair_key` and the bridge rule below. It is pure Python
 (no polars), so the tracker stays light.
 
-Rules (ami-protocol.md §2.7):
+Rules (docs/protocol.md §3.4):
 
 Rule 1 - ids. Every Uniqueid and Linkedid that appears in one event, under any role prefix
   (``Dest``, ``Transferer``, ``LocalOne`` ...), or under the legacy AMI 1.x names

@@ -11,7 +11,7 @@ while calls are active even when no event arrives.
 
 Finished calls move to a "recently finished" list (bounded) and are forgotten by the
 tracker after a grace period, because late events for a hung-up channel do happen
-(protocol notes §2.7), so memory stays bounded on a PBX that runs for weeks.
+(docs/protocol.md §3.4), so memory stays bounded on a PBX that runs for weeks.
 """
 
 from __future__ import annotations

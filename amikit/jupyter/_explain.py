@@ -582,7 +582,7 @@ def explain(
     Examples
     --------
     >>> print(explain("DialEnd").summary)
-    A dial attempt finished; DialStatus says how (ANSWER, BUSY, NOANSWER, CANCEL, ...).
+    A dial attempt is over. DialStatus says how: ANSWER (the callee picked up), BUSY, ...
     >>> explain("DestLinkedid").summary.startswith("the channel being dialled")
     True
     """

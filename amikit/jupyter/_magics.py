@@ -18,7 +18,7 @@ Load with ``%load_ext amikit``. Subcommands (``%ami?`` prints all of this)::
 Tab completes action names and their parameters after ``%ami action``, event and action
 names after ``%ami help``, and inside ``ami.action("...`` calls (``_complete``).
 
-Conventions followed (jupyter-notes §3): one ``magic_arguments`` parser per subcommand,
+Conventions followed (docs/threading.md §5): one ``magic_arguments`` parser per subcommand,
 dispatched on the first word, parsed with POSIX quoting (``shlex``) after a trailing
 ``# comment`` is cut off as a shell would (:func:`split_line`); ``@no_var_expand`` so
 ``$`` and ``{}`` in values are never expanded; objects made by a magic are put in the user

@@ -52,8 +52,11 @@ class EventStream(widgets.VBox, LiveFeed):
 
     Examples
     --------
-    >>> stream = EventStream()          # doctest: +SKIP
-    >>> stream.feed(message); stream    # doctest: +SKIP
+    >>> from amikit import Message
+    >>> stream = EventStream()
+    >>> stream.feed(Message.from_pairs([("Event", "Hangup"), ("Channel", "PJSIP/100-01")]))
+    >>> stream.received
+    1
     """
 
     filter_text = traitlets.Unicode("", help="The filter box text.")

@@ -13,7 +13,7 @@ Rule 1: leading and trailing edge. A poke after a quiet period renders at once; 
 Rule 2: renders happen on the render thread, never on the client's loop thread (which must
         keep reading the socket) nor on the kernel's loop (which is blocked while a cell
         runs). Setting a widget trait from a thread is the documented ipywidgets pattern and
-        measured to update JupyterLab live during a blocking cell (jupyter-notes §2.1).
+        measured to update JupyterLab live during a blocking cell (docs/threading.md §4).
 Rule 3: a render that raises is counted and logged, never propagated: a bug in a view must
         not kill the render thread for every other widget.
 Rule 4: ``tick`` re-renders periodically while ``wants_tick()`` says so (a call board's

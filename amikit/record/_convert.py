@@ -9,19 +9,16 @@ atomically published) on a writer thread. Parsing and Parquet encoding thus over
 cores, and memory stays at a few chunks.
 
 Where the CPU goes (``benchmarks/bench_record.py``, per 100 MB of a 123 MB capture, on a
-2-core machine shared with other work, so CPU-seconds swing with its load): 1.4-1.8 CPU-s
-in all, 97-132 MB/s. The C splitter (:mod:`amikit.record._columns`) parses at about
-0.3-0.5 CPU-s and hands ``action_id`` and the wide columns over as categoricals (codes into
-per-column dictionaries it builds while it walks): polars' Parquet writer then takes each
-dictionary as it is instead of estimating the cardinality of every column and hashing every
-value again, 0.6-0.7 instead of 0.9-1.1 CPU-s for the same rows. The parts still hold plain
-strings (Rule 5 of :mod:`amikit.record._dataset`). What remains is the writer's work per row
-and column (validity, keys, pages of ~90 mostly-null columns) and turning the codes into
-polars categoricals (a gather per column). zstd level 1 keeps files small (lz4 and snappy
-are 60-80 % larger for no less CPU), and column statistics, which let readers skip part
-files by time or id, cost about 10 %. Without the C splitter (no compiler, or
-``AMIKIT_PURE_PYTHON=1``) the polars path parses at 1.1-2.3 CPU-s per 100 MB and convert
-runs at 45-53 MB/s.
+2-core machine shared with other work, so CPU-seconds swing with its load): 3.1-3.5 CPU-s in
+all, of which the polars path parses at 1.1-2.9 and the Parquet writer takes 0.6-0.7.
+``action_id`` and the wide columns reach the writer as categoricals (a private category set
+per chunk): it then takes each dictionary as it is instead of estimating the cardinality of
+every column and hashing every value again (0.6-0.7 instead of 0.9-1.2 CPU-s for the same
+rows). The parts still hold plain strings (Rule 5 of :mod:`amikit.record._dataset`). zstd
+level 1 keeps files small (lz4 and snappy are 60-80 % larger for no less CPU), and column
+statistics, which let readers skip part files by time or id, cost about 10 %. A C splitter
+(removed in issue 14 for a portable build and one coding of the layout rules) parsed at
+0.3-0.5 CPU-s and made convert about twice as fast.
 """
 
 from __future__ import annotations

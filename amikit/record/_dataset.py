@@ -8,7 +8,7 @@ Layout::
 Strategy
 --------
 A Parquet file is only readable once its footer is written, and one unreadable file makes
-``scan_parquet`` over the directory fail (jupyter-notes §6). So a part is written under a
+``scan_parquet`` over the directory fail (docs/recording-layout.md §3). So a part is written under a
 hidden temporary name (``.part-….parquet.tmp``, which no reader globs) and published with
 ``os.replace`` (atomic on POSIX and Windows) once complete, then the directory entry is
 fsynced. Invariants:

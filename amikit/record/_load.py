@@ -226,8 +226,8 @@ def iter_text_rows(
 ) -> Iterator[pl.DataFrame]:
     """Rows of an AMI text file (capture or text log), chunk by chunk, full schema.
 
-    With ``categorical``, chunks parsed by the C splitter hold ``action_id`` and the wide
-    columns as categoricals of the same strings (for the Parquet writer: ``convert``).
+    With ``categorical``, chunks hold ``action_id`` and the wide columns as categoricals of
+    the same strings (for the Parquet writer: ``convert``).
 
     ``progress(done_bytes, total_bytes)`` is called after each chunk.
 
@@ -556,11 +556,7 @@ def _contains(fh: Any, needle: bytes) -> bool:
     fh.seek(0, os.SEEK_END)
     if fh.tell() == 0:
         return False
-    from . import _vector
-
     with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        if _vector.NATIVE is not None:
-            return bool(_vector.NATIVE.contains(mm, needle))
         return mm.find(needle) >= 0
 
 

@@ -29,31 +29,21 @@ once:
    over *all* lines (sorted by frame) keeping the unconsumed ones, so every frame gets its
    list, empty ones included, without a scatter/gather of lists afterwards.
 
-Native twin
------------
-Where the C extension :mod:`amikit.record._columns` is built (and ``AMIKIT_PURE_PYTHON`` is
-not set), :func:`rows_from_buffer` hands the buffer to it instead: one pass over the bytes
-(terminators and lines found with SSE2/``memchr``, the key's column through a small hash
-table) writes the columns straight into Arrow buffers (string views; values longer than 12
-bytes copied once into one compact buffer) that polars imports without a copy through the
-Arrow PyCapsule interface. It takes every decision of the steps below, per frame, and gives
-the same rows (``tests/record/test_native.py`` compares the two on every capture, random
-chunkings, garbage, CR/LF storms, invalid UTF-8, huge lines); a frame with invalid UTF-8 goes
-to the codec alone rather than taking its whole buffer there (Rule 2), with the same rows.
+One coding of the rules
+-----------------------
+This module and the codec (``message_row``) are the only two codings of the recording layout
+(:mod:`amikit.record._schema`; ``docs/recording-layout.md``), and the fallback rules below are
+written only here: a C splitter that repeated them was removed (issue 14) for a build that is
+portable and a single place to change a rule. For ``convert`` (``categorical=True``) the
+string columns are handed over as polars categoricals of the same strings, which the Parquet
+writer encodes for less.
 
-For ``convert`` (``categorical=True``) the C splitter also builds a dictionary per string
-column while it walks and gives codes instead of strings; :func:`_decode_codes` turns them
-into polars categoricals of the same strings, which the Parquet writer encodes for less.
-
-Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): the C
-splitter takes 0.25-0.3 CPU-s per 100 MB (a 16 MiB buffer in ~45 ms: about 55 % the walk
-itself, 15-30 % the kernel zeroing the fresh memory of the columns, mostly the 16-byte views
-of ~80 mostly-null wide columns); the polars path below 1.1-1.5 CPU-s (sequential, one polars
-thread; 1.5-1.9 before the dense dictionary, the single value table and the spare-row
-scatter). The Parquet writer takes 0.75-0.9 CPU-s on the same rows. What remains in the
-polars path is per-line work polars does natively (splitting, hashing the lines, the scatter,
-the value table, the ``extra`` group-by); the Python code runs per buffer, never per message
-or per distinct line.
+Cost (``benchmarks/bench_record.py``, a 123 MB capture on a shared 2-core machine): 1.1-1.5
+CPU-s per 100 MB (sequential, one polars thread; 1.5-1.9 before the dense dictionary, the
+single value table and the spare-row scatter). The Parquet writer takes 0.75-0.9 CPU-s on the
+same rows. What remains is per-line work polars does natively (splitting, hashing the lines,
+the scatter, the value table, the ``extra`` group-by); the Python code runs per buffer, never
+per message or per distinct line.
 
 Rule 1: the result is exactly what the codec gives, row for row. A frame this path cannot
         reproduce exactly is handed to the codec instead ("fallback"), decided per frame:
@@ -61,7 +51,7 @@ Rule 1: the result is exactly what the codec gives, row for row. A frame this pa
         byte-level lookup could see a header after it), a case variant of ``Event``,
         ``Response`` or ``Action`` (the codec's lookup is case-insensitive), ``Response:
         Follows`` (old Command output), the legacy ``ChanVariable(chan:with:colons):`` key,
-        or a ``Timestamp`` that is not plain ``digits[.digits]``.
+        or a ``Timestamp`` that is not plain ``digits[.digits]`` (an empty one included).
 Rule 2: the decision to route a whole buffer through the codec is taken for things that
         change how frames are cut: old-style ``Response: Follows`` frames (their body may
         hold blank lines) and U+FFFD in the decoded text (byte offsets would shift).
@@ -78,7 +68,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._accel import accelerator
 from ..protocol import DEFAULT_MAX_FRAME_SIZE, Message, Parser, RemoteProtocolError
 from ._schema import META_COLUMNS, WIDE_COLUMNS, message_row, polars_schema
 
@@ -105,19 +94,6 @@ _TIMESTAMP_RE = r"^[0-9]{1,12}(\.[0-9]{0,6})?$"
 _FOLLOWS_HEAD = re.compile(rb"(?i)response:[ \t]{0,8}follows")
 _SENTINEL = (1 << 32) - 1
 _PIECE = 1 << 20  # polars splits faster on many ~1 MiB strings than on one huge string
-
-
-def _native_splitter() -> Any:
-    """The C twin of this module (:mod:`amikit.record._columns`), or None.
-
-    None when it was not built (no compiler) or when ``AMIKIT_PURE_PYTHON`` is set to
-    anything but ``0``: then the polars path below does all the work.
-    """
-    return accelerator("amikit.record._columns")
-
-
-#: The native splitter in use (tests set it to None to run the polars path).
-NATIVE: Any = _native_splitter()
 
 
 @dataclass
@@ -372,10 +348,11 @@ def rows_from_frames(
             .cast(utc)
             .alias("timestamp"),
             # Old Command output framed as a plain frame (the codec adds its stray lines to
-            # extra) and timestamps that need Python's float(): the codec does these.
+            # extra) and timestamps that need Python's float(): the codec does these. So does
+            # an empty first Timestamp: the codec then takes the next one that parses.
             (
                 (pl.col("_response") == "Follows")
-                | (stamp.is_not_null() & (stamp != "") & ~stamp.str.contains(_TIMESTAMP_RE))
+                | (stamp.is_not_null() & ~stamp.str.contains(_TIMESTAMP_RE))
             )
             .fill_null(False)
             .alias("_late"),
@@ -509,8 +486,8 @@ def rows_from_buffer(
 
     ``follows`` says whether the codec would use its old-Command-output framing for the
     stream this buffer comes from (``b"Follows" + eol`` anywhere in it). With
-    ``categorical`` the C splitter (when built) gives ``action_id`` and the wide columns as
-    categoricals of the same strings, which the Parquet writer encodes for less (convert
+    ``categorical`` ``action_id`` and the wide columns come as categoricals of the same
+    strings, which the Parquet writer encodes for less (convert
     uses it; a String frame is what every other caller gets).
 
     Returns ``(rows, consumed, stats)``: the rows (full schema plus ``frame``, the frame's
@@ -519,6 +496,11 @@ def rows_from_buffer(
     stats.
     """
 
+    if categorical:
+        rows, used, stats = rows_from_buffer(
+            data, lf=lf, follows=follows, max_frame_size=max_frame_size
+        )
+        return _as_categoricals(rows), used, stats
     term = b"\n\n" if lf else b"\r\n\r\n"
     stats = ConvertStats()
     if follows and _FOLLOWS_HEAD.search(data):
@@ -527,10 +509,6 @@ def rows_from_buffer(
     cut = cut + len(term) if cut >= 0 else 0
     if cut == 0:
         return _with_end(_finish(_empty_rows(), [], []), []), 0, stats
-    if NATIVE is not None:
-        native = _rows_native(data, cut, lf, max_frame_size, categorical)
-        if native is not None:
-            return native[0], cut, native[1]
     whole = data if cut == len(data) else data[:cut]  # the converter passes whole frames
     text = whole.decode("utf-8", "replace")
     if "\ufffd" in text:
@@ -548,81 +526,16 @@ def rows_from_buffer(
     return out, cut, stats
 
 
-class _ArrowRows:
-    """The native splitter's Arrow capsules, as polars imports them (once)."""
-
-    __slots__ = ("_pair",)
-
-    def __init__(self, schema: object, array: object) -> None:
-        self._pair = (schema, array)
-
-    def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]:
-        return self._pair
-
-
-# The string columns the C splitter codes in its dictionary mode, in its order.
+# The string columns handed over as categoricals for ``convert``.
 _CODED = ("action_id", *WIDE_COLUMNS)
 
 
-def _rows_native(
-    data: bytes | bytearray, cut: int, lf: bool, max_frame_size: int, categorical: bool
-) -> tuple[pl.DataFrame, ConvertStats] | None:
-    """:func:`rows_from_buffer` through the C splitter; None if it declines the buffer.
-
-    Same frames, rows and fallback decisions as the polars path (Rules 1 and 3), decided
-    per frame: a frame with invalid UTF-8 goes to the codec alone (Rule 2 would send the
-    whole buffer; the rows are the same).
-    """
+def _as_categoricals(rows: pl.DataFrame) -> pl.DataFrame:
+    """``action_id`` and the wide columns as categoricals of the same strings and nulls, in a
+    fresh private category set (freed with the columns, not polars' global one)."""
     import polars as pl
 
-    out = NATIVE.split(data, cut, lf, max_frame_size, _CODE_NAMES, categorical)
-    if out is None:
-        return None
-    schema_capsule, array_capsule, n_rows, errors, fallback, sizes = out
-    rows = pl.Series(_ArrowRows(schema_capsule, array_capsule)).struct.unnest()
-    if sizes is not None:
-        rows = _decode_codes(rows, sizes)
-    stats = ConvertStats(frames=n_rows + len(fallback), fallback=len(fallback), errors=errors)
-    if errors:
-        stats.problems.append(f"dropped {errors} frame(s) with no header or too big")
-    schema = polars_schema()
-    rows = rows.with_columns(
-        *(pl.lit(None, dtype=schema[c]).alias(c) for c in schema if c not in rows.columns)
-    ).select("frame", *schema, "_end")
-    if fallback:
-        from ._schema import rows_to_frame
-
-        term = b"\n\n" if lf else b"\r\n\r\n"
-        view = memoryview(data)
-        codec = _codec_rows([bytes(view[s:e]) + term for _, s, e in fallback], lf)
-        extra = rows_to_frame(codec).with_columns(
-            pl.Series("frame", [f for f, _, _ in fallback], dtype=pl.UInt32),
-            pl.Series("_end", [e + len(term) for _, _, e in fallback], dtype=pl.Int64),
-        )
-        if sizes is not None:  # the codec's strings into the same categories
-            extra = extra.with_columns(pl.col(_CODED).cast(rows.schema["action_id"]))
-        rows = pl.concat([rows, extra.select(rows.columns)]).sort("frame")
-    return rows, stats
-
-
-def _decode_codes(rows: pl.DataFrame, sizes: list[int]) -> pl.DataFrame:
-    """The splitter's dictionary mode to categorical columns (same strings, same nulls).
-
-    Each coded column holds a code per row into its own dictionary; the dictionaries are
-    the list in row 0 of ``_dict``, one after another (``sizes``). They go into one fresh,
-    private category set (freed with the columns), and each column is a gather of its
-    dictionary: no string of a row is hashed again.
-    """
-    import polars as pl
-
-    dtype = pl.Categorical(pl.Categories.random())
-    values = rows["_dict"][0].cast(dtype) if rows.height else pl.Series([], dtype=dtype)
-    columns = []
-    start = 0
-    for name, size in zip(_CODED, sizes, strict=True):
-        columns.append(values.slice(start, size).gather(rows[name]).alias(name))
-        start += size
-    return rows.drop("_dict").with_columns(columns)
+    return rows.with_columns(pl.col(_CODED).cast(pl.Categorical(pl.Categories.random())))
 
 
 def _with_end(rows: pl.DataFrame, ends: list[int]) -> pl.DataFrame:

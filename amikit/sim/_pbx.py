@@ -131,9 +131,12 @@ class PBX:
 
     Examples
     --------
+    >>> from amikit import AMIClient
     >>> from amikit.sim import PBX
-    >>> with PBX(calls_per_minute=30, seed=1) as pbx:          # doctest: +SKIP
-    ...     print(pbx.host, pbx.port)
+    >>> with PBX(calls_per_minute=30, seed=1) as pbx:
+    ...     with AMIClient(pbx.host, pbx.port, "admin", "amikit") as ami:
+    ...         print(pbx.host, ami.action("Ping")["Ping"])
+    127.0.0.1 Pong
     """
 
     def __init__(

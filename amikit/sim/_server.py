@@ -344,9 +344,13 @@ class AMIServer:
 
     Examples
     --------
-    >>> with AMIServer() as server:                                    # doctest: +SKIP
+    >>> from amikit import AMIClient
+    >>> with AMIServer([User("admin", "amikit")]) as server:
     ...     server.register_action("Hello", lambda s, m: [[("Response", "Success")]])
+    ...     with AMIClient(server.host, server.port, "admin", "amikit") as ami:
+    ...         print(ami.action("Hello")["Response"])
     ...     server.broadcast([("Event", "UserEvent"), ("UserEvent", "Hi")])
+    Success
     """
 
     def __init__(

@@ -368,7 +368,6 @@ def test_every_view_says_in_progress_and_joined_late(tmp_path, rows, capsys) -> 
 
 
 def test_call_board_shows_cut_calls_as_they_are(rows) -> None:
-    pytest.importorskip("ipywidgets")
     from amikit.jupyter import CallBoard
 
     frame = rows_to_frame(rows[2000:4000])

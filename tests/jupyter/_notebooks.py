@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-
-
-def missing_layers() -> list[str]:
-    """The amikit layers the notebooks use that this checkout does not have yet."""
-    missing = [m for m in ("amikit.client", "amikit.sim", "amikit.analysis")
-               if importlib.util.find_spec(m) is None]  # fmt: skip
-    try:
-        from amikit.record import Recorder, load  # noqa: F401
-    except ImportError:
-        missing.append("amikit.record (Recorder, load)")
-    try:
-        from amikit.sim import PBX  # noqa: F401
-    except ImportError:
-        missing.append("amikit.sim.PBX")
-    return missing
 
 
 def scratch_copy(tmp: Path) -> Path:

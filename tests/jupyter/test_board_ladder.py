@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+import polars as pl
 
+from amikit import analysis
+from amikit.jupyter import CallBoard, CallLadder
 from amikit.protocol import Message, Parser
 from amikit.record._files import read_capture
 from amikit.record._schema import message_row, rows_to_frame
 
 from ..conftest import DATA
-
-analysis = pytest.importorskip("amikit.analysis", reason="the analysis layer is not merged yet")
-pl = pytest.importorskip("polars")
-
-from amikit.jupyter import CallBoard, CallLadder  # noqa: E402
 
 MIXED = DATA / "asterisk22" / "mixed60.raw"
 HOLD = DATA / "asterisk22" / "kinds" / "hold.raw"

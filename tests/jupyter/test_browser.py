@@ -22,7 +22,7 @@ from ._lab import (
     chromium_page,
     lab_server,
 )
-from ._notebooks import missing_layers, scratch_copy
+from ._notebooks import scratch_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -71,9 +71,6 @@ def _completion_and_help(page: object, shots: Path) -> None:
 def test_quickstart_runs_in_jupyterlab_and_the_stream_stays_live(
     browser_ready: None, tmp_path: Path, kernel_env: dict[str, str]
 ) -> None:
-    missing = missing_layers()
-    if missing:
-        pytest.skip(f"layers not merged yet: {', '.join(missing)}")
     folder = scratch_copy(tmp_path)
     shots = ARTIFACTS / "browser"
     shots.mkdir(parents=True, exist_ok=True)

@@ -90,11 +90,8 @@ def test_magics_give_the_hints_and_the_opt_out(ip: InteractiveShell, monkeypatch
 
     from IPython.core.error import UsageError
 
-    import amikit.sim as sim
     from amikit.client import AmiHint
 
-    if not hasattr(sim, "PBX"):
-        pytest.skip("the simulated PBX is not merged yet")
     monkeypatch.delenv("AMI_SECRET", raising=False)
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": pytest.fail("no prompt expected"))
     ip.run_line_magic("ami", "sim start --calls-per-minute 0 --seed 3")

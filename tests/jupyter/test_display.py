@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
+import polars as pl
 from IPython.core.interactiveshell import InteractiveShell
 
 from amikit import Message
@@ -15,8 +15,6 @@ from ..conftest import DATA
 
 BUSY = DATA / "ami-samples" / "07_busy_reject__cacofonisk.ami"
 MIXED = DATA / "asterisk22" / "mixed60.raw"
-
-pl = pytest.importorskip("polars")
 
 
 def frame_of(path) -> object:
@@ -53,9 +51,8 @@ def test_message_renders_as_html_with_secrets_masked(ip: InteractiveShell) -> No
 
 
 def test_calls_and_one_call_and_timeline_render() -> None:
-    analysis = pytest.importorskip("amikit.analysis")
-    if not hasattr(analysis, "timeline"):
-        pytest.skip("analysis.timeline not merged yet")
+    from amikit import analysis
+
     frame = frame_of(MIXED)
     calls = analysis.calls(frame)
     assert _display.frame_kind(calls) == "calls"

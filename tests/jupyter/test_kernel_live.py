@@ -13,9 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jupyter_client
 import pytest
-
-jupyter_client = pytest.importorskip("jupyter_client")
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 

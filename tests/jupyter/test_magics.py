@@ -101,9 +101,7 @@ def test_usage_errors_are_clear(ip: InteractiveShell) -> None:
 
 @pytest.fixture
 def sim_ip(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> InteractiveShell:
-    sim = pytest.importorskip("amikit.sim", reason="the simulator layer is not merged yet")
-    if not hasattr(sim, "PBX"):
-        pytest.skip("the simulated PBX is not merged yet")
+
     monkeypatch.delenv("AMI_SECRET", raising=False)
 
     def no_prompt(prompt: str = "") -> str:
@@ -139,7 +137,6 @@ def test_events_widget_follows_the_simulator(sim_ip: InteractiveShell) -> None:
 
 
 def test_calls_and_timeline_widgets_follow_the_simulator(sim_ip: InteractiveShell) -> None:
-    pytest.importorskip("amikit.analysis", reason="the analysis layer is not merged yet")
     ip = sim_ip
     wait_for(lambda: len(ip.magics_manager.registry["AmiMagics"].history.snapshot()) > 50)
     board = ip.run_line_magic("ami", "calls")
@@ -161,7 +158,8 @@ def test_sim_stop_closes_the_client(sim_ip: InteractiveShell, capsys: Any) -> No
 
 @pytest.fixture
 def server() -> Iterator[Any]:
-    sim = pytest.importorskip("amikit.sim", reason="the server layer is not merged yet")
+    from amikit import sim
+
     with sim.AMIServer([sim.User("alice", SECRET)]) as srv:
         yield srv
 
@@ -207,9 +205,6 @@ def test_wrong_secret_is_a_clean_error_without_the_secret(
 
 
 def test_record_start_and_stop(sim_ip: InteractiveShell, tmp_path: Any) -> None:
-    record = pytest.importorskip("amikit.record")
-    if not hasattr(record, "Recorder"):
-        pytest.skip("the recorder layer is not merged yet")
     out = tmp_path / "session"
     sim_ip.run_line_magic("ami", f"record start {out}")
     stream = sim_ip.run_line_magic("ami", "events")

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from ._notebooks import ALL, missing_layers, scratch_copy
+from ._notebooks import ALL, scratch_copy
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +31,6 @@ def test_there_are_five_teaching_notebooks() -> None:
 
 @pytest.mark.parametrize("name", [p.name for p in ALL])
 def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path, kernel_env: dict[str, str]) -> None:
-    missing = missing_layers()
-    if missing:
-        pytest.skip(f"layers not merged yet: {', '.join(missing)}")
     folder = scratch_copy(tmp_path)
     nb = nbformat.read(folder / name, as_version=4)
     client = NotebookClient(

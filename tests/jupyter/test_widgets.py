@@ -284,7 +284,7 @@ def test_close_cancels_the_subscription() -> None:
 
 
 def test_widgets_hide_exactly_what_drop_noise_drops() -> None:
-    analysis = pytest.importorskip("amikit.analysis", reason="the analysis layer is not merged")
+    from amikit import analysis
     from amikit.jupyter._noise import NOISE_PATTERNS
 
     assert set(NOISE_PATTERNS) == set(analysis.NOISE_EVENTS)
