@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .protocol._message import Message
+    from .protocol import Message
 
 __all__ = [
     "ActionError",

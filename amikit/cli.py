@@ -14,20 +14,10 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
-from enum import IntEnum
+
+from ._cli import ExitStatus  # with the subcommands, which import it too (no cycle)
 
 __all__ = ["ExitStatus", "main"]
-
-
-class ExitStatus(IntEnum):
-    """Process exit codes of the ``amikit`` command."""
-
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    AUTH = 3
-    CONNECT = 4
-    INTERRUPTED = 130
 
 
 # name -> (module, one-line help). Order is the order of `amikit --help`.

@@ -55,7 +55,7 @@ def check_input(path: str | Path) -> str:
     RecordingFormatError
         Missing, not a file or folder, or not an AMI recording; one line that says which.
     """
-    from ..record._load import RecordingFormatError, _sniff
+    from ..record import RecordingFormatError, recording_format
 
     try:
         mode = Path(path).stat().st_mode
@@ -68,12 +68,12 @@ def check_input(path: str | Path) -> str:
             raise RecordingFormatError(
                 f"{path} is {what}, not a file: amikit reads capture files and recording folders"
             )
-    return _sniff(Path(path))
+    return recording_format(path)
 
 
 def no_messages(path: str | Path) -> Exception:
     """The error for an input that holds no AMI message at all (the same for every command)."""
-    from ..record._load import RecordingFormatError
+    from ..record import RecordingFormatError
 
     return RecordingFormatError(
         f"{path}: holds no AMI messages (empty; a recording that never connected?)"

@@ -30,8 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from ..analysis import calls
-    from ..analysis._rules import outcome_text
+    from ..analysis import calls, outcome_text
 
     summary = calls(only_server(load_events(args.file), args.server))
     assert isinstance(summary, pl.DataFrame)

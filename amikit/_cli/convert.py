@@ -50,9 +50,12 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..record import RecordingFormatError, convert
-    from ..record._convert import AlreadyConvertedError
-    from ..record._load import IncompleteRecordingWarning
+    from ..record import (
+        AlreadyConvertedError,
+        IncompleteRecordingWarning,
+        RecordingFormatError,
+        convert,
+    )
     from ._events import check_input
 
     try:

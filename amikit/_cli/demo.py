@@ -169,6 +169,7 @@ def describe(msg: Any) -> str:
 def stage_live(run: DemoRun) -> None:
     """Start the PBX, a client and a recorder; print the live call story for ``--seconds``."""
     from ..client import AMIClient
+    from ..record import Recorder
     from ..sim import PBX
     from .tail import _import_analysis
 
@@ -196,7 +197,7 @@ def stage_live(run: DemoRun) -> None:
         run.print()
         with AMIClient(pbx.host, pbx.port, "admin", "amikit") as client:
             client.on("*", inbox.put, thread="loop", lossless=True)
-            with client.record(out, flush_seconds=1.0) as recorder:
+            with Recorder(client, out, flush_seconds=1.0) as recorder:
                 pbx.call("answered")  # something to watch at once; the traffic follows
                 run.started = time.monotonic()
                 deadline = run.started + args.seconds
@@ -271,8 +272,7 @@ def stage_calls(run: DemoRun) -> None:
     """One line per call, from the recording read back and grouped by the analysis layer."""
     import polars as pl
 
-    from ..analysis import calls
-    from ..analysis._rules import outcome_text
+    from ..analysis import calls, outcome_text
     from ..record import load
     from ._events import fmt_seconds, table
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..cli import ExitStatus
+from . import ExitStatus
 from ._connect import DEFAULT_PORT, credentials, split_server
 
 EXAMPLES = """\
@@ -55,6 +55,7 @@ def _names(values: list[str] | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     from .._exceptions import AmiError, AuthenticationError, UsageError
     from ..client import AMIClient
+    from ..record import Recorder
 
     try:
         host, port = split_server(args.server)
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     before = _existing(args.out)
     try:
         try:
-            recorder = client.record(args.out, **options)
+            recorder = Recorder(client, args.out, **options).start()
         except UsageError as exc:
             print(f"amikit record: {exc}", file=sys.stderr)
             return ExitStatus.USAGE

@@ -10,8 +10,9 @@ import argparse
 import errno
 import sys
 import threading
+from typing import Any
 
-from ..cli import ExitStatus
+from . import ExitStatus
 
 DEMO_USER = "admin"
 DEMO_SECRET = "amikit"
@@ -58,6 +59,7 @@ def _mix(text: str | None) -> dict[str, float] | None:
 def run(args: argparse.Namespace) -> int:
     from ..sim import PBX, replay
 
+    server: Any
     if args.replay:
         from ._events import check_input
 

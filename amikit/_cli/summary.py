@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .._exceptions import UsageError
 from ..protocol import Parser, RemoteProtocolError
-from ..record._files import read_capture
+from ..record import read_capture
 from ._events import check_input, load_events, no_messages
 
 BUNDLED = "asterisk22/mixed60.raw"

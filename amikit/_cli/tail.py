@@ -23,10 +23,9 @@ from collections import Counter
 from typing import Any, TextIO
 
 from .._exceptions import AmiError, AuthenticationError
-from ..cli import ExitStatus
-from ..client import AMIClient, ConnectionEvent
-from ..client._subscribe import Pattern
+from ..client import AMIClient, ConnectionEvent, Pattern
 from ..protocol import Message
+from . import ExitStatus
 from ._connect import DEFAULT_PORT, credentials, interactive, split_server
 
 EXAMPLES = """\

@@ -21,6 +21,7 @@ from ._calls import calls, with_call_id, with_epoch
 from ._collapse import Collapsed, Collapser, collapse
 from ._ladder import Ladder, ladder
 from ._noise import NOISE_EVENTS, changes, drop_noise, fold_dialplan, is_noise
+from ._rules import outcome_text
 from ._stats import event_rate, stats
 from ._timeline import timeline
 from ._tracker import CallTracker
@@ -39,6 +40,7 @@ __all__ = [
     "fold_dialplan",
     "is_noise",
     "ladder",
+    "outcome_text",
     "stats",
     "timeline",
     "with_call_id",

@@ -21,7 +21,7 @@ Rule 3 - across streams, the k-th occurrence of a content in one stream and the 
   delivery (in frame order) is kept.
 Rule 4 - after that, consecutive rows whose content is equal ignoring time are one run.
 Rule 5 - a frame that was already collapsed (it has ``count``, ``first``, ``last``, e.g. a
-  recording made with ``Recorder(collapse=True)``, whose runs stop at each flush) collapses
+  recording made with ``Recorder(transform=collapse)``, whose runs stop at each flush) collapses
   again consistently: those columns are not content, a run's ``count`` is the sum of its
   rows' counts, ``first`` that of its first row and ``last`` that of its last row.
 
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..record._schema import message_row
+from ..record import message_row
 
 if TYPE_CHECKING:
     import polars as pl

@@ -1,7 +1,7 @@
 """Small polars helpers shared by the analysis functions.
 
 Every public analysis function accepts a DataFrame or a LazyFrame in the layout of
-``amikit.record._schema`` and returns the same kind. Work is done on a LazyFrame and
+``amikit.record`` and returns the same kind. Work is done on a LazyFrame and
 collected only at the end (or where a Python step on a small set is needed, e.g. the
 union-find over channel links).
 """

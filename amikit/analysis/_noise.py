@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from .._noise import NOISE_EVENTS, SECURITY_EVENTS, is_noise
-from ..record._schema import META_COLUMNS, WIDE_COLUMNS
+from ..record import META_COLUMNS, WIDE_COLUMNS
 from ._frame import POS, TIME, columns_of, lazy, like, require, time_expr
 
 __all__ = [

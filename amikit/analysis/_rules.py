@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..protocol._fields import CHANNEL_ROLES
+from ..protocol.fields import CHANNEL_ROLES
 
 __all__ = [
     "CHANNEL_ROLES",

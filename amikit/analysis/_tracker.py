@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..record._schema import WIDE_COLUMNS, message_row
+from ..record import WIDE_COLUMNS, message_row
 from ._rules import (
     LINK_KEYS,
     PLACEHOLDER_IDS,

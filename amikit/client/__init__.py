@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from ._client import AMIClient, ConnectionHandle
 from ._hints import AmiHint, MissingParameterError
-from ._session import ActionResponse, ClientStats, ConnectionEvent
-from ._subscribe import AsyncEventStream, EventStream, Subscription
+from ._subscribe import AsyncEventStream, EventStream, Pattern, Subscription
+from ._values import ActionResponse, ClientStats, ConnectionEvent
 
 __all__ = [
     "AMIClient",
@@ -27,6 +27,7 @@ __all__ = [
     "ConnectionHandle",
     "EventStream",
     "MissingParameterError",
+    "Pattern",
     "Subscription",
 ]
 

@@ -14,7 +14,7 @@ Threads in one picture::
 
     your thread / your loop          amikit-loop (one per process)
     ----------------------           ----------------------------
-    client.action(...)  ── call ──▶  Engine.action ─▶ socket
+    client.action(...)  ── call ──▶  ClientEngine.action ─▶ socket
         (blocks, Ctrl-C cancels)          │
     await client.aaction(...) ─ acall ─▶  │            ◀─ data_received: parse, stamp,
                                           │               resolve ActionIDs, dispatch
@@ -25,20 +25,17 @@ Threads in one picture::
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from .._exceptions import UsageError
 from ..protocol import Message
 from . import _hints
+from ._engine import ClientEngine
 from ._portal import get_portal
-from ._session import ActionResponse, ClientStats, Config, ConnectionEvent, Engine
 from ._subscribe import AsyncEventStream, EventStream, Pattern, Subscription
-
-if TYPE_CHECKING:
-    from ..record import Recorder
+from ._values import ActionResponse, ClientStats, Config, ConnectionEvent
 
 __all__ = ["AMIClient", "ConnectionHandle"]
 
@@ -91,7 +88,7 @@ def _filter_fields(value: str | None, match_criteria: str | None) -> list[tuple[
 class ConnectionHandle:
     """Returned by :meth:`AMIClient.on_connection`; :meth:`cancel` stops the notifications."""
 
-    def __init__(self, engine: Engine, callback: Callable[[ConnectionEvent], Any]) -> None:
+    def __init__(self, engine: ClientEngine, callback: Callable[[ConnectionEvent], Any]) -> None:
         self._engine = engine
         self.callback = callback
 
@@ -171,7 +168,7 @@ class AMIClient:
             raise UsageError("timeout and ping_timeout must be > 0, ping_interval >= 0")
         if not (0 < backoff[0] <= backoff[1]):
             raise UsageError("backoff must be (first, largest) with 0 < first <= largest")
-        self._engine = Engine(
+        self._engine = ClientEngine(
             Config(
                 host=host,
                 port=int(port),
@@ -515,17 +512,6 @@ class AMIClient:
         self._engine.add_subscription(sub)
         return stream
 
-    def widget(self, pattern: Pattern = "*", **options: Any) -> Any:
-        """A live :class:`amikit.jupyter.EventStream` of this client's events (Jupyter).
-
-        The Jupyter layer (ipywidgets) loads only when this is called; ``options`` go to
-        ``EventStream`` (``rows``, ``filter``, ``hide_noise``, ...). Closing the widget cancels
-        its subscription; the client stays connected.
-        """
-        from ..jupyter import EventStream
-
-        return EventStream(self, pattern=pattern, **options)
-
     def on_connection(self, callback: Callable[[ConnectionEvent], Any]) -> ConnectionHandle:
         """Call ``callback(ConnectionEvent)`` on the amikit loop thread at every state change.
 
@@ -535,16 +521,6 @@ class AMIClient:
         engine = self._engine
         engine.listeners = (*engine.listeners, callback)
         return ConnectionHandle(engine, callback)
-
-    def record(self, path: str | os.PathLike[str], **options: Any) -> Recorder:
-        """Record everything this client receives to ``path``; see :class:`amikit.Recorder`.
-
-        >>> with client.record("recordings/today"):            # doctest: +SKIP
-        ...     client.action("Originate", Channel="Local/100@default", Application="Echo")
-        """
-        from ..record import Recorder  # a higher layer, loaded on first use
-
-        return Recorder(self, path, **options).start()
 
     # -- close --------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from .._exceptions import AmiTimeout, UsageError
+from .._loop_thread import LoopThread
 
 __all__ = ["Portal", "get_portal"]
 
@@ -45,25 +46,13 @@ class Portal:
     """A daemon thread running an asyncio loop, and the two ways to run coroutines on it."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-        self.thread = threading.Thread(
-            target=self._run, args=(started,), name="amikit-loop", daemon=True
-        )
-        self.thread.start()
-        started.wait()
-
-    def _run(self, started: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.call_soon(started.set)
-        try:
-            self.loop.run_forever()
-        finally:
-            self.loop.close()
+        self._runner = LoopThread("amikit-loop")
+        self.loop = self._runner.loop
+        self.thread = self._runner.thread
 
     def in_loop_thread(self) -> bool:
         """True when called from the portal's own thread."""
-        return threading.current_thread() is self.thread
+        return self._runner.in_thread()
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule ``coro`` on the loop; returns a thread-safe future."""
@@ -145,8 +134,7 @@ class Portal:
             self.submit(_cancel_all()).result(timeout)
         except BaseException:
             pass
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout)
+        self._runner.stop(timeout)
 
 
 class _Job:

@@ -49,7 +49,7 @@ from .._exceptions import UsageError
 from ..protocol import Message
 
 if TYPE_CHECKING:
-    from ._session import Engine
+    from ._engine import ClientEngine
 
 __all__ = ["Pattern", "Subscription", "make_matcher"]
 
@@ -92,7 +92,7 @@ class _Matcher:
         wild = [p.strip() for p in items if any(c in p for c in "*?[")]
         self.names = frozenset(plain)
         # the same names as bytes, as spelled and lower-cased: the reader matches the raw
-        # "Event: <name>" bytes without decoding them (see Engine.dispatch)
+        # "Event: <name>" bytes without decoding them (see ClientEngine.dispatch)
         self.bnames = frozenset(
             b
             for p in items
@@ -136,7 +136,7 @@ class Subscription:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: ClientEngine,
         pattern: Pattern,
         callback: Callable[[Message], Any] | None,
         *,

@@ -110,7 +110,7 @@ def events_text(frame: Any, max_rows: int = MAX_ROWS) -> str:
 
 def _badge(call: dict[str, Any]) -> str:
     """The call's outcome: its disposition, or "in progress" / "joined late" (Rule 7)."""
-    from ..analysis._rules import outcome_text
+    from ..analysis import outcome_text
 
     color = _DISPOSITION_COLORS.get(call.get("disposition") or "", "#777")
     if call.get("in_progress"):
@@ -179,7 +179,7 @@ def calls_html(frame: Any, max_rows: int = MAX_ROWS) -> str:
 
 def calls_text(frame: Any, max_rows: int = MAX_ROWS) -> str:
     """A calls frame as aligned text (one call: a list of facts)."""
-    from ..analysis._rules import outcome_text
+    from ..analysis import outcome_text
 
     if frame.height == 1:
         call = frame.row(0, named=True)

@@ -590,7 +590,7 @@ def explain(
         pairs = name_or_message.items()
         return _explain_pairs(pairs, name_or_message)
     if isinstance(name_or_message, Mapping):
-        from ..record._schema import message_pairs
+        from ..record import message_pairs
 
         pairs = list(message_pairs(name_or_message))
         return _explain_pairs(pairs, Message.from_pairs(pairs))

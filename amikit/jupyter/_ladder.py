@@ -198,7 +198,7 @@ class CallLadder(widgets.VBox, LiveFeed):
                 frame = self._frame
                 n = -1
             else:
-                from ..record._schema import message_row, rows_to_frame
+                from ..record import message_row, rows_to_frame
 
                 msgs = self.messages(target)
                 n = len(msgs)

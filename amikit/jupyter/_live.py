@@ -43,7 +43,7 @@ def is_frame(obj: object) -> bool:
 
 def frame_messages(frame: Any) -> list[Message]:
     """Rows of an events frame back as :class:`Message` objects (time and seq kept)."""
-    from ..record._schema import message_pairs
+    from ..record import message_pairs
 
     out: list[Message] = []
     for row in frame.iter_rows(named=True):

@@ -11,7 +11,7 @@ loaders all go through this package, so it is the one place that knows the wire 
 """
 
 from .._exceptions import LocalProtocolError, ProtocolError, RemoteProtocolError
-from ._encode import EncodedAction, encode_action, encode_message
+from ._encode import EncodedAction, encode_action, encode_message, login_key
 from ._message import SECRET_KEYS, Message, mask_value
 from ._parser import DEFAULT_MAX_FRAME_SIZE, Parser
 
@@ -26,5 +26,6 @@ __all__ = [
     "RemoteProtocolError",
     "encode_action",
     "encode_message",
+    "login_key",
     "mask_value",
 ]

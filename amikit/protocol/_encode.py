@@ -12,13 +12,14 @@ Rule 4: the bytes returned keep the secret out of their ``repr()`` and ``str()``
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._exceptions import LocalProtocolError
 from ._message import mask_value
 
-__all__ = ["EncodedAction", "encode_action", "encode_message"]
+__all__ = ["EncodedAction", "encode_action", "encode_message", "login_key"]
 
 Fields = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
@@ -139,3 +140,8 @@ def encode_action(
     pairs.extend(_pairs(fields))
     pairs.extend(kw.items())
     return encode_message(pairs)
+
+
+def login_key(challenge: str, secret: str) -> str:
+    """The ``Key`` of an ``AuthType: MD5`` login: hex MD5 of the challenge then the secret."""
+    return hashlib.md5((challenge + secret).encode()).hexdigest()

@@ -1,11 +1,15 @@
 """Recording AMI traffic (raw text log, Parquet dataset) and loading it as polars frames.
 
 polars loads only when a loader or writer is used (``import amikit.record`` stays light).
+The recording layout (``message_row``, ``WIDE_COLUMNS``, ``rows_to_frame``, ...) is public
+here: the analysis and Jupyter layers read it from this package, not from its modules.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 from typing import Any
 
 from ._schema import (
@@ -16,12 +20,14 @@ from ._schema import (
     message_pairs,
     message_row,
     polars_schema,
+    rows_to_frame,
 )
 
 __all__ = [
     "GAP_EVENT",
     "META_COLUMNS",
     "WIDE_COLUMNS",
+    "AlreadyConvertedError",
     "DatasetWriter",
     "IncompleteRecordingWarning",
     "LoadReport",
@@ -30,10 +36,15 @@ __all__ = [
     "TextLogWriter",
     "convert",
     "gap_row",
+    "index_path",
     "load",
     "message_pairs",
     "message_row",
     "polars_schema",
+    "read_capture",
+    "read_index",
+    "recording_format",
+    "rows_to_frame",
     "scan",
 ]
 
@@ -44,10 +55,24 @@ _LAZY = {
     "RecordingFormatError": "._load",
     "IncompleteRecordingWarning": "._load",
     "convert": "._convert",
+    "AlreadyConvertedError": "._convert",
     "DatasetWriter": "._dataset",
     "TextLogWriter": "._textlog",
     "Recorder": "._recorder",
+    "read_capture": "._files",
+    "index_path": "._textlog",
+    "read_index": "._textlog",
 }
+
+
+def recording_format(path: str | os.PathLike[str]) -> str:
+    """What ``path`` holds: ``"dataset"``, ``"text-dir"``, ``"parquet"`` or ``"text"``.
+
+    Raises :class:`RecordingFormatError` (one line that says why) for anything else.
+    """
+    from ._load import _sniff
+
+    return _sniff(Path(path))
 
 
 def __getattr__(name: str) -> Any:

@@ -138,14 +138,14 @@ class RecordingSink:
     include, exclude : str or list of str, optional
         Event-name patterns (``fnmatch``, case-insensitive) to keep / to leave out (both
         outputs). Responses and gap records are always kept.
-    drop_noise, collapse : bool
-        Apply :func:`amikit.drop_noise` / :func:`amikit.collapse` to each Parquet flush
-        (the text log stays the complete record of the wire). With ``collapse`` each
-        Parquet row is the first event of a run of repeats within one flush and carries
-        the run's ``count``, ``first`` and ``last`` (time of its first and last event),
-        the columns :func:`amikit.collapse` adds; ``amikit.load`` returns them. A run
-        that spans a flush is split into two rows: ``amikit.collapse`` on the loaded
-        frame joins them (summing ``count``).
+    transform : callable, optional
+        A function applied to the frame of each Parquet flush before it is written (the
+        text log stays the complete record of the wire), e.g. :func:`amikit.drop_noise`
+        or :func:`amikit.collapse` (the analysis layer: the recorder takes it, never
+        imports it). With ``transform=amikit.collapse`` each Parquet row is the first
+        event of a run of repeats within one flush and carries the run's ``count``,
+        ``first`` and ``last``; ``amikit.load`` returns them. A run that spans a flush is
+        split into two rows: ``amikit.collapse`` on the loaded frame joins them.
     flush_events, flush_seconds : int, float
         Publish a Parquet part every this many messages or seconds, whichever first.
     compact_parts : int
@@ -177,8 +177,7 @@ class RecordingSink:
         parquet: bool = True,
         include: str | Iterable[str] | None = None,
         exclude: str | Iterable[str] | None = None,
-        drop_noise: bool = False,
-        collapse: bool = False,
+        transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
         flush_events: int = 50_000,
         flush_seconds: float = 0.5,
         rotate_bytes: int | None = None,
@@ -203,8 +202,9 @@ class RecordingSink:
         self.parquet = parquet
         self.include = _matcher(include)
         self.exclude = _matcher(exclude)
-        self.drop_noise = drop_noise
-        self.collapse = collapse
+        if transform is not None and not callable(transform):
+            raise UsageError("transform must be a callable taking and returning a frame")
+        self.transform = transform
         self.flush_events = flush_events
         self.flush_seconds = flush_seconds
         self.compact_parts = compact_parts
@@ -248,17 +248,6 @@ class RecordingSink:
         self.filtered = 0
         #: Messages turned away: over ``max_backlog``, or after a write error (Rule 1, 5).
         self.dropped = 0
-        self._check_analysis()
-
-    def _check_analysis(self) -> None:
-        if self.drop_noise or self.collapse:
-            try:
-                import amikit.analysis as analysis
-            except ImportError as exc:
-                raise UsageError("drop_noise/collapse need amikit.analysis") from exc
-            for name, wanted in (("drop_noise", self.drop_noise), ("collapse", self.collapse)):
-                if wanted and not hasattr(analysis, name):
-                    raise UsageError(f"amikit.analysis has no {name}() yet")
 
     # -- input (any thread) -----------------------------------------------------------------
 
@@ -325,7 +314,7 @@ class RecordingSink:
                 )
 
             self._dataset = DatasetWriter(self.path, private=self.private)
-            if self.drop_noise or self.collapse:  # the text log holds more, by design
+            if self.transform is not None:  # the text log holds more, by design
                 self._dataset.mark("subset")
         if self.text:
             self._open_log()
@@ -630,18 +619,7 @@ class RecordingSink:
                 .sort("_i")
                 .drop("_i")
             )
-        return self._analyse(rows)
-
-    def _analyse(self, rows: pl.DataFrame) -> pl.DataFrame:
-        if not (self.drop_noise or self.collapse):
-            return rows
-        import amikit.analysis as analysis
-
-        if self.drop_noise:
-            rows = analysis.drop_noise(rows)
-        if self.collapse:
-            rows = analysis.collapse(rows)
-        return rows
+        return rows if self.transform is None else self.transform(rows)
 
 
 class Recorder:
@@ -655,13 +633,13 @@ class Recorder:
     path : path
         Output directory: ``ami-log.txt`` (+ ``.index.jsonl``) and the Parquet dataset
         (``server=…/date=…/part-….parquet``). ``amikit.load(path)`` reads it back.
-    text, parquet, include, exclude, drop_noise, collapse, flush_events, flush_seconds,
+    text, parquet, include, exclude, transform, flush_events, flush_seconds,
     rotate_bytes, rotate_seconds
         See :class:`RecordingSink`.
 
     Examples
     --------
-    >>> with client.record("recordings/today"):          # doctest: +SKIP
+    >>> with amikit.Recorder(client, "recordings/today"):  # doctest: +SKIP
     ...     client.action("Originate", ...)
     >>> df = amikit.load("recordings/today")              # doctest: +SKIP
     """
@@ -776,7 +754,7 @@ class Recorder:
         }
 
     def __enter__(self) -> Recorder:
-        # client.record() already started it
+        # already started by start() (``with Recorder(...).start() as rec``)
         return self if self._subscription is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:

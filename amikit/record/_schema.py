@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..protocol._fields import BRIDGE_SNAPSHOT, CHANNEL_ROLES, CHANNEL_SNAPSHOT
+from ..protocol.fields import BRIDGE_SNAPSHOT, CHANNEL_ROLES, CHANNEL_SNAPSHOT
 
 if TYPE_CHECKING:
     import polars as pl
@@ -133,8 +133,8 @@ def polars_schema() -> dict[str, pl.DataType]:
     return schema
 
 
-#: Optional columns of a collapsed recording (``Recorder(collapse=True)``): the length of
-#: each run of repeats and the times of its first and last event, as
+#: Optional columns of a collapsed recording (``Recorder(..., transform=amikit.collapse)``):
+#: the length of each run of repeats and the times of its first and last event, as
 #: :func:`amikit.analysis.collapse` computes them.
 RUN_COLUMNS: tuple[str, ...] = ("count", "first", "last")
 

@@ -43,7 +43,7 @@ from importlib import resources
 from typing import Any
 
 from ..protocol import encode_message
-from ..protocol._fields import BRIDGE_SNAPSHOT, CHANNEL_SNAPSHOT
+from ..protocol.fields import BRIDGE_SNAPSHOT, CHANNEL_SNAPSHOT
 
 __all__ = [
     "Call",

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..protocol import Message, Parser
-from ..record._files import read_capture
+from ..record import read_capture
 
 __all__ = ["SLOT", "build_templates", "group_calls", "load_events", "main"]
 

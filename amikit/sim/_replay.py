@@ -63,7 +63,7 @@ def _text_logs(folder: Path) -> list[Path]:
 
 def _text_log_events(log: Path) -> list[tuple[float | None, float | None, Message]]:
     """``(arrival, server_time, event)`` for each event frame of an amikit text log."""
-    from ..record._textlog import index_path, read_index
+    from ..record import index_path, read_index
 
     arrival_by_end: dict[int, float] = {}
     index = index_path(log)

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import inspect
 import logging
 import random
@@ -50,7 +49,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._exceptions import RemoteProtocolError, UsageError
-from ..protocol import Message, Parser, encode_message
+from .._loop_thread import LoopThread
+from ..protocol import Message, Parser, encode_message, login_key
 
 __all__ = ["AMIServer", "ActionHandler", "ServerSession", "User"]
 
@@ -423,25 +423,10 @@ class AMIServer:
         """Start the loop thread and listen; returns self once the port is bound."""
         if self._thread is not None:
             raise UsageError("AMIServer already started")
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        ready: threading.Event = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run_loop, args=(loop, ready), name="amikit-sim-server", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
+        runner = LoopThread("amikit-sim-server")
+        self._loop, self._thread = runner.loop, runner.thread
         self._call(self._listen())
         return self
-
-    @staticmethod
-    def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-        asyncio.set_event_loop(loop)
-        loop.call_soon(ready.set)
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
 
     def stop(self) -> None:
         """Close every session, stop listening and end the loop thread."""
@@ -794,7 +779,7 @@ class AMIServer:
             if (msg.get("AuthType") or "").lower() == "md5":
                 key = msg.get("Key") or ""
                 if session.challenge:
-                    want = hashlib.md5((session.challenge + user.secret).encode()).hexdigest()
+                    want = login_key(session.challenge, user.secret)
                     ok = key.lower() == want
             else:
                 ok = (msg.get("Secret") or "") == user.secret

@@ -206,7 +206,7 @@ def test_recording_across_a_pbx_restart(tmp_path) -> None:
         with client:
             pbx.call("hold")  # up before the recording starts, cut by the restart
             before, _ = events.new_call(0)
-            with client.record(tmp_path / "rec"):
+            with amikit.Recorder(client, tmp_path / "rec"):
                 mark = len(events.items)
                 pbx.call("answered")  # seen whole, before the restart
                 first, at = events.new_call(mark)
@@ -258,7 +258,7 @@ def test_a_reconnect_without_restart_keeps_the_call(tmp_path) -> None:
         back = threading.Event()
         client.on("*", events, thread="loop")
         client.on_connection(lambda state: back.set() if state.kind == "reconnected" else None)
-        with client, client.record(tmp_path / "rec"):
+        with client, amikit.Recorder(client, tmp_path / "rec"):
             pbx.call("hold")
             call_id, at = events.new_call(0)
             pbx.server.drop_connections()  # a network blip: the PBX keeps running

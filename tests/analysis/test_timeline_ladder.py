@@ -116,8 +116,7 @@ def test_ladder_titles_say_caller_callee_start_and_outcome(
         diagram = ladder(mixed60, row["call_id"])
         start = f"{row['start']:%Y-%m-%d %H:%M:%S}"
         expected = (
-            f"call {row['call_id']}: {row['caller_num']} → {row['dialed']}, {start}, "
-            f"{disposition}"
+            f"call {row['call_id']}: {row['caller_num']} → {row['dialed']}, {start}, {disposition}"
         )
         assert diagram.title == expected
         assert str(diagram).splitlines()[0] == expected

@@ -38,10 +38,10 @@ def wait_rendered(stream: EventStream, text: str, timeout: float = 10.0) -> None
         stream._throttle.rendered.clear()
 
 
-def test_client_widget_follows_live_events_rendered_off_the_callers_thread(
+def test_event_stream_of_a_client_follows_live_events_rendered_off_the_callers_thread(
     server: AMIServer, client: AMIClient
 ) -> None:
-    stream = client.widget("UserEvent", rows=5)
+    stream = EventStream(client, pattern="UserEvent", rows=5)
     assert isinstance(stream, EventStream)
     for i in range(300):
         server.broadcast(user_event(i))

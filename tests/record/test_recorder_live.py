@@ -64,7 +64,7 @@ def test_record_a_replay_from_the_server_equals_the_codec(tmp_path, server, path
     c = connect(server)
     seen = Counter()
     c.on("*", seen, thread="loop")
-    with c, c.record(tmp_path, flush_events=100) as rec:
+    with c, Recorder(c, tmp_path, flush_events=100) as rec:
         assert rec.running
         for m in events:
             server.broadcast(m.raw)
@@ -119,7 +119,7 @@ def test_gap_row_after_a_dropped_connection(tmp_path, server):
 
     c.on("*", seen, thread="loop")
     c.on_connection(on_state)
-    with c, c.record(tmp_path) as rec:
+    with c, Recorder(c, tmp_path) as rec:
         server.broadcast([("Event", "UserEvent"), ("Privilege", "user,all"), ("N", "1")])
         assert seen.wait(1)
         server.drop_connections()
@@ -142,7 +142,7 @@ def test_include_exclude_through_the_client(tmp_path, server):
     c = connect(server)
     seen = Counter()
     c.on("*", seen, thread="loop")
-    with c, c.record(tmp_path, include="user*", exclude=["UserEventB"]):
+    with c, Recorder(c, tmp_path, include="user*", exclude=["UserEventB"]):
         for name in ("UserEventA", "UserEventB", "Other"):
             server.broadcast([("Event", name), ("Privilege", "user,all")])
         assert seen.wait(3)

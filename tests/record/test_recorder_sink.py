@@ -319,19 +319,13 @@ def test_import_stays_light():
     assert proc.returncode == 0, proc.stderr
 
 
-def test_drop_noise_and_collapse_use_the_analysis_helpers_when_present(tmp_path):
-    try:
-        import amikit.analysis as analysis
+def test_a_transform_shapes_the_parquet_rows_and_the_text_log_keeps_every_frame(tmp_path):
+    from amikit.analysis import drop_noise
 
-        available = hasattr(analysis, "drop_noise") and hasattr(analysis, "collapse")
-    except ImportError:
-        available = False
-    if not available:
-        with pytest.raises(amikit.UsageError, match="analysis"):
-            RecordingSink(tmp_path, drop_noise=True)
-        return
+    with pytest.raises(amikit.UsageError, match="transform"):
+        RecordingSink(tmp_path, transform="drop_noise")
     messages = stamped(ASTERISK22[0])
-    with RecordingSink(tmp_path / "n", drop_noise=True) as sink:
+    with RecordingSink(tmp_path / "n", transform=drop_noise) as sink:
         for m in messages:
             sink.put(m)
     df = amikit.load(tmp_path / "n")
@@ -340,12 +334,13 @@ def test_drop_noise_and_collapse_use_the_analysis_helpers_when_present(tmp_path)
 
 
 def test_collapse_folds_repeats_in_the_dataset_only(tmp_path):
+    from amikit.analysis import collapse
 
     messages = stamped(ASTERISK22[1])
     twice = []
     for m in messages:  # every event delivered twice (a duplicate delivery)
         twice += [m, m]
-    with RecordingSink(tmp_path, collapse=True) as sink:
+    with RecordingSink(tmp_path, transform=collapse) as sink:
         for m in twice:
             sink.put(m)
     df = amikit.load(tmp_path)
@@ -377,7 +372,7 @@ def test_collapse_keeps_the_run_length_and_times_in_the_parquet_rows(tmp_path, f
     from amikit.analysis import collapse
 
     messages = _repeats()
-    with RecordingSink(tmp_path, collapse=True) as sink:
+    with RecordingSink(tmp_path, transform=collapse) as sink:
         for i, m in enumerate(messages):
             sink.put(m)
             if i in flush_after:

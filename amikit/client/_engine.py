@@ -5,16 +5,8 @@ Strategy
 Everything here runs on the portal loop (:mod:`amikit.client._portal`) and never knows which
 face (sync or async) called it.
 
-* :class:`_Connection` is an ``asyncio.Protocol``: ``data_received`` feeds the sans-I/O
-  :class:`~amikit.protocol.Parser`, stamps every message (``received_at`` once per read
-  chunk, ``seq`` per connection from 1, ``connection`` = generation), resolves pending
-  actions by ActionID and hands the events of the chunk to the subscriptions in one batch.
-  A protocol callback cannot wait, which is the point: reading never waits on a consumer.
-  The only brake is deliberate: a full *lossless* subscription pauses reading
-  (``transport.pause_reading``) until it has drained.
-* Actions are correlated by ActionID only. An event-list action (``EventList: start``)
-  completes when its own terminator arrives (:attr:`Message.is_list_end`), never by
-  guessing from the text; its items are collected on the response's ``.events``.
+* A connection (:class:`._connection._Connection`, one per generation) reads and correlates;
+  the engine logs in, keeps it alive, replaces it when it is lost and dispatches its events.
 * Liveness: a pinger task sends ``Ping`` every ``ping_interval`` and expects the reply within
   ``ping_timeout``. A half-open connection (no bytes and no FIN) fails that deadline, which
   counts as a loss like EOF or a reset.
@@ -33,134 +25,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import logging
 import os
 import random
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
 from .._exceptions import (
-    ActionError,
     AmiError,
     AmiTimeout,
     AuthenticationError,
     ConnectError,
     ConnectionLost,
-    RemoteProtocolError,
     UsageError,
 )
-from ..protocol import Message, Parser, encode_action
+from ..protocol import Message, login_key
+from ._connection import _Connection
 from ._subscribe import Subscription
+from ._values import ActionResponse, ClientStats, Config, ConnectionEvent
 
-__all__ = ["ActionResponse", "ClientStats", "ConnectionEvent", "Engine"]
+__all__ = ["ClientEngine"]
 
 log = logging.getLogger("amikit.client")
 log.addHandler(logging.NullHandler())  # a library logs only where the application says so
 _UTC = timezone.utc
-
-ConnectionKind = Literal["connected", "disconnected", "reconnected", "closed"]
-
-
-@dataclass(frozen=True)
-class ConnectionEvent:
-    """A change of connection state, for ``client.on_connection(callback)``.
-
-    Attributes
-    ----------
-    kind : {"connected", "disconnected", "reconnected", "closed"}
-    generation : int
-        The connection generation (1 for the first connection, +1 per reconnect).
-    at : datetime
-        When it happened (UTC).
-    gap_start, gap_end : datetime or None
-        For ``disconnected``: ``gap_start`` (the moment the loss was noticed). For
-        ``reconnected``: both, the interval in which events may have been missed.
-    reason : str or None
-        Why (``"connection closed by the server"``, ``"no reply to Ping within 25 s"``, ...).
-    """
-
-    kind: ConnectionKind
-    generation: int
-    at: datetime
-    gap_start: datetime | None = None
-    gap_end: datetime | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class ClientStats:
-    """A snapshot of a client's counters (``client.stats``).
-
-    Attributes
-    ----------
-    received : int
-        Messages received (events and responses) over every connection.
-    delivered : int
-        Messages handed to subscribers (callbacks and streams).
-    dropped : int
-        Messages dropped by full lossy subscription queues.
-    lag : float
-        Largest delivery lag of the subscriptions, seconds (receipt to delivery).
-    reconnects : int
-        Successful reconnections.
-    queued : int
-        Messages waiting in subscription queues now.
-    bytes_received : int
-    protocol_errors : int
-        Bad frames skipped by the parser.
-    unmatched : int
-        Responses whose ActionID matched no pending action (e.g. after a timeout).
-    callback_errors : int
-        Exceptions raised by subscriber callbacks (logged, never fatal).
-    generation : int
-    connected : bool
-    """
-
-    received: int
-    delivered: int
-    dropped: int
-    lag: float
-    reconnects: int
-    queued: int
-    bytes_received: int
-    protocol_errors: int
-    unmatched: int
-    callback_errors: int
-    generation: int
-    connected: bool
-
-
-class ActionResponse(Message):
-    """The response to an action: a :class:`~amikit.Message` plus the event list, if any.
-
-    Attributes
-    ----------
-    events : list of Message
-        For event-list actions (``CoreShowChannels``, ``QueueStatus``, ...): the items, in
-        order, without the terminator. Empty for other actions.
-    list_end : Message or None
-        The list's terminating event (``...Complete``, with ``ListItems``), if any.
-    """
-
-    __slots__ = ("events", "list_end")
-
-    @classmethod
-    def _wrap(cls, msg: Message) -> ActionResponse:
-        resp = cls(msg.raw, msg._kind)
-        resp.received_at = msg.received_at
-        resp.seq = msg.seq
-        resp.connection = msg.connection
-        resp.events = []
-        resp.list_end = None
-        return resp
-
-
-ActionResponse.__module__ = "amikit.client"
 
 
 def _event_name(msg: Message) -> bytes:
@@ -173,205 +64,7 @@ def _event_name(msg: Message) -> bytes:
     return msg.name.encode()
 
 
-class _Pending:
-    __slots__ = ("events", "future", "name", "response")
-
-    def __init__(self, future: asyncio.Future[ActionResponse], name: str) -> None:
-        self.future = future
-        self.name = name
-        self.response: ActionResponse | None = None
-        self.events: list[Message] = []
-
-
-@dataclass
-class Config:
-    """What the engine needs to (re)connect. The secret is kept out of ``repr``."""
-
-    host: str
-    port: int
-    username: str | None
-    secret: str | None
-    tls: ssl.SSLContext | None
-    auth: Literal["md5", "plain"]
-    ping_interval: float
-    ping_timeout: float
-    reconnect: bool
-    backoff: tuple[float, float]
-    events: str
-    timeout: float
-
-    def __repr__(self) -> str:
-        return f"<Config {self.username}@{self.host}:{self.port}>"
-
-
-class _Connection(asyncio.Protocol):
-    """One TCP/TLS connection of one generation."""
-
-    def __init__(self, engine: Engine, generation: int) -> None:
-        self.engine = engine
-        self.generation = generation
-        self.parser = Parser()
-        self.transport: asyncio.Transport | None = None
-        self.seq = 0
-        self.pending: dict[str, _Pending] = {}
-        self.lists: dict[str, _Pending] = {}
-        self.dead = False
-        self.paused = False
-        loop = asyncio.get_running_loop()
-        self.banner: asyncio.Future[str] = loop.create_future()
-        self.closed: asyncio.Future[None] = loop.create_future()
-        self.pinger: asyncio.Task[None] | None = None
-
-    # -- asyncio.Protocol -----------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        engine = self.engine
-        engine.bytes_received += len(data)
-        try:
-            messages = self.parser.feed(data)
-        except RemoteProtocolError as exc:
-            messages = exc.messages
-            engine.protocol_errors += 1
-            log.warning("%s: skipped bad bytes from the server: %s", engine.server, exc)
-        if not self.banner.done() and self.parser.banner is not None:
-            self.banner.set_result(self.parser.banner)
-        if not messages:
-            return
-        now = datetime.now(_UTC)
-        seq = self.seq
-        generation = self.generation
-        events = []
-        append = events.append
-        for msg in messages:
-            seq += 1
-            msg.received_at = now
-            msg.seq = seq
-            msg.connection = generation
-            if msg.raw.startswith(b"Event:") or msg.is_event:
-                if self.lists:
-                    self._list_item(msg)
-                append(msg)
-            else:
-                self._response(msg)
-        self.seq = seq
-        engine.received += len(messages)
-        if events:
-            engine.dispatch(events)
-
-    def eof_received(self) -> bool:
-        return False  # close the transport; connection_lost follows
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-        reason = f"connection lost: {exc}" if exc else "connection closed by the server"
-        self.fail(reason)
-
-    # -- correlation ----------------------------------------------------------------------
-
-    def _response(self, msg: Message) -> None:
-        action_id = msg.action_id
-        pending = self.pending.get(action_id) if action_id is not None else None
-        if pending is None or pending.future.done():
-            self.engine.unmatched += 1
-            log.debug("%s: response with no pending action: %r", self.engine.server, msg)
-            return
-        response = ActionResponse._wrap(msg)
-        if msg.is_list_start:
-            pending.response = response
-            self.lists[action_id] = pending  # type: ignore[index]
-        else:
-            pending.future.set_result(response)
-
-    def _list_item(self, msg: Message) -> None:
-        action_id = msg.get("ActionID")
-        pending = self.lists.get(action_id) if action_id is not None else None
-        if pending is None:
-            return
-        if msg.is_list_end:
-            del self.lists[action_id]  # type: ignore[arg-type]
-            response = pending.response
-            assert response is not None
-            response.events = pending.events
-            response.list_end = msg
-            if not pending.future.done():
-                pending.future.set_result(response)
-        else:
-            pending.events.append(msg)
-
-    async def request(
-        self,
-        name: str,
-        fields: Sequence[tuple[str, Any]],
-        timeout: float,
-        raise_on_error: bool = True,
-    ) -> ActionResponse:
-        """Send one action and wait for its response (and its event list, if any)."""
-        if self.dead or self.transport is None:
-            raise ConnectionLost(f"{name}: not connected to {self.engine.server}")
-        action_id = None
-        for key, value in fields:
-            if key.lower() == "actionid":
-                action_id = str(value)
-        if action_id is None:
-            action_id = self.engine.next_action_id()
-            data = encode_action(name, fields, action_id=action_id)
-        else:
-            data = encode_action(name, fields)
-        if action_id in self.pending:
-            raise UsageError(f"ActionID {action_id!r} is already waiting for a response")
-        future: asyncio.Future[ActionResponse] = asyncio.get_running_loop().create_future()
-        self.pending[action_id] = _Pending(future, name)
-        try:
-            self.transport.write(data)
-            try:
-                response = await asyncio.wait_for(future, timeout)
-            except asyncio.TimeoutError:
-                raise AmiTimeout(f"{name}: no response within {timeout:g} s") from None
-        finally:
-            self.pending.pop(action_id, None)
-            self.lists.pop(action_id, None)
-        if raise_on_error and (response.get("Response") or "").lower() == "error":
-            raise ActionError(name, response)
-        return response
-
-    # -- loss -----------------------------------------------------------------------------
-
-    def fail(self, reason: str) -> None:
-        """Mark the connection lost: close it, fail pending actions, tell the engine."""
-        if self.dead:
-            return
-        self.dead = True
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.abort()
-        if not self.banner.done():
-            self.banner.set_exception(ConnectError(reason))
-            self.banner.exception()  # consumed: nobody may be waiting
-        for pending in list(self.pending.values()):
-            if not pending.future.done():
-                pending.future.set_exception(ConnectionLost(f"{pending.name}: {reason}"))
-        if self.pinger is not None and self.pinger is not asyncio.current_task():
-            self.pinger.cancel()
-        self.engine.connection_lost(self, reason)
-
-    async def wait_closed(self, timeout: float = 2.0) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.closed), timeout)
-
-    def pause(self, paused: bool) -> None:
-        if self.transport is None or self.dead or paused == self.paused:
-            return
-        self.paused = paused
-        if paused:
-            self.transport.pause_reading()
-        else:
-            self.transport.resume_reading()
-
-
-class Engine:
+class ClientEngine:
     """Connection, login, liveness, reconnection and dispatch of one client (loop thread)."""
 
     def __init__(self, config: Config) -> None:
@@ -478,7 +171,7 @@ class Engine:
                         challenge.get("Message") or "the server sent no MD5 challenge",
                         username=cfg.username,
                     )
-                key = hashlib.md5((value + cfg.secret).encode()).hexdigest()
+                key = login_key(value, cfg.secret)
                 fields = [("AuthType", "MD5"), ("Username", cfg.username), ("Key", key)]
             else:
                 fields = [("Username", cfg.username), ("Secret", cfg.secret)]
