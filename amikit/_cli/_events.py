@@ -102,6 +102,23 @@ def load_events(path: str | Path) -> pl.DataFrame:
     return frame
 
 
+def calls_footer(summary: pl.DataFrame) -> str:
+    """``N calls, A answered`` and, apart, the calls the recording did not see whole.
+
+    ``answered`` counts every call whose answer was seen, finished or not; a call still up
+    when the recording stopped, or already up when it started, is counted as such, and
+    no outcome is guessed for it.
+    """
+    if summary.height == 0:
+        return "0 calls, 0 answered"
+    line = f"{summary.height} calls, {int(summary['answered'].sum())} answered"
+    unfinished = int(summary["in_progress"].sum())
+    late = int(summary["joined_late"].sum())
+    if unfinished or late:
+        line += f"; {unfinished} in progress, {late} joined late"
+    return line
+
+
 def fmt_seconds(value: float | None) -> str:
     if value is None:
         return "-"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from ._events import add_server_argument, fmt_seconds, fmt_time, load_events, only_server, table
+from ._events import (
+    add_server_argument,
+    calls_footer,
+    fmt_seconds,
+    fmt_time,
+    load_events,
+    only_server,
+    table,
+)
 
 EXAMPLES = """\
 amikit calls recordings/pbx1
@@ -67,12 +75,5 @@ def run(args: argparse.Namespace) -> int:
     headers = ["#", "start", "call id", "from -> to", "disposition", "duration", "billsec",
                "answered by", "hangup cause", "chans"]  # fmt: skip
     print(table(headers, rows, right={"#", "duration", "billsec", "chans"}))
-    answered = int(summary["answered"].sum()) if summary.height else 0
-    line = f"\n{summary.height} calls, {answered} answered"
-    unfinished = int(summary["in_progress"].sum()) if summary.height else 0
-    late = int(summary["joined_late"].sum()) if summary.height else 0
-    if unfinished or late:
-        # the recording started or stopped while these were up: no outcome is guessed
-        line += f"; {unfinished} in progress, {late} joined late"
-    print(line)
+    print("\n" + calls_footer(summary))
     return 0

@@ -274,7 +274,7 @@ def stage_calls(run: DemoRun) -> None:
 
     from ..analysis import calls, outcome_text
     from ..record import load
-    from ._events import fmt_seconds, table
+    from ._events import calls_footer, fmt_seconds, table
 
     out: Path = run.extra["out"]
     events = load(out)
@@ -302,8 +302,7 @@ def stage_calls(run: DemoRun) -> None:
     run.print(f"calls in the recording ({recorded.get('received', events.height):,} messages)")
     headers = ["#", "start", "from -> to", "disposition", "billsec", "hangup", "chans", "notes"]
     run.print(table(headers, rows, right={"#", "billsec", "chans"}))
-    answered = int(summary["answered"].sum()) if summary.height else 0
-    run.print(f"{summary.height} calls, {answered} answered")
+    run.print(calls_footer(summary))
 
 
 def _interesting(summary: Any) -> int | None:
