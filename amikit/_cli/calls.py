@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         cause = c["hangup_cause"] or "-"
         if c["hangup_cause_txt"]:
             cause = f"{cause} {c['hangup_cause_txt']}"
+        if c["in_progress"]:  # a leg that hung up is not the call's end (as in the demo)
+            cause = "-"
         rows.append(
             [
                 str(i),

@@ -347,6 +347,7 @@ def test_every_view_says_in_progress_and_joined_late(tmp_path, rows, capsys) -> 
         for call_id in unfinished["call_id"]:
             if f" {call_id} " in line:
                 assert "in progress" in line and "FAILED" not in line and "0.0s" not in line
+                assert "Clearing" not in line  # a leg's hangup is not the call's end
         for call_id in late["call_id"]:
             if f" {call_id} " in line:
                 assert "joined late" in line
@@ -427,3 +428,18 @@ def test_real_capture_across_a_restart_with_every_id_repeated(
     assert set(late["call_id"]) == split_calls(rows, head)
     assert set(unfinished["call_id"]) == split_calls(rows, tail)
     assert tracked(frame).equals(summary)
+
+
+def test_amikit_calls_names_no_hangup_cause_for_a_call_still_up(tmp_path, capsys) -> None:
+    """A leg that hung up (a ring group's "Answered elsewhere") is not the call's end:
+    the table shows no cause for a call the recording saw still up."""
+    capture = tmp_path / "head.raw"
+    capture.write_bytes(b"".join(m.raw for m in capture_messages(MIXED60)[:950]))
+    summary = calls(amikit.load(capture))
+    open_with_cause = summary.filter(pl.col("in_progress") & pl.col("hangup_cause").is_not_null())
+    assert open_with_cause.height  # the cut leaves such a call
+    assert main(["calls", str(capture)]) == 0
+    out = capsys.readouterr().out
+    for call_id, text in open_with_cause.select("call_id", "hangup_cause_txt").rows():
+        line = next(x for x in out.splitlines() if f" {call_id} " in x)
+        assert "in progress" in line and text not in line
