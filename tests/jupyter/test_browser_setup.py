@@ -29,6 +29,11 @@ def test_a_missing_browser_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
         require_browser(NOWHERE)
 
 
+# tests that install only into a venv of their own under the test's temporary folder
+# (the wheel test: a fresh venv with no compiler), never into the machine or the suite's venv
+THROWAWAY_VENVS = {"test_wheel.py"}
+
+
 def test_no_test_installs_anything_on_the_machine() -> None:
     # the argument lists of a command that installs (comments may name them)
     installs = re.compile(
@@ -37,7 +42,8 @@ def test_no_test_installs_anything_on_the_machine() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "tests").rglob("*.py")
-        if path.name != Path(__file__).name and installs.search(path.read_text())
+        if path.name not in THROWAWAY_VENVS | {Path(__file__).name}
+        and installs.search(path.read_text())
     ]
     assert offenders == [], "installation belongs to .ci/run, not to the test suite"
     ci = (ROOT / ".ci" / "run").read_text()
