@@ -219,7 +219,8 @@ def _words(kind: Literal["events", "actions"]) -> dict[str, dict[str, str]]:
     """amikit's words for every event or action (``data/<kind>.ini``), lower-case name keys."""
     parser = configparser.ConfigParser(interpolation=None, default_section="(none)")
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    text = resources.files("amikit.jupyter").joinpath("data", f"{kind}.ini").read_text("utf-8")
+    data = resources.files("amikit.jupyter").joinpath("data")  # one part a call, as on 3.10
+    text = data.joinpath(f"{kind}.ini").read_text("utf-8")
     parser.read_string(text)
     return {name.lower(): {"name": name, **parser[name]} for name in parser.sections()}
 
