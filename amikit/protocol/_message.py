@@ -44,11 +44,12 @@ Rule 6: the values of ``Secret`` and ``Key`` never appear in ``repr()`` or ``str
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, cast, overload
 
 from .._accel import accelerator
+from .._timestamp import parse_server_time
 
 __all__ = ["SECRET_KEYS", "Message", "mask_value"]
 
@@ -544,13 +545,7 @@ class Message(_Core):
     @property
     def server_time(self) -> datetime | None:
         """The server's ``Timestamp:`` (``timestampevents = yes``) as an aware UTC datetime."""
-        value = self.get("Timestamp")
-        if not value:
-            return None
-        try:
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
-        except (ValueError, OverflowError, OSError):
-            return None
+        return parse_server_time(self.get("Timestamp"))
 
     # -- display ------------------------------------------------------------------------
 
