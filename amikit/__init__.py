@@ -6,7 +6,6 @@ simulator, polars-based recording and analysis, and the Jupyter layer load on fi
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
@@ -22,6 +21,7 @@ from ._exceptions import (
     TransportError,
     UsageError,
 )
+from ._lazy import lazy_attributes
 from .protocol import Message
 
 __version__ = "0.1.0"
@@ -100,17 +100,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'amikit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def load_ipython_extension(ipython: Any) -> None:

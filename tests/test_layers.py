@@ -31,6 +31,8 @@ RANK = {
     "amikit._noise": 0,
     "amikit._reference": 0,
     "amikit._loop_thread": 0,
+    "amikit._lazy": 0,
+    "amikit._timestamp": 0,
     "amikit._exceptions": 1,
     "amikit.protocol": 1,
     "amikit.client": 2,

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     o = overall.row(0, named=True)
     rate = event_rate(events)
     assert isinstance(rate, pl.DataFrame)
-    peak = int(rate["events"].max() or 0) if rate.height else 0
+    peak = int(rate["events"].max() or 0) if rate.height else 0  # type: ignore[arg-type]  # polars types max() as any literal; int on an int column
     unfinished = (
         f" (and {o['in_progress']} in progress, {o['joined_late']} joined late: not counted)"
         if o["in_progress"] or o["joined_late"]
@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         f"talk time {fmt_seconds(o['total_billsec'])}"
     )
     if rate.height:
-        print(f"events per second: peak {peak}, mean {rate['events'].mean():.1f}")
+        mean = rate["events"].mean()  # a float: the column is a count
+        print(f"events per second: peak {peak}, mean {mean:.1f}")  # type: ignore[str-bytes-safe]
     for by, title in SECTIONS:
         part = result.filter(pl.col("by") == by).head(args.top)
         if part.height == 0:

@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from ._frame import POS, TIME, columns_of, lazy, require, time_expr
+from ._frame import POS, TIME, FrameT, columns_of, lazy, require, time_expr
 from ._rules import (
     CALL_COLUMNS,
     EPOCH_KEYS,
@@ -199,8 +199,8 @@ def _first_ids(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> tuple[pl.Ser
         # most events name their own channel: only rows without one look further
         firsts = prepared[wide[0]].alias("a")
         if len(wide) > 1 and firsts.null_count():
-            rest = prepared.lazy().filter(pl.col(wide[0]).is_null())
-            rest = rest.select(POS, pl.coalesce(wide[1:]).alias("_r")).collect()
+            unnamed = prepared.lazy().filter(pl.col(wide[0]).is_null())
+            rest = unnamed.select(POS, pl.coalesce(wide[1:]).alias("_r")).collect()
             firsts = firsts.scatter(rest[POS], rest["_r"])
     else:
         firsts = pl.Series("a", [None] * prepared.height, dtype=pl.String)
@@ -548,7 +548,7 @@ def with_scope(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.DataFrame
     return pl.concat(parts).sort(POS)
 
 
-def with_epoch(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def with_epoch(frame: FrameT) -> FrameT:
     """Add an ``epoch`` column: which run of the PBX each event belongs to (Rule 8).
 
     0 for the events before the first restart seen on the wire, then +1 per restart,
@@ -564,7 +564,7 @@ def with_epoch(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFram
     return lf.select(cols).with_columns(pl.lit(epochs))
 
 
-def with_call_id(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def with_call_id(frame: FrameT) -> FrameT:
     """Add a ``call_id`` column: which call each event belongs to.
 
     Events are linked by every Uniqueid/Linkedid they mention (any role prefix, AMI 1.x
@@ -733,7 +733,7 @@ def summaries_frame(
     return pl.DataFrame(columns, schema=schema)
 
 
-def calls(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def calls(frame: FrameT) -> FrameT:
     """One row per call, with CDR-like columns.
 
     Parameters

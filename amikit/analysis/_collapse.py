@@ -40,9 +40,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..record import message_row
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from ..protocol import Message
+    from ._frame import FrameT
 
 __all__ = ["PER_DELIVERY", "REPEAT_IGNORES", "Collapsed", "Collapser", "collapse"]
 
@@ -57,7 +56,7 @@ REPEAT_IGNORES: frozenset[str] = frozenset({"timestamp", "Timestamp"})
 RUN_COLUMNS: tuple[str, ...] = ("count", "first", "last")
 
 
-def collapse(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def collapse(frame: FrameT) -> FrameT:
     """Remove duplicate deliveries and fold runs of repeated events.
 
     Parameters

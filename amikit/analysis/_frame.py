@@ -9,6 +9,7 @@ union-find over channel links).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 import polars as pl
 
@@ -16,6 +17,9 @@ from .._exceptions import UsageError
 
 POS = "_pos"
 TIME = "_time"
+
+#: A DataFrame or a LazyFrame: an analysis function returns the kind it was given.
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 def lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -28,9 +32,7 @@ def lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     raise UsageError(msg)
 
 
-def like(
-    result: pl.LazyFrame, original: pl.DataFrame | pl.LazyFrame
-) -> pl.DataFrame | pl.LazyFrame:
+def like(result: pl.LazyFrame, original: FrameT) -> FrameT:
     """Collect ``result`` if the caller passed a DataFrame."""
     return result.collect() if isinstance(original, pl.DataFrame) else result
 

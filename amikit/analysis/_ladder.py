@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from .._exceptions import UsageError
+from ._frame import FrameT
 from ._noise import drop_noise
 from ._rules import unseen_note
 from ._timeline import timeline
@@ -364,7 +365,7 @@ def _fit(text: str, width: int) -> str:
 
 
 def ladder(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: FrameT,
     call_id: str,
     *,
     fold_local: bool = True,
@@ -389,9 +390,8 @@ def ladder(
         Shows itself in Jupyter, prints as text, ``.save("call.svg")`` or ``.html``.
     """
     events = frame if noise else drop_noise(frame)
-    tl = timeline(events, call_id, fold_local=fold_local)
-    if isinstance(tl, pl.LazyFrame):
-        tl = tl.collect()
+    found = timeline(events, call_id, fold_local=fold_local)
+    tl = found.collect() if isinstance(found, pl.LazyFrame) else found
     if tl.height == 0:
         msg = f"no event of call {call_id!r} in this frame"
         raise UsageError(msg)
@@ -416,7 +416,7 @@ def ladder(
     )
 
 
-def _summary(frame: pl.DataFrame | pl.LazyFrame, call_id: str) -> tuple[str | None, bool, bool]:
+def _summary(frame: FrameT, call_id: str) -> tuple[str | None, bool, bool]:
     """``(headline, in_progress, joined_late)`` from the call's own summary row.
 
     The call's events are taken with noise (a folded Newchannel still says the call began
@@ -425,9 +425,8 @@ def _summary(frame: pl.DataFrame | pl.LazyFrame, call_id: str) -> tuple[str | No
     """
     from ._calls import calls
 
-    tl = timeline(frame, call_id, fold_local=False)
-    if isinstance(tl, pl.LazyFrame):
-        tl = tl.collect()
+    found = timeline(frame, call_id, fold_local=False)
+    tl = found.collect() if isinstance(found, pl.LazyFrame) else found
     raw = tl.drop("offset", "time", "channel", "who", "text", "call_id", strict=False)
     summary = calls(raw)
     assert isinstance(summary, pl.DataFrame)

@@ -22,7 +22,7 @@ import polars as pl
 
 from .._noise import NOISE_EVENTS, SECURITY_EVENTS, is_noise
 from ..record import META_COLUMNS, WIDE_COLUMNS
-from ._frame import POS, TIME, columns_of, lazy, like, require, time_expr
+from ._frame import POS, TIME, FrameT, columns_of, lazy, like, require, time_expr
 
 __all__ = [
     "DIALPLAN_EVENTS",
@@ -48,10 +48,10 @@ def _name_matcher(names: Iterable[str]) -> pl.Expr:
 
 
 def drop_noise(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: FrameT,
     extra: Iterable[str] = (),
     keep: Iterable[str] = (),
-) -> pl.DataFrame | pl.LazyFrame:
+) -> FrameT:
     """Drop the events that are noise for reading calls.
 
     Parameters
@@ -98,7 +98,7 @@ def _channel_key(cols: set[str]) -> pl.Expr:
     return pl.coalesce(parts)
 
 
-def fold_dialplan(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def fold_dialplan(frame: FrameT) -> FrameT:
     """Fold each channel's run of ``Newexten``/``VarSet`` into one ``Dialplan`` row.
 
     A run is a sequence of dialplan events of one channel (Uniqueid) with no other event
@@ -120,7 +120,7 @@ def fold_dialplan(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyF
     """
     lf = lazy(frame)
     require(lf, ["event"])
-    cols = columns_of(lf)
+    cols: list[str] = columns_of(lf)
     have = set(cols)
     key = _channel_key(have)
 
@@ -175,7 +175,7 @@ IDENTITY_COLUMNS: frozenset[str] = frozenset(
 )
 
 
-def changes(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def changes(frame: FrameT) -> FrameT:
     """Per channel, keep only the fields that changed since that channel's previous event.
 
     The "remove the repeated information" view: a channel's snapshot (state, caller id,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ._frame import TIME, columns_of, lazy, like, time_expr
+from ._frame import TIME, FrameT, columns_of, lazy, like, time_expr
 
 __all__ = ["BREAKDOWNS", "event_rate", "stats"]
 
@@ -76,9 +76,9 @@ def _metrics() -> list[pl.Expr]:
 
 
 def stats(
-    calls_frame: pl.DataFrame | pl.LazyFrame,
+    calls_frame: FrameT,
     by: Sequence[str] = BREAKDOWNS,
-) -> pl.DataFrame | pl.LazyFrame:
+) -> FrameT:
     """Call statistics: counts, answer-seizure ratio, durations, by several breakdowns.
 
     Parameters
@@ -140,11 +140,11 @@ def stats(
 
 
 def event_rate(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: FrameT,
     every: str = "1s",
     *,
     by: str | None = None,
-) -> pl.DataFrame | pl.LazyFrame:
+) -> FrameT:
     """How many events arrived per interval.
 
     Parameters

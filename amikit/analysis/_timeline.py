@@ -10,12 +10,17 @@ event name), not per row in Python.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from .._exceptions import UsageError
 from ._calls import CALL, prepare, with_scope
-from ._frame import POS, TIME, columns_of, lazy, like
+from ._frame import POS, TIME, FrameT, columns_of, lazy, like
 from ._rules import LINK_KEYS
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 __all__ = ["endpoint_label", "timeline"]
 
@@ -150,7 +155,7 @@ def sentence(cols: set[str], fold_local: bool = True) -> pl.Expr:
                 pl.format("{} runs {}", a, pl.col("applications").list.join(", ")),
             ),
         )
-    expr = pl.when(rules[0][0]).then(rules[0][1])
+    expr: Then | ChainedThen = pl.when(rules[0][0]).then(rules[0][1])
     for cond, text in rules[1:]:
         expr = expr.when(cond).then(text)
     default = (
@@ -168,11 +173,11 @@ def _resolve(tagged: pl.LazyFrame, cols: list[str], call_id: str) -> pl.LazyFram
 
 
 def timeline(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: FrameT,
     call_id: str,
     *,
     fold_local: bool = False,
-) -> pl.DataFrame | pl.LazyFrame:
+) -> FrameT:
     """One call's events, in order, with offsets and a short sentence each.
 
     Parameters

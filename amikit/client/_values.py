@@ -98,6 +98,8 @@ class ActionResponse(Message):
     """
 
     __slots__ = ("events", "list_end")
+    events: list[Message]
+    list_end: Message | None
 
     @classmethod
     def _wrap(cls, msg: Message) -> ActionResponse:

@@ -11,9 +11,7 @@ amikit.jupyter`` itself stays light, and ``amikit.explain`` works in a plain ter
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_attributes
 from ._explain import (
     Explanation,
     FieldNote,
@@ -44,15 +42,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'amikit.jupyter' has no attribute {name!r}")
-    attr = "enable" if name == "enable_rich_display" else name
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(
+    __name__, _LAZY, globals(), renamed={"enable_rich_display": "enable"}
+)

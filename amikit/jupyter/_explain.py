@@ -122,7 +122,7 @@ class Explanation:
         return None
 
     def _header(self) -> str:
-        bits = [self.kind]
+        bits: list[str] = [self.kind]
         if self.event_class:
             bits.append(f"class {self.event_class}")
         if self.since:
@@ -210,7 +210,7 @@ def _clip(text: str, width: int) -> str:
 
 
 @lru_cache(maxsize=1)
-def _catalog() -> dict[str, list[dict[str, Any]]]:
+def _catalog() -> dict[str, list[Mapping[str, Any]]]:
     return {name: list(facts.variants) for name, facts in ref.events().items()}
 
 
@@ -219,7 +219,8 @@ def _words(kind: Literal["events", "actions"]) -> dict[str, dict[str, str]]:
     """amikit's words for every event or action (``data/<kind>.ini``), lower-case name keys."""
     parser = configparser.ConfigParser(interpolation=None, default_section="(none)")
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    text = resources.files("amikit.jupyter").joinpath("data", f"{kind}.ini").read_text("utf-8")
+    data = resources.files("amikit.jupyter").joinpath("data")  # one part a call, as on 3.10
+    text = data.joinpath(f"{kind}.ini").read_text("utf-8")
     parser.read_string(text)
     return {name.lower(): {"name": name, **parser[name]} for name in parser.sections()}
 
@@ -311,7 +312,7 @@ def describe_cause(code: str | int | None) -> str:
     return f"cause {text}" if text.isdigit() else text
 
 
-def _documented_fields(variants: list[dict[str, Any]]) -> list[str]:
+def _documented_fields(variants: list[Mapping[str, Any]]) -> list[str]:
     names: list[str] = []
     for variant in variants:
         for prefix in variant.get("channel_snapshots", []):
@@ -319,8 +320,10 @@ def _documented_fields(variants: list[dict[str, Any]]) -> list[str]:
         for prefix in variant.get("bridge_snapshots", []):
             names.extend(prefix + f for f in g.BRIDGE_FIELDS if f != "BridgeVideoSource")
         names.extend(variant.get("params", []))
-    seen: set[str] = set()
-    return [n for n in names if not (n.lower() in seen or seen.add(n.lower()))]
+    first: dict[str, str] = {}  # the first spelling of each name, in order
+    for n in names:
+        first.setdefault(n.lower(), n)
+    return list(first.values())
 
 
 def _class_name(flag: str | None) -> str | None:
@@ -381,7 +384,7 @@ def _event_sections(name: str, cls: str | None, read: Classes) -> tuple[tuple[st
     return tuple(out)
 
 
-def _event_summary(name: str, variants: list[dict[str, Any]]) -> str:
+def _event_summary(name: str, variants: list[Mapping[str, Any]]) -> str:
     text = _words_for("events", name).get("what")
     if text:
         return text
@@ -441,8 +444,8 @@ def _param_meaning(words: dict[str, str], name: str) -> str:
         key, sep, text = line.partition(":")
         if sep and key.strip().lower() == name.lower():
             return text.strip()
-    key = _lookup(g.PARAMS, name)
-    return g.PARAMS[key] if key is not None else describe_field(name)
+    found = _lookup(g.PARAMS, name)
+    return g.PARAMS[found] if found is not None else describe_field(name)
 
 
 def _returns(facts: ref.ActionFacts, words: dict[str, str]) -> str:

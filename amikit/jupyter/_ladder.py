@@ -17,6 +17,7 @@ Without the analysis layer's ``ladder`` the widget shows the call's events as a 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -173,6 +174,7 @@ class CallLadder(widgets.VBox, LiveFeed):
 
     def _call_options(self) -> list[tuple[str, str]]:
         options = [(_FOLLOW, "")]
+        ids: Sequence[str | None]
         if self._frame is not None:
             ids = self._frame_calls
         else:

@@ -249,6 +249,12 @@ class AmiMagics(Magics):
         self._subscriptions: list[Any] = []
         self._widgets: list[Any] = []
 
+    def _bind(self, name: str, value: Any) -> None:
+        """Put ``value`` in the notebook's namespace as ``name``."""
+        shell = self.shell
+        assert shell is not None  # a magic only runs in the shell it is registered with
+        shell.user_ns[name] = value
+
     @no_var_expand
     @line_cell_magic
     def ami(self, line: str, cell: str | None = None) -> Any:
@@ -286,7 +292,7 @@ class AmiMagics(Magics):
 
             self.pbx = PBX(calls_per_minute=opts.calls_per_minute, seed=opts.seed, speed=opts.speed)
             self.pbx.start()
-            self.shell.user_ns["pbx"] = self.pbx
+            self._bind("pbx", self.pbx)
             print(
                 f"simulated PBX on {self.pbx.host}:{self.pbx.port} "
                 f"({opts.calls_per_minute:g} calls/min, demo user admin); "
@@ -353,7 +359,7 @@ class AmiMagics(Magics):
         self.client = client
         self.history = _History(opts.history)
         self._subscriptions.append(client.on("*", self.history, thread="loop"))
-        self.shell.user_ns[opts.name] = client
+        self._bind(opts.name, client)
         print(f"connected to {client.server} as {user} (client bound to `{opts.name}`)")
         return None
 
@@ -436,7 +442,7 @@ class AmiMagics(Magics):
             )
             recorder.start()
             self.recorder = recorder
-            self.shell.user_ns["recorder"] = recorder
+            self._bind("recorder", recorder)
             print(f"recording to {opts.path}")
             return None
         if self.recorder is None:

@@ -44,11 +44,12 @@ Rule 6: the values of ``Secret`` and ``Key`` never appear in ``repr()`` or ``str
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from itertools import repeat
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from .._accel import accelerator
+from .._timestamp import parse_server_time
 
 __all__ = ["SECRET_KEYS", "Message", "mask_value"]
 
@@ -287,7 +288,8 @@ class _MessageCore:
             text = _text(self._frame)
             fast = _fast_dict(text.split("\n" if self._k & _LF else "\r\n"), text)
             if fast is not None:
-                return fast
+                # A fresh dict the caller owns: no list value in it, so the wider type holds.
+                return cast("dict[str, str | list[str]]", fast)
         return self._to_dict_general()
 
     # Provided by Message (both cores call them).
@@ -305,11 +307,15 @@ def _core() -> type:
 
 
 #: Which implementation of the hot lookups is in use: "C" or "Python".
-_Core: type = _core()
+if TYPE_CHECKING:
+    # The C twin has no stubs; it behaves as the Python core, so check against that.
+    _Core = _MessageCore
+else:
+    _Core = _core()
 IMPLEMENTATION = "C" if _Core is not _MessageCore else "Python"
 
 
-class Message(_Core):  # type: ignore[misc, valid-type]
+class Message(_Core):
     """One AMI message (event, response or action) as received.
 
     Headers form an ordered multi-map with case-insensitive lookup that keeps the original
@@ -359,9 +365,9 @@ class Message(_Core):  # type: ignore[misc, valid-type]
     # -- lazy decoding ------------------------------------------------------------------
 
     def _parse(self) -> list[tuple[str, str]]:
-        items = self._items
-        if items is not None:
-            return items
+        parsed = self._items
+        if parsed is not None:
+            return parsed
         text = _text(self._frame)
         items: list[tuple[str, str]] = []
         stray: list[str] = []
@@ -539,13 +545,7 @@ class Message(_Core):  # type: ignore[misc, valid-type]
     @property
     def server_time(self) -> datetime | None:
         """The server's ``Timestamp:`` (``timestampevents = yes``) as an aware UTC datetime."""
-        value = self.get("Timestamp")
-        if not value:
-            return None
-        try:
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
-        except (ValueError, OverflowError, OSError):
-            return None
+        return parse_server_time(self.get("Timestamp"))
 
     # -- display ------------------------------------------------------------------------
 

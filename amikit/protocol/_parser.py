@@ -113,7 +113,7 @@ class Parser:
         """True while the bytes of an oversized frame are being dropped (Rule 5)."""
         return self._skipping
 
-    def feed(self, data: bytes) -> list[Message]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Message]:
         """Consume ``data`` and return the messages it completed, in order.
 
         Raises

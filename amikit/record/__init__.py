@@ -7,11 +7,10 @@ here: the analysis and Jupyter layers read it from this package, not from its mo
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
-from typing import Any
 
+from .._lazy import lazy_attributes
 from ._schema import (
     GAP_EVENT,
     META_COLUMNS,
@@ -75,14 +74,4 @@ def recording_format(path: str | os.PathLike[str]) -> str:
     return _sniff(Path(path))
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'amikit.record' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

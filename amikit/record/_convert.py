@@ -31,7 +31,7 @@ from queue import Queue
 from typing import TYPE_CHECKING
 
 from .._exceptions import UsageError
-from ._dataset import DatasetWriter, is_dataset, list_parts
+from ._dataset import DatasetWriter, ParquetCompression, is_dataset, list_parts
 from ._load import CHUNK_BYTES, LoadReport, _report_problems, _sniff, iter_text_rows
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def convert(
     to: str | Path,
     *,
     chunk_bytes: int = CHUNK_BYTES,
-    compression: str = "zstd",
+    compression: ParquetCompression = "zstd",
     progress: Callable[[int, int], None] | None = None,
     strict: bool = False,
 ) -> LoadReport:

@@ -50,10 +50,13 @@ import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, unquote
 
 from ._schema import RUN_COLUMNS, polars_schema, run_schema
+
+#: The Parquet codecs polars writes.
+ParquetCompression = Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", "zstd"]
 
 if TYPE_CHECKING:
     import polars as pl
@@ -100,7 +103,9 @@ def _plain_strings(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str] | N
         buffer = io.BytesIO()
         pl.DataFrame(schema=plain).write_parquet(buffer)
         buffer.seek(0)
-        layout = {"ARROW:schema": pl.read_parquet_metadata(buffer)["ARROW:schema"]}
+        layout: dict[str, str] | None = {
+            "ARROW:schema": pl.read_parquet_metadata(buffer)["ARROW:schema"]
+        }
         probe = io.BytesIO()
         rows.head(1).write_parquet(probe, metadata=layout)
         probe.seek(0)
@@ -247,7 +252,7 @@ class DatasetWriter:
         self,
         root: str | Path,
         *,
-        compression: str = "zstd",
+        compression: ParquetCompression = "zstd",
         compression_level: int | None = 1,
         fsync: bool = True,
         private: bool = True,

@@ -869,13 +869,14 @@ def _server_tail(
         server, records, whole = _index_tail(idx, None if key is None else key[0])
         frames = records.filter(pl.col("gap").is_null())
         newer = _newer(frames, key)
-        indexed_end = int((frames["offset"] + frames["len"]).max() or 0) if frames.height else 0
+        ends = frames["offset"] + frames["len"]
+        indexed_end = int(ends.max() or 0) if frames.height else 0  # type: ignore[arg-type]  # polars types max() as any literal; int on an int column
         count = newer.height + _frames_after(log, indexed_end)
         if count == 0:
             break
         report.tail_frames += count
         if fill:
-            start = int(newer["offset"].min()) if newer.height else indexed_end
+            start = int(newer["offset"].min()) if newer.height else indexed_end  # type: ignore[arg-type]  # as max()
             tail_index = records.filter(pl.col("offset") >= start)
             rows = iter_text_rows(log, report=report, _tail=(start, server, tail_index))
             tails[:0] = list(rows)  # older logs' tails go first

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .._timestamp import parse_server_time
 from ..protocol.fields import BRIDGE_SNAPSHOT, CHANNEL_ROLES, CHANNEL_SNAPSHOT
 
 if TYPE_CHECKING:
@@ -155,17 +156,6 @@ def _kind(msg: Message) -> str:
     return "action"
 
 
-def _server_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    from datetime import timezone
-
-    try:
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
 def message_row(
     msg: Message,
     *,
@@ -196,7 +186,7 @@ def message_row(
         if key == "Timestamp" and row["timestamp"] is None:
             # Parsed into `timestamp`; the exact text stays in `extra` (a float round trip
             # could change the last digit).
-            row["timestamp"] = _server_time(value)
+            row["timestamp"] = parse_server_time(value)
         if key in _WIDE and key not in row:
             row[key] = value
         else:

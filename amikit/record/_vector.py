@@ -135,12 +135,14 @@ def _dictionary(line: pl.Series) -> tuple[pl.Series, pl.Series]:
     uid = cat.to_physical()
     uniq = categories.to_series()
     head = min(len(line), 64)
-    if len(uniq) == int(uid.max() or 0) + 1 and uniq.gather(uid.head(head)).equals(line.head(head)):
+    top = int(uid.max() or 0)  # type: ignore[arg-type]  # polars types max() as any literal; int on an int column
+    if len(uniq) == top + 1 and uniq.gather(uid.head(head)).equals(line.head(head)):
         return uid, uniq
     # Not numbered densely (a polars change?): the general, slower way.
     distinct = cat.unique()
     ids = distinct.to_physical()
-    inverse = pl.Series("inv", [0], dtype=pl.UInt32).extend_constant(0, int(ids.max() or 0))
+    last = int(ids.max() or 0)  # type: ignore[arg-type]  # polars types max() as any literal; int on an int column
+    inverse = pl.Series("inv", [0], dtype=pl.UInt32).extend_constant(0, last)
     inverse.scatter(ids, pl.int_range(len(ids), dtype=pl.UInt32, eager=True))
     return inverse.gather(uid), distinct.cast(pl.String)
 
@@ -545,7 +547,7 @@ def _with_end(rows: pl.DataFrame, ends: list[int]) -> pl.DataFrame:
 
 
 def _rows_via_codec(
-    data: bytes, lf: bool, max_frame_size: int, stats: ConvertStats
+    data: bytes | bytearray, lf: bool, max_frame_size: int, stats: ConvertStats
 ) -> tuple[pl.DataFrame, int, ConvertStats]:
     term = b"\n\n" if lf else b"\r\n\r\n"
     parser = Parser(banner=False, max_frame_size=max_frame_size)

@@ -412,15 +412,15 @@ class Call:
         out = []
         cache = self.encoded
         for chunk in event.chunks:
-            if chunk.__class__ is bytes:
+            if isinstance(chunk, bytes):
                 out.append(chunk)
                 continue
-            value = cache.get(chunk)  # type: ignore[call-overload]
+            value = cache.get(chunk)
             if value is None:
-                text = self.slot(chunk, now)  # type: ignore[arg-type]
+                text = self.slot(chunk, now)
                 value = text.encode()
                 if chunk in self.slots:  # a fixed identity, not a time: keep it encoded
-                    cache[chunk] = value  # type: ignore[index]
+                    cache[chunk] = value
             out.append(value)
         return b"".join(out)
 
