@@ -40,7 +40,7 @@ from ._rules import (
     summarize_call,
 )
 
-__all__ = ["calls", "prepare", "with_call_id", "with_epoch", "with_roots"]
+__all__ = ["calls", "prepare", "summaries", "with_call_id", "with_epoch", "with_roots"]
 
 EV = "_ev"
 UID = "_uid"
@@ -425,11 +425,17 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
     return out.lazy()
 
 
-def _epochs(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.Series:
+def _epochs(
+    prepared: pl.DataFrame,
+    extra_long: pl.DataFrame,
+    rules: dict[Any, EpochRule] | None = None,
+) -> pl.Series:
     """Each event's PBX epoch (Rule 8, :class:`._rules.EpochRule`), row-aligned.
 
     Only the few rows that can move the epoch go through Python: gap rows, the first row
     of each connection, ``FullyBooted``, ``Newchannel`` and rows with a startup time.
+    ``rules`` carries the rule of each (server, session) from one slice of a recording to
+    the next (:func:`._chunked.calls_in_slices`); it is updated in place.
     """
     n = prepared.height
     given = {"server": pl.String, "session": pl.String, "kind": pl.String, "connection": pl.Int32}
@@ -474,7 +480,8 @@ def _epochs(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.Series:
         .collect()
     )
     epochs = pl.repeat(0, n, dtype=pl.Int32, eager=True).alias("epoch")
-    restart_possible = (
+    carried = rules is not None
+    restart_possible = carried or (
         marks["_new_conn"].sum() > 1
         or marks["_kind"].eq("gap").any()
         or marks["_startup"].n_unique() > 2
@@ -482,7 +489,8 @@ def _epochs(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.Series:
     )
     if not restart_possible:
         return epochs  # one connection, one startup: nothing can have restarted
-    rules: dict[Any, EpochRule] = {}
+    if rules is None:
+        rules = {}
     at: list[int] = []
     values: list[int] = []
     where = marks["_where"].to_list()
@@ -516,15 +524,20 @@ def _epochs(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.Series:
     return filled["epoch"]
 
 
-def with_scope(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.DataFrame:
+def with_scope(
+    prepared: pl.DataFrame, extra_long: pl.DataFrame, *, has_epoch: bool = False
+) -> pl.DataFrame:
     """The prepared events with ``epoch``, ``_scope`` (Rule 8) and ``call_id``.
 
     Calls are grouped separately within each (server, session, epoch), so no channel of
     one ever links to a channel of another; ``_scope`` numbers these in order of first
     event. A recording of one run of one PBX (the usual case) is grouped in one go.
+    ``has_epoch``: ``prepared`` already holds the right ``epoch`` column (worked out
+    slice by slice), which is kept.
     """
     cols = set(prepared.columns)
-    prepared = prepared.with_columns(_epochs(prepared, extra_long))
+    if not has_epoch:
+        prepared = prepared.with_columns(_epochs(prepared, extra_long))
     keys = [
         (pl.col(k) if k in cols or k == "epoch" else pl.lit(None, dtype=pl.String)).alias(f"_k{i}")
         for i, k in enumerate(BOUNDARIES)
@@ -757,8 +770,26 @@ def calls(frame: FrameT) -> FrameT:
     >>> import amikit
     >>> amikit.calls(amikit.load("capture.raw"))  # doctest: +SKIP
     """
+    from ._chunked import SLICE_ROWS, calls_in_slices
+
+    if isinstance(frame, pl.LazyFrame):
+        # a recording on disk may be larger than memory: read it a slice at a time
+        return calls_in_slices(frame).lazy()
+    if isinstance(frame, pl.DataFrame) and frame.height > SLICE_ROWS:
+        # in memory already, but the grouping's own working set grows with the events
+        return calls_in_slices(frame)
     prepared, extra_long = prepare(frame)
-    scoped = with_scope(prepared, extra_long)
+    out, _ = summaries(with_scope(prepared, extra_long))
+    return out
+
+
+def summaries(scoped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(calls, keys)``: one summary row per call of :func:`with_scope`'s output.
+
+    ``keys`` is row-aligned with ``calls``: each call's ``_scope``, ``call_id``, first
+    ``_pos``, ``last_time``, and ``_all_hung`` (every channel of it has hung up), which
+    tell :func:`._chunked.calls_in_slices` whether a call can still grow.
+    """
     colset = set(scoped.columns)
     needed = [c for c in scoped.columns if c in _FACT_COLUMNS or c in BOUNDARIES]
     events = scoped.lazy().select(*needed, SCOPE, CALL).filter(pl.col(CALL).is_not_null())
@@ -828,5 +859,16 @@ def calls(frame: FrameT) -> FrameT:
         "linkedids": aligned["linkedids"].fill_null([]),
         "channels": aligned["channels"].fill_null([]),
     }
-    out = summaries_frame(rows, given)
-    return out if isinstance(frame, pl.DataFrame) else out.lazy()
+    hung = (
+        chan_df.lazy()
+        .group_by(SCOPE, CALL)
+        .agg(pl.col("hangup_pos").is_not_null().all().alias("_all_hung"))
+    )
+    keys = (
+        call_df.lazy()
+        .select(SCOPE, CALL, "_first_pos", "last_time")
+        .join(hung, on=[SCOPE, CALL], how="left", maintain_order="left")
+        .with_columns(pl.col("_all_hung").fill_null(False))
+        .collect()
+    )
+    return summaries_frame(rows, given), keys

@@ -1,0 +1,104 @@
+"""``calls`` a slice at a time gives exactly the calls of one pass over the whole frame.
+
+Differential: the one-pass ``calls`` of each frame against ``calls_in_slices`` with
+slices from a few rows (a call cut many times over, carried from slice to slice) to
+more than the frame, on every real capture, on recordings that span sessions, servers
+and a PBX restart, on a simulator recording read back lazily from its Parquet dataset,
+and on captures without any time (the carry then counts rows, not seconds).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import amikit
+from amikit import AMIClient
+from amikit.analysis import calls
+from amikit.analysis._chunked import calls_in_slices
+from amikit.record._recorder import RecordingSink
+from amikit.record._schema import rows_to_frame
+from amikit.sim import PBX
+
+from .conftest import KINDS, MIXED60, SAMPLES, capture_messages, frame
+from .test_boundaries import mixed60_rows, restarted
+
+# slices from a few rows (every call cut many times over) to more than the frame; a big
+# frame is cut less finely, as each slice costs a whole grouping pass
+SMALL_SIZES = (7, 64, 1_000)
+LARGE_SIZES = (600, 2_500)
+
+
+def one_pass(events: pl.DataFrame) -> pl.DataFrame:
+    """The calls of the whole frame at once (the frame is under one slice)."""
+    assert events.height < 400_000
+    return calls(events)
+
+
+def same_in_slices(events: pl.DataFrame, **options: Any) -> pl.DataFrame:
+    whole = one_pass(events)
+    for rows in SMALL_SIZES if events.height <= 1_000 else LARGE_SIZES:
+        assert_frame_equal(calls_in_slices(events, slice_rows=rows, **options), whole)
+    return whole
+
+
+@pytest.mark.parametrize("path", [MIXED60, *KINDS, *SAMPLES], ids=lambda p: p.name)
+def test_every_capture_in_slices(path: Path) -> None:
+    whole = same_in_slices(frame(path))
+    assert whole.height
+
+
+def test_a_capture_without_times_carries_by_rows() -> None:
+    events = frame(MIXED60).with_columns(
+        pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias(c) for c in ("timestamp", "received_at")
+    )
+    # a settle shorter than the calls: any mistake in the carry would split one
+    whole = same_in_slices(events, settle_rows=50)
+    assert whole.height == one_pass(frame(MIXED60)).height
+
+
+def test_a_restart_and_repeated_ids_in_slices() -> None:
+    rows = mixed60_rows()
+    head, tail = int(len(rows) * 0.25), int(len(rows) * 0.75)
+    events = restarted(rows[head:], rows[:tail])
+    whole = same_in_slices(events)
+    assert sorted(whole["epoch"].unique().to_list()) == [0, 1]
+    assert whole["in_progress"].any() and whole["joined_late"].any()
+
+
+def test_sessions_and_servers_in_one_dataset_in_slices(tmp_path: Path) -> None:
+    messages = capture_messages(MIXED60)
+    for server in ("pbx-a:5038", "pbx-a:5038", "pbx-b:5038"):
+        with RecordingSink(tmp_path, server=server) as sink:
+            for m in messages:
+                sink.put(m)
+    events = amikit.load(tmp_path)
+    whole = same_in_slices(events)
+    assert whole.select("server", "session").n_unique() == 3
+
+
+def test_a_simulator_recording_read_lazily_in_slices(tmp_path: Path) -> None:
+    with PBX(calls_per_minute=0, seed=11, speed=5.0) as pbx:
+        client = AMIClient("127.0.0.1", pbx.port, "admin", "amikit", timeout=5.0)
+        with client, amikit.Recorder(client, tmp_path / "rec"):
+            started = [pbx.call(s) for s in ("answered", "busy", "hold", "answered", "noanswer")]
+            deadline = time.monotonic() + 60
+            while not all(c.finished for c in started[:2]) and time.monotonic() < deadline:
+                time.sleep(0.05)  # the PBX has no "all calls over" event: poll, bounded
+    events = amikit.load(tmp_path / "rec")
+    whole = same_in_slices(events)
+    assert whole.height >= 2
+    # calls of a LazyFrame (a scanned dataset) read it a slice at a time
+    lazy = calls(amikit.scan(tmp_path / "rec"))
+    assert isinstance(lazy, pl.LazyFrame)
+    assert_frame_equal(lazy.collect(), whole)
+
+
+def test_an_empty_frame_in_slices() -> None:
+    events = rows_to_frame([])
+    assert calls_in_slices(events, slice_rows=7).height == 0
