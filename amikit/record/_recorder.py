@@ -46,7 +46,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,22 @@ _INTERRUPT_RETRIES = 5
 #: 3,000 events/s, a few hundred MB): beyond it, messages are counted as dropped.
 DEFAULT_MAX_BACKLOG = 500_000
 _PARQUET_FAILURE = ("stop", "keep-text")
+
+
+_ROTATE_LOCK = threading.Lock()
+
+
+def rotated_log_name(directory: Path, stamp: str) -> Path:
+    """``directory/ami-log-<stamp>.txt``, the stamp moved on by a microsecond until neither
+    that log nor its index exists (another server's log rotated at the same time)."""
+    from ._textlog import index_path
+
+    while True:
+        target = directory / f"ami-log-{stamp}.txt"
+        if not target.exists() and not index_path(target).exists():
+            return target
+        moved = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f") + timedelta(microseconds=1)
+        stamp = moved.strftime("%Y%m%dT%H%M%S%f")
 
 
 class _Gap:
@@ -302,14 +318,17 @@ class RecordingSink:
 
         make_private_dir(self.path, self.private)
         if self.parquet:
-            from ._dataset import DatasetWriter, is_dataset
+            from ._dataset import DatasetWriter, is_dataset, partition_dir
 
             self.appended = is_dataset(self.path)
-            if self.appended:
+            # Only earlier rows of this same server are worth a word: other servers' rows
+            # are a fleet recorded into one folder (`amikit record A B`), never mixed anyway.
+            if self.appended and partition_dir(self.path, self.server, None).parent.exists():
                 _log.warning(
-                    "%s already holds a recording: appending as a new session %s "
+                    "%s already holds a recording of %s: appending as a new session %s "
                     "(its calls stay apart from the earlier ones)",
                     self.path,
+                    self.server,
                     self.session,
                 )
 
@@ -391,9 +410,13 @@ class RecordingSink:
 
         log.close()
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        target = self.path / f"ami-log-{stamp}.txt"
-        log.path.rename(target)
-        index_path(log.path).rename(index_path(target))
+        # Several servers recorded into one folder rotate on their own writer threads: the
+        # choice of a free name and the renames happen under one lock, so two logs rotated
+        # in the same microsecond never take (and silently replace) the same name.
+        with _ROTATE_LOCK:
+            target = rotated_log_name(self.path, stamp)
+            log.path.rename(target)
+            index_path(log.path).rename(index_path(target))
         self._open_log()
 
     def _run(self) -> None:

@@ -141,6 +141,10 @@ class TextLogWriter:
         if session is not None:
             # the frames indexed after this line belong to this recording session
             self._idx.write(json.dumps({"amikit": "session", "session": session}) + "\n")
+        # On disk at once: another server's recorder starting next in the same folder reads
+        # this header to learn that ``ami-log.txt`` is taken (``log_for_server``); left in
+        # the buffer, both would append to the one log and their index offsets would clash.
+        self._idx.flush()
 
     @property
     def size(self) -> int:
