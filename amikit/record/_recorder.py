@@ -518,12 +518,23 @@ class RecordingSink:
         if self.rotate_bytes is None and not self._batch_has_gap:
             # the common case: one bulk write of frames and index lines
             msgs: list[Message] = batch  # type: ignore[assignment]
-            self._log.write_columns(
+            columns = (
                 [m.raw for m in msgs],
                 [m.seq for m in msgs],
                 [m.connection for m in msgs],
                 _micros_list(msgs),
             )
+            for attempt in range(_INTERRUPT_RETRIES + 1):
+                try:
+                    self._log.write_columns(*columns)
+                    break
+                except KeyboardInterrupt:
+                    # Raised by polars before anything is written (write_columns does all
+                    # its polars work first): as in _write_parquet, the Ctrl-C was meant for
+                    # the program; hand it on and write again.
+                    if attempt == _INTERRUPT_RETRIES:
+                        raise
+                    _thread.interrupt_main()
             self.text_written += len(msgs)
             return
         frames: list[tuple[bytes, int | None, int | None, datetime | None]] = []
@@ -592,7 +603,15 @@ class RecordingSink:
     def _compact(self) -> None:
         parts, self._small_parts = self._small_parts, []
         if len(parts) > 1:
-            self._dataset.compact(parts)
+            try:
+                self._dataset.compact(parts)
+            except KeyboardInterrupt:
+                # A Ctrl-C for the program, raised by polars while it read or wrote (see
+                # _write_parquet): the partition being compacted was not replaced yet, so
+                # its small parts are complete and stay; the next compaction (if any) takes
+                # again those still there (an earlier partition's may be compacted already).
+                self._small_parts = [p for p in parts if p.exists()] + self._small_parts
+                _thread.interrupt_main()
 
     def _lost_to_parquet(self, pending: list[Message | _Gap]) -> None:
         if self._log is None:  # else they are in the text log: recorded, not dropped

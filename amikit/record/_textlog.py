@@ -211,8 +211,12 @@ class TextLogWriter:
                 "received_at": pl.Series(micros, dtype=pl.Int64),
             }
         )
+        # Every polars step before the first byte is written: polars may turn a Ctrl-C meant
+        # for the program into a KeyboardInterrupt here (see the recorder), and then nothing
+        # is half-written and the call can be made again.
+        lines = index.write_ndjson()
         self._log.write(b"".join(raws))
-        self._idx.write(index.write_ndjson())
+        self._idx.write(lines)
         self.offset += int(lens.sum())
         self.frames += len(raws)
 
