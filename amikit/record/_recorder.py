@@ -265,6 +265,11 @@ class RecordingSink:
         #: Messages turned away: over ``max_backlog``, or after a write error (Rule 1, 5).
         self.dropped = 0
 
+    @property
+    def text_log(self) -> Path | None:
+        """The live text log (None before :meth:`start`, or with ``text=False``)."""
+        return self._log_path
+
     # -- input (any thread) -----------------------------------------------------------------
 
     def put(self, msg: Message) -> None:
