@@ -48,7 +48,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._exceptions import UsageError
 from ..protocol import Message, encode_message, mask_value
@@ -62,11 +62,15 @@ __all__ = ["Recorder", "RecordingSink"]
 
 log = logging.getLogger("amikit.record")
 
+_T = TypeVar("_T")
 _WAKE = 0.25
 _TEXT_FLUSH = 0.5
 _AUTH_ACTIONS = frozenset({"login", "challenge"})
-# How often a Parquet write interrupted by a Ctrl-C meant for the program is tried again.
-_INTERRUPT_RETRIES = 5
+# How often a write interrupted by a Ctrl-C meant for the program is tried again, and the
+# pause before each new try (growing: 0.05 s, 0.1 s, ... about 2.7 s in all), so that the
+# main thread has taken the interrupt before polars looks for one again.
+_INTERRUPT_RETRIES = 10
+_INTERRUPT_PAUSE = 0.05
 #: Messages the recorder holds at most while its writer catches up (about 3 minutes at
 #: 3,000 events/s, a few hundred MB): beyond it, messages are counted as dropped.
 DEFAULT_MAX_BACKLOG = 500_000
@@ -87,6 +91,30 @@ def rotated_log_name(directory: Path, stamp: str) -> Path:
             return target
         moved = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f") + timedelta(microseconds=1)
         stamp = moved.strftime("%Y%m%dT%H%M%S%f")
+
+
+def _despite_interrupts(step: Callable[[], _T]) -> _T:
+    """``step()`` (polars work on the writer thread), tried again when it is interrupted.
+
+    polars turns a Ctrl-C that arrives while it computes into a KeyboardInterrupt in
+    whichever thread runs the query: here, the writer. The interrupt was meant for the
+    program, not for the recording: it is handed to the main thread once (its own SIGINT
+    handler runs) and the step runs again after a pause, until the main thread has taken
+    it. Each step does its polars work before it writes anything (a part goes to a hidden
+    temporary file first), so a retried step never writes twice.
+    """
+    handed_on = False
+    for attempt in range(_INTERRUPT_RETRIES + 1):
+        try:
+            return step()
+        except KeyboardInterrupt:
+            if attempt == _INTERRUPT_RETRIES:
+                raise
+            if not handed_on:
+                _thread.interrupt_main()
+                handed_on = True
+            time.sleep(_INTERRUPT_PAUSE * (attempt + 1))
+    raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 class _Gap:
@@ -529,17 +557,7 @@ class RecordingSink:
                 [m.connection for m in msgs],
                 _micros_list(msgs),
             )
-            for attempt in range(_INTERRUPT_RETRIES + 1):
-                try:
-                    self._log.write_columns(*columns)
-                    break
-                except KeyboardInterrupt:
-                    # Raised by polars before anything is written (write_columns does all
-                    # its polars work first): as in _write_parquet, the Ctrl-C was meant for
-                    # the program; hand it on and write again.
-                    if attempt == _INTERRUPT_RETRIES:
-                        raise
-                    _thread.interrupt_main()
+            _despite_interrupts(lambda: self._log.write_columns(*columns))
             self.text_written += len(msgs)
             return
         frames: list[tuple[bytes, int | None, int | None, datetime | None]] = []
@@ -583,24 +601,15 @@ class RecordingSink:
         self._pending_since = time.monotonic()
         if not pending:
             return
-        for attempt in range(_INTERRUPT_RETRIES + 1):
-            try:
-                self._small_parts += self._dataset.write(self.rows(pending))
-                break
-            except KeyboardInterrupt:
-                if attempt == _INTERRUPT_RETRIES:
-                    self._lost_to_parquet(pending)
-                    raise
-                # polars turns a Ctrl-C that arrives while it computes into a
-                # KeyboardInterrupt in whichever thread runs the query: here, the writer.
-                # The interrupt was meant for the program, not for the recording: hand it
-                # to the main thread (its own SIGINT handler runs) and write the rows again.
-                # A part interrupted mid-write stays a hidden temporary file that loaders
-                # skip; the retry writes a complete one.
-                _thread.interrupt_main()
-            except BaseException:
-                self._lost_to_parquet(pending)
-                raise
+        try:
+            # A part interrupted mid-write stays a hidden temporary file that loaders skip;
+            # the retry writes a complete one.
+            self._small_parts += _despite_interrupts(
+                lambda: self._dataset.write(self.rows(pending))
+            )
+        except BaseException:
+            self._lost_to_parquet(pending)
+            raise
         self.parquet_written += sum(1 for p in pending if isinstance(p, Message))
         if self.compact_parts and len(self._small_parts) >= self.compact_parts:
             self._compact()
@@ -612,9 +621,10 @@ class RecordingSink:
                 self._dataset.compact(parts)
             except KeyboardInterrupt:
                 # A Ctrl-C for the program, raised by polars while it read or wrote (see
-                # _write_parquet): the partition being compacted was not replaced yet, so
-                # its small parts are complete and stay; the next compaction (if any) takes
-                # again those still there (an earlier partition's may be compacted already).
+                # _despite_interrupts); compacting can wait, so it is not tried again. The
+                # partition being compacted was not replaced yet: its small parts are
+                # complete and stay; the next compaction (if any) takes again those still
+                # there (an earlier partition's may be compacted already).
                 self._small_parts = [p for p in parts if p.exists()] + self._small_parts
                 _thread.interrupt_main()
 
