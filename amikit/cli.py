@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("amikit._cli.demo", "run the built-in simulated PBX and watch it live"),
     "serve": ("amikit._cli.serve", "serve the simulated PBX (or replay a recording) on loopback"),
     "tail": ("amikit._cli.tail", "connect to an AMI server and print events as they arrive"),
-    "record": ("amikit._cli.record", "record an AMI server to a text log and Parquet"),
+    "record": ("amikit._cli.record", "record one or several AMI servers to text logs and Parquet"),
     "convert": ("amikit._cli.convert", "convert a capture or text log to a Parquet dataset"),
     "summary": ("amikit._cli.summary", "summarise an AMI capture: messages, events, calls"),
     "calls": ("amikit._cli.calls", "one line per call of a recording"),

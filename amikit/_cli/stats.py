@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ._events import add_server_argument, fmt_seconds, load_events, only_server, table
+
+if TYPE_CHECKING:
+    import polars as pl
 
 EXAMPLES = """\
 amikit stats recordings/pbx1
 amikit stats capture.raw --top 5 --format csv
+amikit stats recordings/fleet                      # several PBXs: a row per server too
+amikit stats recordings/fleet --server pbx-a:5038  # one of them
 """
 
 
@@ -22,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 SECTIONS = [
+    ("server", "by server"),  # only when the recording holds several PBXs
     ("disposition", "by disposition"),
     ("hangup_cause", "by hangup cause"),
     ("dialed", "by number dialed"),
@@ -29,6 +36,22 @@ SECTIONS = [
     ("queue", "by queue"),
     ("hour", "by hour"),
 ]
+
+
+def per_server(summary: pl.DataFrame) -> pl.DataFrame | None:
+    """The overall figures of each server, as rows ``by == "server"``, ``key`` its name;
+    None when the calls come from one server (the output stays as it always was)."""
+    import polars as pl
+
+    from ..analysis import stats
+
+    if summary["server"].n_unique() < 2:
+        return None
+    rows = stats(summary, by=["all"], per_server=True)
+    assert isinstance(rows, pl.DataFrame)
+    # every call of a PBX recorded without a name has a null server: shown as "-"
+    name = pl.col("server").fill_null("-")
+    return rows.with_columns(pl.lit("server").alias("by"), name.alias("key")).drop("server")
 
 
 def _ratio(value: float | None) -> str:
@@ -44,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     summary = calls(events)
     result = stats(summary)
     assert isinstance(result, pl.DataFrame) and isinstance(summary, pl.DataFrame)
+    servers = per_server(summary)
+    if servers is not None:  # rows of the same shape: by "server", key = its name
+        result = pl.concat([result, servers], how="vertical")
     if args.format == "csv":
         print(result.write_csv(), end="")
         return 0
@@ -71,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         mean = rate["events"].mean()  # a float: the column is a count
         print(f"events per second: peak {peak}, mean {mean:.1f}")  # type: ignore[str-bytes-safe]
     for by, title in SECTIONS:
-        part = result.filter(pl.col("by") == by).head(args.top)
+        part = result.filter(pl.col("by") == by)
+        part = part if by == "server" else part.head(args.top)  # every server, always
         if part.height == 0:
             continue
         rows = [

@@ -78,6 +78,8 @@ def _metrics() -> list[pl.Expr]:
 def stats(
     calls_frame: FrameT,
     by: Sequence[str] = BREAKDOWNS,
+    *,
+    per_server: bool = False,
 ) -> FrameT:
     """Call statistics: counts, answer-seizure ratio, durations, by several breakdowns.
 
@@ -89,6 +91,10 @@ def stats(
     by
         Which breakdowns, from :data:`BREAKDOWNS`: ``all``, ``day``, ``hour``,
         ``disposition``, ``hangup_cause``, ``caller``, ``dialed``, ``queue``.
+    per_server
+        Every breakdown within each PBX of a recording of several (``amikit record A B``):
+        a first column ``server``, rows by server (ascending), then as without it. A
+        recording of one PBX gives the same rows as without it, plus that column.
 
     Returns
     -------
@@ -101,6 +107,11 @@ def stats(
         ``p90_billsec`` (answered calls), ``total_billsec``, ``mean_ring_time`` (answered
         calls), ``mean_queue_wait`` (seconds). Rows keep the order of ``by``; within a
         breakdown, time keys ascend and other keys go by descending number of calls.
+
+    Examples
+    --------
+    >>> fleet = amikit.load("recordings/fleet")                      # doctest: +SKIP
+    >>> stats(calls(fleet), by=["all"], per_server=True)             # doctest: +SKIP
     """
     lf = lazy(calls_frame)
     if "event" in columns_of(lf) and "disposition" not in columns_of(lf):
@@ -121,21 +132,27 @@ def stats(
     lf = lf.with_columns(flags).with_columns(
         (~pl.col("in_progress") & ~pl.col("joined_late")).alias(_WHOLE)
     )
+    # Per server, the server is one more grouping key (and the first sort key): a call
+    # belongs to one server (calls() never groups across servers), so nothing is shared.
+    if per_server and "server" not in have:
+        lf = lf.with_columns(pl.lit(None, dtype=pl.String).alias("server"))
+    group = ["server", "key"] if per_server else ["key"]
     parts = []
     for i, name in enumerate(by):
         rows = lf.filter(pl.col(_WHOLE)) if name in _OUTCOME_BREAKDOWNS else lf
         part = (
             rows.with_columns(_key(name).cast(pl.String).alias("key"))
             .filter(pl.col("key").is_not_null())
-            .group_by("key")
+            .group_by(group)
             .agg(_metrics())
             .with_columns(pl.lit(name).alias("by"), pl.lit(i).alias("_order"))
         )
         sort = ["key"] if name in ("day", "hour", "all") else ["calls", "key"]
         descending = [False] if len(sort) == 1 else [True, False]
         parts.append(part.sort(sort, descending=descending))
-    out = pl.concat(parts, how="vertical").sort("_order", maintain_order=True).drop("_order")
-    out = out.select("by", "key", pl.all().exclude("by", "key"))
+    order = ["server", "_order"] if per_server else ["_order"]
+    out = pl.concat(parts, how="vertical").sort(order, maintain_order=True).drop("_order")
+    out = out.select(*group[:-1], "by", "key", pl.all().exclude(*group, "by"))
     return like(out, calls_frame)
 
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,6 +76,7 @@ NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _MAGIC = b"PAR1"
 _REPLACES = "amikit.replaces"  # metadata key of a compacted part (Rule 6)
 _COMPACTED = "c.parquet"  # name ending of a compacted part
+_MARKER_LOCK = threading.Lock()
 
 
 _LAYOUTS: dict[tuple[tuple[str, str], ...], dict[str, str] | None] = {}
@@ -284,18 +286,22 @@ class DatasetWriter:
         """Set ``flag`` true in the marker file (``run_columns``; ``subset``: the parts
         hold only some of the messages of the text log beside them, by design)."""
         marker = self.root / MARKER
-        try:
-            info = json.loads(marker.read_text())
-        except (OSError, ValueError):
-            info = {"format": "amikit-recording", "version": 1}
-        if not info.get(flag):
-            info[flag] = True
-            self._write_marker(info)
+        # One writer per server may share the folder (`amikit record A B`), each on its own
+        # thread: read-modify-write under one lock, or one writer's flag could be lost.
+        with _MARKER_LOCK:
+            try:
+                info = json.loads(marker.read_text())
+            except (OSError, ValueError):
+                info = {"format": "amikit-recording", "version": 1}
+            if not info.get(flag):
+                info[flag] = True
+                self._write_marker(info)
 
     def _write_marker(self, info: dict) -> None:
         from ._files import make_private_file
 
-        tmp = self.root / f".{MARKER}.{os.getpid()}.tmp"
+        # a temporary of this thread's own: two writers never rename each other's
+        tmp = self.root / f".{MARKER}.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_text(json.dumps(info) + "\n")
         make_private_file(tmp, self.private)
         os.replace(tmp, self.root / MARKER)

@@ -46,9 +46,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._exceptions import UsageError
 from ..protocol import Message, encode_message, mask_value
@@ -62,15 +62,59 @@ __all__ = ["Recorder", "RecordingSink"]
 
 log = logging.getLogger("amikit.record")
 
+_T = TypeVar("_T")
 _WAKE = 0.25
 _TEXT_FLUSH = 0.5
 _AUTH_ACTIONS = frozenset({"login", "challenge"})
-# How often a Parquet write interrupted by a Ctrl-C meant for the program is tried again.
-_INTERRUPT_RETRIES = 5
+# How often a write interrupted by a Ctrl-C meant for the program is tried again, and the
+# pause before each new try (growing: 0.05 s, 0.1 s, ... about 2.7 s in all), so that the
+# main thread has taken the interrupt before polars looks for one again.
+_INTERRUPT_RETRIES = 10
+_INTERRUPT_PAUSE = 0.05
 #: Messages the recorder holds at most while its writer catches up (about 3 minutes at
 #: 3,000 events/s, a few hundred MB): beyond it, messages are counted as dropped.
 DEFAULT_MAX_BACKLOG = 500_000
 _PARQUET_FAILURE = ("stop", "keep-text")
+
+
+_ROTATE_LOCK = threading.Lock()
+
+
+def rotated_log_name(directory: Path, stamp: str) -> Path:
+    """``directory/ami-log-<stamp>.txt``, the stamp moved on by a microsecond until neither
+    that log nor its index exists (another server's log rotated at the same time)."""
+    from ._textlog import index_path
+
+    while True:
+        target = directory / f"ami-log-{stamp}.txt"
+        if not target.exists() and not index_path(target).exists():
+            return target
+        moved = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f") + timedelta(microseconds=1)
+        stamp = moved.strftime("%Y%m%dT%H%M%S%f")
+
+
+def _despite_interrupts(step: Callable[[], _T]) -> _T:
+    """``step()`` (polars work on the writer thread), tried again when it is interrupted.
+
+    polars turns a Ctrl-C that arrives while it computes into a KeyboardInterrupt in
+    whichever thread runs the query: here, the writer. The interrupt was meant for the
+    program, not for the recording: it is handed to the main thread once (its own SIGINT
+    handler runs) and the step runs again after a pause, until the main thread has taken
+    it. Each step does its polars work before it writes anything (a part goes to a hidden
+    temporary file first), so a retried step never writes twice.
+    """
+    handed_on = False
+    for attempt in range(_INTERRUPT_RETRIES + 1):
+        try:
+            return step()
+        except KeyboardInterrupt:
+            if attempt == _INTERRUPT_RETRIES:
+                raise
+            if not handed_on:
+                _thread.interrupt_main()
+                handed_on = True
+            time.sleep(_INTERRUPT_PAUSE * (attempt + 1))
+    raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 class _Gap:
@@ -249,6 +293,11 @@ class RecordingSink:
         #: Messages turned away: over ``max_backlog``, or after a write error (Rule 1, 5).
         self.dropped = 0
 
+    @property
+    def text_log(self) -> Path | None:
+        """The live text log (None before :meth:`start`, or with ``text=False``)."""
+        return self._log_path
+
     # -- input (any thread) -----------------------------------------------------------------
 
     def put(self, msg: Message) -> None:
@@ -302,14 +351,17 @@ class RecordingSink:
 
         make_private_dir(self.path, self.private)
         if self.parquet:
-            from ._dataset import DatasetWriter, is_dataset
+            from ._dataset import DatasetWriter, is_dataset, partition_dir
 
             self.appended = is_dataset(self.path)
-            if self.appended:
+            # Only earlier rows of this same server are worth a word: other servers' rows
+            # are a fleet recorded into one folder (`amikit record A B`), never mixed anyway.
+            if self.appended and partition_dir(self.path, self.server, None).parent.exists():
                 _log.warning(
-                    "%s already holds a recording: appending as a new session %s "
+                    "%s already holds a recording of %s: appending as a new session %s "
                     "(its calls stay apart from the earlier ones)",
                     self.path,
+                    self.server,
                     self.session,
                 )
 
@@ -391,9 +443,13 @@ class RecordingSink:
 
         log.close()
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        target = self.path / f"ami-log-{stamp}.txt"
-        log.path.rename(target)
-        index_path(log.path).rename(index_path(target))
+        # Several servers recorded into one folder rotate on their own writer threads: the
+        # choice of a free name and the renames happen under one lock, so two logs rotated
+        # in the same microsecond never take (and silently replace) the same name.
+        with _ROTATE_LOCK:
+            target = rotated_log_name(self.path, stamp)
+            log.path.rename(target)
+            index_path(log.path).rename(index_path(target))
         self._open_log()
 
     def _run(self) -> None:
@@ -495,12 +551,13 @@ class RecordingSink:
         if self.rotate_bytes is None and not self._batch_has_gap:
             # the common case: one bulk write of frames and index lines
             msgs: list[Message] = batch  # type: ignore[assignment]
-            self._log.write_columns(
+            columns = (
                 [m.raw for m in msgs],
                 [m.seq for m in msgs],
                 [m.connection for m in msgs],
                 _micros_list(msgs),
             )
+            _despite_interrupts(lambda: self._log.write_columns(*columns))
             self.text_written += len(msgs)
             return
         frames: list[tuple[bytes, int | None, int | None, datetime | None]] = []
@@ -544,24 +601,15 @@ class RecordingSink:
         self._pending_since = time.monotonic()
         if not pending:
             return
-        for attempt in range(_INTERRUPT_RETRIES + 1):
-            try:
-                self._small_parts += self._dataset.write(self.rows(pending))
-                break
-            except KeyboardInterrupt:
-                if attempt == _INTERRUPT_RETRIES:
-                    self._lost_to_parquet(pending)
-                    raise
-                # polars turns a Ctrl-C that arrives while it computes into a
-                # KeyboardInterrupt in whichever thread runs the query: here, the writer.
-                # The interrupt was meant for the program, not for the recording: hand it
-                # to the main thread (its own SIGINT handler runs) and write the rows again.
-                # A part interrupted mid-write stays a hidden temporary file that loaders
-                # skip; the retry writes a complete one.
-                _thread.interrupt_main()
-            except BaseException:
-                self._lost_to_parquet(pending)
-                raise
+        try:
+            # A part interrupted mid-write stays a hidden temporary file that loaders skip;
+            # the retry writes a complete one.
+            self._small_parts += _despite_interrupts(
+                lambda: self._dataset.write(self.rows(pending))
+            )
+        except BaseException:
+            self._lost_to_parquet(pending)
+            raise
         self.parquet_written += sum(1 for p in pending if isinstance(p, Message))
         if self.compact_parts and len(self._small_parts) >= self.compact_parts:
             self._compact()
@@ -569,7 +617,16 @@ class RecordingSink:
     def _compact(self) -> None:
         parts, self._small_parts = self._small_parts, []
         if len(parts) > 1:
-            self._dataset.compact(parts)
+            try:
+                self._dataset.compact(parts)
+            except KeyboardInterrupt:
+                # A Ctrl-C for the program, raised by polars while it read or wrote (see
+                # _despite_interrupts); compacting can wait, so it is not tried again. The
+                # partition being compacted was not replaced yet: its small parts are
+                # complete and stay; the next compaction (if any) takes again those still
+                # there (an earlier partition's may be compacted already).
+                self._small_parts = [p for p in parts if p.exists()] + self._small_parts
+                _thread.interrupt_main()
 
     def _lost_to_parquet(self, pending: list[Message | _Gap]) -> None:
         if self._log is None:  # else they are in the text log: recorded, not dropped

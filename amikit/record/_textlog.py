@@ -141,6 +141,10 @@ class TextLogWriter:
         if session is not None:
             # the frames indexed after this line belong to this recording session
             self._idx.write(json.dumps({"amikit": "session", "session": session}) + "\n")
+        # On disk at once: another server's recorder starting next in the same folder reads
+        # this header to learn that ``ami-log.txt`` is taken (``log_for_server``); left in
+        # the buffer, both would append to the one log and their index offsets would clash.
+        self._idx.flush()
 
     @property
     def size(self) -> int:
@@ -207,8 +211,12 @@ class TextLogWriter:
                 "received_at": pl.Series(micros, dtype=pl.Int64),
             }
         )
+        # Every polars step before the first byte is written: polars may turn a Ctrl-C meant
+        # for the program into a KeyboardInterrupt here (see the recorder), and then nothing
+        # is half-written and the call can be made again.
+        lines = index.write_ndjson()
         self._log.write(b"".join(raws))
-        self._idx.write(index.write_ndjson())
+        self._idx.write(lines)
         self.offset += int(lens.sum())
         self.frames += len(raws)
 

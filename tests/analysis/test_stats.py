@@ -66,3 +66,19 @@ def test_event_rate_counts_every_timed_event(mixed60: pl.DataFrame) -> None:
     assert by_event["events"].sum() == timed
     assert by_event.columns == ["time", "event", "events"]
     assert amikit.event_rate is event_rate and amikit.stats is stats
+
+
+def test_stats_per_server_equals_stats_of_each_server_alone(mixed_calls: pl.DataFrame) -> None:
+    east = mixed_calls.with_columns(pl.lit("east").alias("server"))
+    west = mixed_calls.head(20).with_columns(pl.lit("west").alias("server"))
+    table = stats(pl.concat([west, east]), per_server=True)
+    assert table.columns[:3] == ["server", "by", "key"]
+    assert table["server"].unique(maintain_order=True).to_list() == ["east", "west"]
+    for server, calls_of_server in (("east", east), ("west", west)):
+        alone = stats(calls_of_server)
+        mine = table.filter(pl.col("server") == server).drop("server")
+        assert mine.equals(alone), server
+    # one server: the rows of plain stats(), plus the column
+    assert stats(east, per_server=True).drop("server").equals(stats(east))
+    lazy_table = stats(pl.concat([west, east]).lazy(), by=["all"], per_server=True)
+    assert lazy_table.collect()["calls"].to_list() == [63, 20]

@@ -40,3 +40,27 @@ def test_an_unknown_server_is_a_clear_error(capsys, tmp_path: Path) -> None:
     assert main(["stats", rec, "--server", "pbx-c:5038"]) != 0
     err = capsys.readouterr().err
     assert "pbx-c:5038" in err and "pbx-a:5038, pbx-b:5038" in err
+
+
+def test_stats_of_several_servers_has_a_row_per_server(capsys, tmp_path: Path) -> None:
+    rec = str(two_pbx_recording(tmp_path / "rec"))
+    assert main(["stats", rec]) == 0
+    out = capsys.readouterr().out
+    section = out.split("by server\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    rows = {line.split()[0]: line.split()[1:3] for line in section[1:] if line.strip()}
+    assert {k: v for k, v in rows.items() if k.startswith("pbx")} == {
+        "pbx-a:5038": ["63", "51"],
+        "pbx-b:5038": ["1", "1"],
+    }
+    assert main(["stats", rec, "--format", "csv"]) == 0
+    table = pl.read_csv(capsys.readouterr().out.encode())
+    per_server = table.filter(pl.col("by") == "server")
+    assert dict(per_server.select("key", "calls").iter_rows()) == {
+        "pbx-a:5038": 63,
+        "pbx-b:5038": 1,
+    }
+    # one server (chosen, or the only one): no per-server rows, the output as it always was
+    assert main(["stats", rec, "--server", "pbx-a:5038"]) == 0
+    assert "by server" not in capsys.readouterr().out
+    assert main(["stats", rec, "--server", "pbx-a:5038", "--format", "csv"]) == 0
+    assert "server" not in pl.read_csv(capsys.readouterr().out.encode())["by"].to_list()
