@@ -33,6 +33,7 @@ RANK = {
     "amikit._loop_thread": 0,
     "amikit._lazy": 0,
     "amikit._timestamp": 0,
+    "amikit._privilege": 0,
     "amikit._exceptions": 1,
     "amikit.protocol": 1,
     "amikit.client": 2,

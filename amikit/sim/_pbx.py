@@ -22,7 +22,6 @@ wire output.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
 import re
@@ -32,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._exceptions import UsageError
+from .._privilege import privilege_classes
 from ..protocol import Message
 from ._calls import Call, Engine, Frame
 from ._scenarios import SCENARIOS, resolve_mix, scenario_for
@@ -85,14 +85,6 @@ def _parse_callerid(text: str | None) -> tuple[str, str] | None:
     if m:
         return (m.group(2) or "<unknown>", m.group(1).strip() or "<unknown>")
     return (text.strip(), "<unknown>")
-
-
-@functools.lru_cache(maxsize=64)
-def _classes(privilege: str) -> frozenset[str]:
-    """``"call,all"`` -> ``{"call"}``: the classes a session must be allowed to read."""
-    return frozenset(
-        p.strip().lower() for p in privilege.split(",") if p.strip() and p.strip().lower() != "all"
-    )
 
 
 def _hms(seconds: float) -> str:
@@ -320,7 +312,7 @@ class PBX:
         if not frames and not self._after_batch:
             return
         self.events_sent += len(frames)
-        msgs = [(Message(f.data), _classes(f.privilege)) for f in frames]
+        msgs = [(Message(f.data), privilege_classes(f.privilege)) for f in frames]
         after, self._after_batch = self._after_batch, []
         with self._inflight_cond:
             self._inflight += 1

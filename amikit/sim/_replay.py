@@ -37,19 +37,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .._privilege import privilege_classes
 from ..protocol import Message, Parser
 from ._extract import load_events
 from ._server import AMIServer, ServerSession, User
 
 __all__ = ["Replay", "recording_events", "replay"]
-
-
-def _classes(text: str | None) -> frozenset[str]:
-    if not text:
-        return frozenset()
-    return frozenset(
-        p.strip().lower() for p in text.split(",") if p.strip() and p.strip().lower() != "all"
-    )
 
 
 _TEXT_LOGS = "ami-log*.txt"
@@ -197,7 +190,7 @@ class Replay:
         timed = recording_events(self.path)
         first = timed[0][0] if timed else 0.0
         self.events: list[tuple[float, Message, frozenset[str]]] = [
-            (t - first, msg, _classes(msg.get("Privilege"))) for t, msg in timed
+            (t - first, msg, privilege_classes(msg.get("Privilege"))) for t, msg in timed
         ]
         self.duration = self.events[-1][0] if self.events else 0.0
         self.server = AMIServer(users, host=host, port=port)

@@ -50,6 +50,7 @@ from typing import Any, Literal
 
 from .._exceptions import RemoteProtocolError, UsageError
 from .._loop_thread import LoopThread
+from .._privilege import class_names, privilege_classes
 from ..protocol import Message, Parser, encode_message, login_key
 
 __all__ = ["AMIServer", "ActionHandler", "ServerSession", "User"]
@@ -107,9 +108,7 @@ _PRE_AUTH = frozenset({"login", "challenge", "logoff"})
 
 def parse_classes(text: str | None) -> frozenset[str]:
     """``"system,call"`` -> ``{"system", "call"}``; ``all`` expands; unknown names are kept."""
-    if not text:
-        return frozenset()
-    names = {part.strip().lower() for part in text.split(",") if part.strip()}
+    names = set(class_names(text or ""))
     if "all" in names:
         names.discard("all")
         names |= CLASSES
@@ -572,7 +571,7 @@ class AMIServer:
         of pre-rendered events need not re-read every ``Privilege:`` header).
         """
         if privilege is None:
-            privilege = _event_classes(msg.get("Privilege"))
+            privilege = privilege_classes(msg.get("Privilege"))
         for session in self._sessions:
             if session.wants(msg, privilege, None):
                 session.send(msg.raw)
@@ -972,15 +971,6 @@ class AMIServer:
         rows.append(f"{n} active call{'s' if n != 1 else ''}")
         rows.append(f"{self.calls_processed} calls processed")
         return "\n".join(rows)
-
-
-def _event_classes(text: str | None) -> frozenset[str]:
-    """An event's ``Privilege: call,all`` -> ``{"call"}`` (``all`` adds no requirement)."""
-    if not text:
-        return frozenset()
-    return frozenset(
-        p.strip().lower() for p in text.split(",") if p.strip() and p.strip().lower() != "all"
-    )
 
 
 def _error(message: str) -> list[Frame]:
