@@ -36,10 +36,9 @@ from typing import Any
 
 from ..protocol import Message, Parser
 from ..record import read_capture
+from ._templates import SLOT
 
 __all__ = ["SLOT", "build_templates", "group_calls", "load_events", "main"]
-
-SLOT = "\x00"
 
 # kind -> (capture file relative to the asterisk22 folder, how to pick the call)
 SOURCES: dict[str, tuple[str, str]] = {
