@@ -182,8 +182,7 @@ def command(session: ServerSession, msg: Message) -> list[Frame]:
         fn()
         if fn is not None
         else (
-            f"No such command '{text}' (type 'core show help {text}' for other possible "
-            "commands)"
+            f"No such command '{text}' (type 'core show help {text}' for other possible commands)"
         )
     )
     if server.command_dialect == "old":

@@ -62,6 +62,7 @@ ActionHandler = Callable[
     Iterable[Frame] | Awaitable[Iterable[Frame] | None] | None,
 ]
 
+
 @dataclass(frozen=True)
 class User:
     """A manager.conf user: name, secret and the ``read`` / ``write`` class lists.
