@@ -34,6 +34,7 @@ RANK = {
     "amikit._lazy": 0,
     "amikit._timestamp": 0,
     "amikit._privilege": 0,
+    "amikit._unionfind": 0,
     "amikit._exceptions": 1,
     "amikit.protocol": 1,
     "amikit.client": 2,
