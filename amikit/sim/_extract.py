@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._timestamp import server_seconds
 from .._unionfind import UnionFind
 from ..protocol import Message, Parser
 from ..record import read_capture
@@ -103,11 +104,7 @@ def load_events(path: Path) -> list[tuple[float, Message]]:
             continue
         while ci < len(chunks) - 1 and chunks[ci][0] < end:
             ci += 1
-        stamp = msg.get("Timestamp")
-        try:
-            server_time = float(stamp) if stamp else None
-        except ValueError:
-            server_time = None
+        server_time = server_seconds(msg.get("Timestamp"))
         arrival.append((server_time, chunks[ci][1] if chunks else 0.0, msg))
     # One clock for the whole capture: the server's Timestamps when it has them (an event
     # without one, like FullyBooted, takes its neighbour's), else the arrival times.

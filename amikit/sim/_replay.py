@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .._privilege import privilege_classes
+from .._timestamp import server_seconds
 from ..protocol import Message, Parser
 from ._extract import load_events
 from ._server import AMIServer, ServerSession, User
@@ -76,7 +77,7 @@ def _text_log_events(log: Path) -> list[tuple[float | None, float | None, Messag
     for msg in messages:
         offset += len(msg.raw)
         if msg.is_event:
-            out.append((arrival_by_end.get(offset), _server_time(msg.get("Timestamp")), msg))
+            out.append((arrival_by_end.get(offset), server_seconds(msg.get("Timestamp")), msg))
     return out
 
 
@@ -98,13 +99,6 @@ def _parquet_events(path: Path) -> list[tuple[float | None, float | None, Messag
             times["_a"], times["_s"], df.iter_rows(named=True), strict=True
         )
     ]
-
-
-def _server_time(stamp: str | None) -> float | None:
-    try:
-        return float(stamp) if stamp else None
-    except ValueError:
-        return None
 
 
 def _one_clock(
