@@ -34,7 +34,13 @@ from ._filters import build_filter, event_mask, parse_classes
 if TYPE_CHECKING:
     from ._server import ActionHandler, AMIServer, Frame, ServerSession, User
 
-__all__ = ["BUILTIN_ACTIONS", "PRE_AUTH", "builtin_commands", "error_reply"]
+__all__ = [
+    "BUILTIN_ACTIONS",
+    "PRE_AUTH",
+    "builtin_commands",
+    "core_status_reply",
+    "error_reply",
+]
 
 #: Actions a session may send before it has logged in (lower case).
 PRE_AUTH = frozenset({"login", "challenge", "logoff"})
@@ -123,10 +129,12 @@ def events(session: ServerSession, msg: Message) -> list[Frame]:
     return [[("Response", "Success"), ("Events", "On" if session.event_mask else "Off")]]
 
 
-def core_status(session: ServerSession, msg: Message) -> list[Frame]:
-    server = session.server
-    start = time.gmtime(server._started_at)
-    reload = time.gmtime(server._reloaded_at)
+def core_status_reply(
+    started_at: float, reloaded_at: float, current_calls: int, processed_calls: int
+) -> list[Frame]:
+    """The ``CoreStatus`` reply (times in epoch seconds, shown in UTC as Asterisk's are)."""
+    start = time.gmtime(started_at)
+    reload = time.gmtime(reloaded_at)
     return [
         [
             ("Response", "Success"),
@@ -135,10 +143,17 @@ def core_status(session: ServerSession, msg: Message) -> list[Frame]:
             ("CoreStartupTime", time.strftime("%H:%M:%S", start)),
             ("CoreReloadDate", time.strftime("%Y-%m-%d", reload)),
             ("CoreReloadTime", time.strftime("%H:%M:%S", reload)),
-            ("CoreCurrentCalls", str(len(server.channels))),
-            ("CoreProcessedCalls", str(server.calls_processed)),
+            ("CoreCurrentCalls", str(current_calls)),
+            ("CoreProcessedCalls", str(processed_calls)),
         ]
     ]
+
+
+def core_status(session: ServerSession, msg: Message) -> list[Frame]:
+    server = session.server
+    return core_status_reply(
+        server._started_at, server._reloaded_at, len(server.channels), server.calls_processed
+    )
 
 
 def core_settings(session: ServerSession, msg: Message) -> list[Frame]:

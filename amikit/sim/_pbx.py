@@ -34,6 +34,7 @@ from typing import Any
 from .._exceptions import UsageError
 from .._privilege import privilege_classes
 from ..protocol import Message
+from ._builtin_actions import core_status_reply
 from ._call import Call, RenderedEvent
 from ._scenarios import SCENARIOS, resolve_mix, scenario_for
 from ._scheduler import CallScheduler
@@ -662,22 +663,11 @@ class PBX:
 
     def _act_core_status(self, session: ServerSession, msg: Message) -> list[Any]:
         scheduler = self._scheduler()
-        start = time.gmtime(self._booted_at)
         with self._lock:
             current = len({call.number for call, _ in scheduler.channels()})
             processed = scheduler.calls_processed
-        return [
-            [
-                ("Response", "Success"),
-                ("Message", "Core Status"),
-                ("CoreStartupDate", time.strftime("%Y-%m-%d", start)),
-                ("CoreStartupTime", time.strftime("%H:%M:%S", start)),
-                ("CoreReloadDate", time.strftime("%Y-%m-%d", start)),
-                ("CoreReloadTime", time.strftime("%H:%M:%S", start)),
-                ("CoreCurrentCalls", str(current)),
-                ("CoreProcessedCalls", str(processed)),
-            ]
-        ]
+        # a simulated PBX never reloads: its reload time is its boot time
+        return core_status_reply(self._booted_at, self._booted_at, current, processed)
 
     def _channels_text(self) -> str:
         scheduler = self._scheduler()
