@@ -2,9 +2,9 @@
 
 Three figures, measured in the same run:
 
-* ``engine``: the call engine alone renders frames in virtual time (no sockets);
+* ``engine``: the call scheduler alone renders events in virtual time (no sockets);
 * ``flood``: ``PBX(flood=True)`` serving one plain socket reader in a separate process (the
-  reader only splits frames, so the figure is the PBX's: engine + AMIServer + TCP);
+  reader only splits frames, so the figure is the PBX's: scheduler + AMIServer + TCP);
 * ``baseline``: the same AMIServer replaying pre-rendered real capture bytes as fast as it can
   (``replay(..., speed=inf)``): what serving costs without generating anything.
 
@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from amikit.sim import PBX, replay  # noqa: E402
-from amikit.sim._calls import Engine  # noqa: E402
 from amikit.sim._scenarios import DEFAULT_MIX, SCENARIOS  # noqa: E402
+from amikit.sim._scheduler import CallScheduler  # noqa: E402
 
 
 def bench_engine(seconds: float) -> float:
-    engine = Engine(
+    engine = CallScheduler(
         seed=1,
         start_time=1.8e9,
         calls_per_minute=6000,

@@ -2,12 +2,13 @@
 
 Layer order (a module may import its own package and any lower layer, never a higher one):
 
-    _accel, _noise, _reference  <  protocol (+ _exceptions)  <  client  <  sim, record  <  analysis
-                    <  jupyter, _cli  <  cli, __main__
+    _accel, _noise, _reference, _loop_thread, _lazy, _timestamp, _privilege, _unionfind
+        <  protocol (+ _exceptions)  <  client  <  sim, record  <  analysis
+        <  jupyter, _cli  <  cli, __main__
 
 ``amikit/__init__.py`` is the facade: it names the public API of every layer (lazily) and is
-left out. The root's private modules (``amikit._accel``, ``amikit._noise``, ``amikit._reference``,
-``amikit._exceptions``) are shared by all layers above them. A private module below a
+left out. The root's private modules (rank 0 in ``RANK``, and ``amikit._exceptions``) are
+shared by all layers above them: a rule two layers need lives there once. A private module below a
 subpackage (``amikit.record._schema``) may only be imported from its own package.
 
 The graph is read with :mod:`ast` from the sources (every ``import`` and ``from ... import``,
@@ -33,6 +34,8 @@ RANK = {
     "amikit._loop_thread": 0,
     "amikit._lazy": 0,
     "amikit._timestamp": 0,
+    "amikit._privilege": 0,
+    "amikit._unionfind": 0,
     "amikit._exceptions": 1,
     "amikit.protocol": 1,
     "amikit.client": 2,

@@ -227,7 +227,7 @@ def stage_live(run: DemoRun) -> None:
                 except KeyboardInterrupt:  # Ctrl-C: stop watching, still summarise
                     run.print("\n-- interrupted: stopping the PBX, then the summary")
             run.extra["recorded"] = recorder.stats
-            run.extra["pbx_calls_started"] = pbx.engine.calls_processed if pbx.engine else 0
+            run.extra["pbx_calls_started"] = pbx.scheduler.calls_processed if pbx.scheduler else 0
     run.extra["folded"] = folded
 
 

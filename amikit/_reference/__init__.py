@@ -19,6 +19,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from .._privilege import class_names
+
 __all__ = [
     "ActionFacts",
     "EventFacts",
@@ -80,7 +82,7 @@ class ActionFacts:
         ``all`` allows everything, and an action documented with no class (or ``none``)
         needs nothing.
         """
-        have = _classes(classes)
+        have = class_names(classes)
         need = {c for c in self.write_classes if c != "none"}
         return not need or "all" in have or bool(need & have)
 
@@ -100,14 +102,8 @@ class EventFacts:
 
     def allowed_by(self, classes: str | set[str] | frozenset[str]) -> bool:
         """True if a login (or an event mask) with these read classes receives this event."""
-        have = _classes(classes)
+        have = class_names(classes)
         return self.read_class is None or "all" in have or "on" in have or self.read_class in have
-
-
-def _classes(classes: str | set[str] | frozenset[str]) -> set[str]:
-    if isinstance(classes, str):
-        classes = set(classes.split(","))
-    return {c.strip().lower() for c in classes if c.strip()}
 
 
 @lru_cache(maxsize=256)

@@ -30,6 +30,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from .. import _reference as ref
+from .._privilege import class_names
 from ..protocol import Message, mask_value
 from . import _glossary as g
 from ._noise import is_noise
@@ -347,7 +348,7 @@ def _class_words(cls: str) -> str:
 def _missing_read(cls: str | None, read: Classes) -> tuple[str, str] | None:
     if read is None or cls is None:
         return None
-    have = ref._classes(read)
+    have = class_names(read)
     if "all" in have or "on" in have or cls in have:
         return None
     shown = ",".join(sorted(have)) or "none"
@@ -487,7 +488,7 @@ def _write_sections(facts: ref.ActionFacts, write: Classes) -> list[tuple[str, s
         text = "not stated by Asterisk's documentation (any logged-in session, if none is needed)"
     out = [("Write class", text)]
     if write is not None and not facts.allowed_by(write):
-        shown = ",".join(sorted(ref._classes(write))) or "none"
+        shown = ",".join(sorted(class_names(write))) or "none"
         out.append(
             (
                 "Missing class",

@@ -7,11 +7,12 @@ real Asterisk 22. Hand-writing the event order of fourteen call kinds would drif
 truth in a hundred small ways (which leg gets ``SoftHangupRequest``, where ``LocalBridge``
 sits, which ``VarSet`` Asterisk itself emits), so the *facts* are taken from real captures:
 
-1. parse a capture (``tests/data/asterisk22``) and group its events into calls with the same
-   union-find a careful analyst would use: every ``*Uniqueid``/``*Linkedid`` value of an event
-   joins one group (so attended transfer and pickup, whose Linkedid changes, stay one
-   scenario); channel-less events join a group by bridge id (``BridgeCreate``/``Destroy``,
-   ``Confbridge*``) or by device (``DeviceStateChange``, ``QueueMemberStatus``);
+1. parse a capture (``tests/data/asterisk22``) and group its events into calls with the
+   union-find the analysis uses (:mod:`amikit._unionfind`): every ``*Uniqueid``/``*Linkedid``
+   value of an event joins one group (so attended transfer and pickup, whose Linkedid
+   changes, stay one scenario); channel-less events join a group by bridge id
+   (``BridgeCreate``/``Destroy``, ``Confbridge*``) or by device (``DeviceStateChange``,
+   ``QueueMemberStatus``);
 2. pick one call per kind and turn it into a *template*: every identity in it becomes a slot
    (``\\x00U3\\x00`` = the call's third Uniqueid, ``L`` = Local channel sequence, ``B`` = bridge
    UUID, ``N``/``M`` = caller number/name, ``A`` = ActionID, ``T``/``V``/``E``/``S`` = the
@@ -34,12 +35,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._timestamp import server_seconds
+from .._unionfind import UnionFind
 from ..protocol import Message, Parser
 from ..record import read_capture
+from ._templates import SLOT
 
 __all__ = ["SLOT", "build_templates", "group_calls", "load_events", "main"]
-
-SLOT = "\x00"
 
 # kind -> (capture file relative to the asterisk22 folder, how to pick the call)
 SOURCES: dict[str, tuple[str, str]] = {
@@ -102,11 +104,7 @@ def load_events(path: Path) -> list[tuple[float, Message]]:
             continue
         while ci < len(chunks) - 1 and chunks[ci][0] < end:
             ci += 1
-        stamp = msg.get("Timestamp")
-        try:
-            server_time = float(stamp) if stamp else None
-        except ValueError:
-            server_time = None
+        server_time = server_seconds(msg.get("Timestamp"))
         arrival.append((server_time, chunks[ci][1] if chunks else 0.0, msg))
     # One clock for the whole capture: the server's Timestamps when it has them (an event
     # without one, like FullyBooted, takes its neighbour's), else the arrival times.
@@ -124,30 +122,13 @@ def _device(channel: str) -> str:
     return _CHANNEL_SUFFIX.sub("", channel.split("/n")[0] if channel.endswith("/n") else channel)
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, x: str) -> str:
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def _ids(msg: Message) -> list[str]:
     return [v for k, v in msg.items() if _ID_KEY.search(k) and _UNIQUEID.match(v)]
 
 
 def group_calls(events: list[tuple[float, Message]]) -> list[list[tuple[float, Message]]]:
     """Group a capture's events into calls (see the module docstring); in start order."""
-    uf = _UnionFind()
+    uf = UnionFind()
     for _, msg in events:
         ids = _ids(msg)
         for other in ids[1:]:

@@ -1,20 +1,21 @@
-"""The simulated PBX: the call engine served over AMI on 127.0.0.1.
+"""The simulated PBX: simulated calls served over AMI on 127.0.0.1.
 
 Strategy
 --------
 :class:`PBX` composes an :class:`~amikit.sim.AMIServer` (sessions, login, read classes, event
-masks, filters, the generic actions) with the pure call :class:`~amikit.sim._calls.Engine`.
-A daemon thread (the *clock*) asks the engine for every frame due by now and broadcasts it;
-the server decides per session who may see it from the event's real ``Privilege:`` classes
-(``VarSet``/``Newexten`` are ``dialplan``, so a ``read = call`` user never gets them).
+masks, filters, the generic actions) with the pure
+:class:`~amikit.sim._scheduler.CallScheduler`. A daemon thread (the *clock*) asks the
+scheduler for every event due by now and broadcasts it; the server decides per session who
+may see it from the event's real ``Privilege:`` classes (``VarSet``/``Newexten`` are
+``dialplan``, so a ``read = call`` user never gets them).
 
 The PBX's own actions (``Originate``, ``Hangup``, ``Status``, ``CoreShowChannels``,
 ``QueueStatus``, ``CoreStatus`` and the ``core show channels`` / ``core show version``
-commands) read and change the engine under one lock, so what they report is exactly the set
-of live simulated channels.
+commands) read and change the scheduler under one lock, so what they report is exactly the
+set of live simulated channels.
 
-Determinism: the engine is seeded; background calls, their timing and their identities depend
-only on the seed (and ``start_time``, when given). Actions add calls at the moment they
+Determinism: the scheduler is seeded; background calls, their timing and their identities
+depend only on the seed (and ``start_time``, when given). Actions add calls at the moment they
 arrive, so a script that sends the same actions at the same simulated times sees the same
 wire output.
 """
@@ -22,7 +23,6 @@ wire output.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
 import re
@@ -32,9 +32,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._exceptions import UsageError
+from .._privilege import privilege_classes
 from ..protocol import Message
-from ._calls import Call, Engine, Frame
+from ._builtin_actions import core_status_reply
+from ._call import Call, RenderedEvent
 from ._scenarios import SCENARIOS, resolve_mix, scenario_for
+from ._scheduler import CallScheduler
 from ._server import AMIServer, ServerSession, User
 
 __all__ = ["ASTERISK_VERSION", "PBX"]
@@ -85,14 +88,6 @@ def _parse_callerid(text: str | None) -> tuple[str, str] | None:
     if m:
         return (m.group(2) or "<unknown>", m.group(1).strip() or "<unknown>")
     return (text.strip(), "<unknown>")
-
-
-@functools.lru_cache(maxsize=64)
-def _classes(privilege: str) -> frozenset[str]:
-    """``"call,all"`` -> ``{"call"}``: the classes a session must be allowed to read."""
-    return frozenset(
-        p.strip().lower() for p in privilege.split(",") if p.strip() and p.strip().lower() != "all"
-    )
 
 
 def _hms(seconds: float) -> str:
@@ -171,7 +166,7 @@ class PBX:
         self._start_time = start_time
         self._callers = tuple(callers)
         self.timestamps = timestamps
-        self.engine: Engine | None = None
+        self.scheduler: CallScheduler | None = None
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -204,7 +199,7 @@ class PBX:
         if self._thread is not None:
             raise UsageError("PBX already started")
         start = time.time() if self._start_time is None else self._start_time
-        self.engine = Engine(
+        self.scheduler = CallScheduler(
             seed=self.seed,
             start_time=start,
             calls_per_minute=self.calls_per_minute,
@@ -257,11 +252,11 @@ class PBX:
         ``Local/200@internal-00000000;1`` repeat; ``CoreStatus`` and ``FullyBooted`` report
         the new startup time. Background traffic resumes on the new run.
         """
-        engine = self._engine()
+        scheduler = self._scheduler()
         with self._lock:
             self._generation += 1
             self.server.restart()
-            engine.reboot(self.now())
+            scheduler.reboot(self.now())
             self._booted_at = self.now()
         self._wake.set()
 
@@ -283,8 +278,8 @@ class PBX:
         return self._t0_sim + (time.monotonic() - self._t0_mono) * self.speed
 
     def _run(self) -> None:
-        engine = self.engine
-        assert engine is not None
+        scheduler = self.scheduler
+        assert scheduler is not None
         step = 0.05
         while not self._stopping.is_set():
             if self.flood:
@@ -297,8 +292,8 @@ class PBX:
                     )
             try:
                 with self._lock:
-                    frames = engine.advance(self.now())
-                    due = engine.next_due()
+                    frames = scheduler.advance(self.now())
+                    due = scheduler.next_due()
                     generation = self._generation
             except Exception:  # a bug must not silently stop the traffic: log, keep going
                 log.exception("simulated PBX: advancing the calls failed")
@@ -316,11 +311,11 @@ class PBX:
             self._wake.wait(min(max(wait, 0.0), 0.5))
             self._wake.clear()
 
-    def _send(self, frames: list[Frame], generation: int) -> None:
+    def _send(self, frames: list[RenderedEvent], generation: int) -> None:
         if not frames and not self._after_batch:
             return
         self.events_sent += len(frames)
-        msgs = [(Message(f.data), _classes(f.privilege)) for f in frames]
+        msgs = [(Message(f.data), privilege_classes(f.privilege)) for f in frames]
         after, self._after_batch = self._after_batch, []
         with self._inflight_cond:
             self._inflight += 1
@@ -364,9 +359,9 @@ class PBX:
         """Start one call of ``scenario`` now (as if an auto-dialer originated it)."""
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
-        engine = self._engine()
+        scheduler = self._scheduler()
         with self._lock:
-            call = engine.start_call(scenario, self.now(), callers=[caller] if caller else None)
+            call = scheduler.start_call(scenario, self.now(), callers=[caller] if caller else None)
             self.calls_started += 1
         self._wake.set()
         return call
@@ -390,14 +385,14 @@ class PBX:
                 out.append(row)
         return out
 
-    def _engine(self) -> Engine:
-        if self.engine is None:
+    def _scheduler(self) -> CallScheduler:
+        if self.scheduler is None:
             raise UsageError("PBX is not running: use start() or a with block")
-        return self.engine
+        return self.scheduler
 
     # -- actions ------------------------------------------------------------------------------
     async def _act_originate(self, session: ServerSession, msg: Message) -> list[Any]:
-        engine = self._engine()
+        scheduler = self._scheduler()
         channel = msg.get("Channel")
         if not channel:
             return [[("Response", "Error"), ("Message", "Channel not specified")]]
@@ -425,7 +420,7 @@ class PBX:
                 )
 
         with self._lock:
-            engine.start_call(
+            scheduler.start_call(
                 scenario,
                 self.now(),
                 callers=[caller or ("<unknown>", "<unknown>")],
@@ -470,7 +465,7 @@ class PBX:
         self.server.call_soon(self.server.deliver, Message.from_pairs(pairs))
 
     def _act_hangup(self, session: ServerSession, msg: Message) -> list[Any]:
-        engine = self._engine()
+        scheduler = self._scheduler()
         channel = msg.get("Channel")
         if not channel:
             return [[("Response", "Error"), ("Message", "No channel specified")]]
@@ -485,10 +480,10 @@ class PBX:
                     rx = re.compile(channel[1:-1])
                 except re.error:
                     return [[("Response", "Error"), ("Message", "Invalid regex")]]
-                names = [ch.name for _, ch in engine.channels() if rx.search(ch.name)]
-                done = sum(1 for name in names if engine.hang_up(name, cause, now))
+                names = [ch.name for _, ch in scheduler.channels() if rx.search(ch.name)]
+                done = sum(1 for name in names if scheduler.hang_up(name, cause, now))
                 reply = [[("Response", "Success"), ("Message", f"{done} channels hung up.")]]
-            elif engine.hang_up(channel, cause, now):
+            elif scheduler.hang_up(channel, cause, now):
                 reply = [[("Response", "Success"), ("Message", "Channel Hungup")]]
             else:
                 reply = [[("Response", "Error"), ("Message", "No such channel")]]
@@ -496,9 +491,9 @@ class PBX:
         return reply
 
     def _channel_rows(self) -> list[tuple[Call, Any, float]]:
-        engine = self._engine()
+        scheduler = self._scheduler()
         now = self.now()
-        return [(call, ch, now) for call, ch in engine.channels()]
+        return [(call, ch, now) for call, ch in scheduler.channels()]
 
     def _act_core_show_channels(self, session: ServerSession, msg: Message) -> list[Any]:
         frames: list[Any] = [
@@ -585,7 +580,7 @@ class PBX:
 
     def _act_queue_status(self, session: ServerSession, msg: Message) -> list[Any]:
         wanted = msg.get("Queue")
-        engine = self._engine()
+        scheduler = self._scheduler()
         frames: list[Any] = [
             [
                 ("Response", "Success"),
@@ -595,12 +590,12 @@ class PBX:
         ]
         with self._lock:
             now = self.now()
-            waiting = engine.queue_callers()
+            waiting = scheduler.queue_callers()
             for queue, strategy, members in QUEUES:
                 if wanted and wanted != queue:
                     continue
                 entries = [w for w in waiting if w[0] == queue]
-                stats = engine.queue_stats.get(queue, {})
+                stats = scheduler.queue_stats.get(queue, {})
                 frames.append(
                     [
                         ("Event", "QueueParams"),
@@ -619,7 +614,7 @@ class PBX:
                     ]
                 )
                 for name, interface in members:
-                    state = engine.queue_members.get((queue, interface), {})
+                    state = scheduler.queue_members.get((queue, interface), {})
                     frames.append(
                         [
                             ("Event", "QueueMember"),
@@ -667,26 +662,15 @@ class PBX:
         return frames
 
     def _act_core_status(self, session: ServerSession, msg: Message) -> list[Any]:
-        engine = self._engine()
-        start = time.gmtime(self._booted_at)
+        scheduler = self._scheduler()
         with self._lock:
-            current = len({call.number for call, _ in engine.channels()})
-            processed = engine.calls_processed
-        return [
-            [
-                ("Response", "Success"),
-                ("Message", "Core Status"),
-                ("CoreStartupDate", time.strftime("%Y-%m-%d", start)),
-                ("CoreStartupTime", time.strftime("%H:%M:%S", start)),
-                ("CoreReloadDate", time.strftime("%Y-%m-%d", start)),
-                ("CoreReloadTime", time.strftime("%H:%M:%S", start)),
-                ("CoreCurrentCalls", str(current)),
-                ("CoreProcessedCalls", str(processed)),
-            ]
-        ]
+            current = len({call.number for call, _ in scheduler.channels()})
+            processed = scheduler.calls_processed
+        # a simulated PBX never reloads: its reload time is its boot time
+        return core_status_reply(self._booted_at, self._booted_at, current, processed)
 
     def _channels_text(self) -> str:
-        engine = self._engine()
+        scheduler = self._scheduler()
         # Asterisk's FORMAT_STRING: "%-64.64s %-32.32s %-7.7s %-50.50s"
         row = "{:<64.64} {:<32.32} {:<7.7} {:<50.50}"
         rows = [row.format("Channel", "Location", "State", "Application(Data)")]
@@ -700,7 +684,7 @@ class PBX:
                 app = f"{ch.application[0]}({ch.application[1]})" if ch.application[0] else ""
                 state = snap["ChannelStateDesc"]
                 rows.append(row.format(ch.name, location, state, app))
-            processed = engine.calls_processed
+            processed = scheduler.calls_processed
         n = len(live)
         rows.append(f"{n} active channel{'' if n == 1 else 's'}")
         rows.append(f"{calls} active call{'' if calls == 1 else 's'}")

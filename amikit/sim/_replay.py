@@ -37,19 +37,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .._privilege import privilege_classes
+from .._timestamp import server_seconds
 from ..protocol import Message, Parser
 from ._extract import load_events
 from ._server import AMIServer, ServerSession, User
 
 __all__ = ["Replay", "recording_events", "replay"]
-
-
-def _classes(text: str | None) -> frozenset[str]:
-    if not text:
-        return frozenset()
-    return frozenset(
-        p.strip().lower() for p in text.split(",") if p.strip() and p.strip().lower() != "all"
-    )
 
 
 _TEXT_LOGS = "ami-log*.txt"
@@ -83,7 +77,7 @@ def _text_log_events(log: Path) -> list[tuple[float | None, float | None, Messag
     for msg in messages:
         offset += len(msg.raw)
         if msg.is_event:
-            out.append((arrival_by_end.get(offset), _server_time(msg.get("Timestamp")), msg))
+            out.append((arrival_by_end.get(offset), server_seconds(msg.get("Timestamp")), msg))
     return out
 
 
@@ -105,13 +99,6 @@ def _parquet_events(path: Path) -> list[tuple[float | None, float | None, Messag
             times["_a"], times["_s"], df.iter_rows(named=True), strict=True
         )
     ]
-
-
-def _server_time(stamp: str | None) -> float | None:
-    try:
-        return float(stamp) if stamp else None
-    except ValueError:
-        return None
 
 
 def _one_clock(
@@ -197,7 +184,7 @@ class Replay:
         timed = recording_events(self.path)
         first = timed[0][0] if timed else 0.0
         self.events: list[tuple[float, Message, frozenset[str]]] = [
-            (t - first, msg, _classes(msg.get("Privilege"))) for t, msg in timed
+            (t - first, msg, privilege_classes(msg.get("Privilege"))) for t, msg in timed
         ]
         self.duration = self.events[-1][0] if self.events else 0.0
         self.server = AMIServer(users, host=host, port=port)

@@ -11,7 +11,7 @@ The simulated dialplan is the capture's dialplan (``tests/data/asterisk22/extens
 
 from __future__ import annotations
 
-from ._calls import ScenarioSpec
+from ._templates import ScenarioSpec
 
 __all__ = ["DEFAULT_MIX", "DIALPLAN", "SCENARIOS", "resolve_mix", "scenario_for"]
 

@@ -16,12 +16,10 @@ Asterisk's ``manager.c`` where a client can tell the difference:
   a refused login answers ``Authentication failed`` and closes the connection;
 * users carry ``read`` / ``write`` class lists as in ``manager.conf``. An action needs one of
   its classes in the user's write list; an event is delivered only when the user's read list
-  *and* the session's event mask hold every class of the event's ``Privilege:`` header;
-* ``Events`` (event mask) and ``Filter`` (legacy regex filters, ``!`` to exclude, and the
-  newer ``MatchCriteria`` form), applied include-first then exclude, per session;
-* ``Command`` in either dialect (``command_dialect="new"``: ``Output:`` headers, Asterisk >=
-  14; ``"old"``: ``Response: Follows`` ... ``--END COMMAND--``, Asterisk <= 13);
-* ``CoreShowChannels`` answers with an event list (``EventList: start`` ... ``Complete``).
+  *and* the session's event mask hold every class of the event's ``Privilege:`` header, and
+  the session's filters let it through (the rules: :mod:`amikit.sim._filters`);
+* the built-in actions (``Login``, ``Events``, ``Filter``, ``Command`` in either dialect,
+  ``CoreShowChannels`` ...) are ordinary handlers: :mod:`amikit.sim._builtin_actions`.
 
 The simulated PBX (``amikit.sim``) builds on two hooks:
 
@@ -38,8 +36,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import random
-import re
 import ssl
 import threading
 import time
@@ -50,7 +46,10 @@ from typing import Any, Literal
 
 from .._exceptions import RemoteProtocolError, UsageError
 from .._loop_thread import LoopThread
-from ..protocol import Message, Parser, encode_message, login_key
+from .._privilege import privilege_classes
+from ..protocol import Message, Parser, encode_message
+from ._builtin_actions import BUILTIN_ACTIONS, PRE_AUTH, builtin_commands, error_reply
+from ._filters import CLASSES, EventFilter, parse_classes, passes_filters
 
 __all__ = ["AMIServer", "ActionHandler", "ServerSession", "User"]
 
@@ -62,58 +61,6 @@ ActionHandler = Callable[
     ["ServerSession", Message],
     Iterable[Frame] | Awaitable[Iterable[Frame] | None] | None,
 ]
-
-#: The event/permission classes of manager.conf (``all`` means every one of them).
-CLASSES = frozenset(
-    {
-        "system",
-        "call",
-        "log",
-        "verbose",
-        "command",
-        "agent",
-        "user",
-        "config",
-        "dtmf",
-        "reporting",
-        "cdr",
-        "dialplan",
-        "originate",
-        "agi",
-        "cc",
-        "aoc",
-        "test",
-        "security",
-        "message",
-    }
-)
-
-# Built-in actions: name (lower case) -> the write classes that allow it ("" = anyone).
-_BUILTIN_PRIVILEGE = {
-    "login": "",
-    "challenge": "",
-    "logoff": "",
-    "ping": "",
-    "events": "",
-    "corestatus": "system,reporting",
-    "coresettings": "system,reporting",
-    "filter": "system",
-    "command": "command",
-    "coreshowchannels": "system,reporting",
-    "userevent": "user",
-}
-_PRE_AUTH = frozenset({"login", "challenge", "logoff"})
-
-
-def parse_classes(text: str | None) -> frozenset[str]:
-    """``"system,call"`` -> ``{"system", "call"}``; ``all`` expands; unknown names are kept."""
-    if not text:
-        return frozenset()
-    names = {part.strip().lower() for part in text.split(",") if part.strip()}
-    if "all" in names:
-        names.discard("all")
-        names |= CLASSES
-    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -132,46 +79,6 @@ class User:
     secret: str = field(repr=False)
     read: str = "all"
     write: str = "all"
-
-
-@dataclass
-class _Filter:
-    include: bool
-    value: str
-    regex: re.Pattern[str] | None = None
-    name: str | None = None
-    header: str | None = None
-    method: str = "regex"
-
-    def matches(self, msg: Message, text: str) -> bool:
-        if self.name is not None and (msg.get("Event") or "") != self.name:
-            return False
-        subject = text if self.header is None else msg.get(self.header)
-        if subject is None:
-            return False
-        method = self.method
-        if method == "none":
-            return True
-        if method == "exact":
-            return subject == self.value
-        if method == "starts_with":
-            return subject.startswith(self.value)
-        if method == "ends_with":
-            return subject.endswith(self.value)
-        if method == "contains":
-            return self.value in subject
-        assert self.regex is not None
-        return self.regex.search(subject) is not None
-
-
-def _parse_match_criteria(criteria: str) -> dict[str, str]:
-    """``"action(exclude),name(Newexten),header(Context),method(exact)"`` -> dict."""
-    out: dict[str, str] = {}
-    for part in re.finditer(r"\s*(\w+)\(([^)]*)\)\s*,?", criteria):
-        out[part.group(1).lower()] = part.group(2)
-    if not out and criteria.strip():
-        raise ValueError(f"MatchCriteria not understood: {criteria!r}")
-    return out
 
 
 class ServerSession:
@@ -201,7 +108,7 @@ class ServerSession:
         self.event_mask: frozenset[str] = CLASSES
         self.authenticated = False
         self.challenge: str | None = None
-        self.filters: list[_Filter] = []
+        self.filters: list[EventFilter] = []
         self.actions_received = 0
         self._out: deque[bytes] = deque()
         self._wake = asyncio.Event()
@@ -243,6 +150,21 @@ class ServerSession:
             return
         self._out.append(bytes(data))
         self._wake.set()
+
+    def reply(self, action_id: str | None, frames: Iterable[bytes | Frame]) -> None:
+        """Queue an action's reply frames, each with the action's ``ActionID``. Loop thread only.
+
+        ``bytes`` frames go out as given (pre-built, e.g. old-style ``Command`` output); in the
+        others the ``ActionID`` goes second, after ``Response``/``Event``, as Asterisk puts it.
+        """
+        for frame in frames:
+            if isinstance(frame, (bytes, bytearray)):
+                self.send(bytes(frame))
+                continue
+            pairs = list(frame.items() if isinstance(frame, Message) else frame)
+            if action_id is not None and not any(k.lower() == "actionid" for k, _ in pairs):
+                pairs.insert(1, ("ActionID", action_id))
+            self.send(encode_message(pairs))
 
     async def send_bulk(self, data: bytes) -> None:
         """Write ``data`` now and wait until the socket buffer drains (bulk senders).
@@ -294,10 +216,7 @@ class ServerSession:
             return True
         if text is None:
             text = msg.raw.decode("utf-8", "replace")
-        includes = [f for f in self.filters if f.include]
-        if includes and not any(f.matches(msg, text) for f in includes):
-            return False
-        return not any(f.matches(msg, text) for f in self.filters if not f.include)
+        return passes_filters(self.filters, msg, text)
 
     async def close(self) -> None:
         """Flush what is queued, then close the connection."""
@@ -376,26 +295,11 @@ class AMIServer:
         #: Channels listed by the built-in ``CoreShowChannels`` (lists of pairs).
         self.channels: list[list[tuple[str, str]]] = []
         #: CLI commands known to the built-in ``Command``: text -> function returning output.
-        self.commands: dict[str, Callable[[], str]] = {
-            "core show version": lambda: "Asterisk 22.0.0 built by amikit-sim on a loopback",
-            "core show uptime": self._uptime_text,
-            "core show channels": self._channels_text,
+        self.commands: dict[str, Callable[[], str]] = builtin_commands(self)
+        self._handlers: dict[str, tuple[ActionHandler, frozenset[str]]] = {
+            name.lower(): (handler, parse_classes(privilege))
+            for name, (handler, privilege) in BUILTIN_ACTIONS.items()
         }
-        self._handlers: dict[str, tuple[ActionHandler, frozenset[str]]] = {}
-        for name, method in (
-            ("Login", self._act_login),
-            ("Challenge", self._act_challenge),
-            ("Logoff", self._act_logoff),
-            ("Ping", self._act_ping),
-            ("Events", self._act_events),
-            ("CoreStatus", self._act_core_status),
-            ("CoreSettings", self._act_core_settings),
-            ("Filter", self._act_filter),
-            ("Command", self._act_command),
-            ("CoreShowChannels", self._act_core_show_channels),
-            ("UserEvent", self._act_user_event),
-        ):
-            self._handlers[name.lower()] = (method, parse_classes(_BUILTIN_PRIVILEGE[name.lower()]))
         self._sessions: list[ServerSession] = []
         # Sessions whose client is gone but whose connection is still being closed (their
         # last bytes flushing); stop() must close them too, or their sockets outlive the loop.
@@ -572,7 +476,7 @@ class AMIServer:
         of pre-rendered events need not re-read every ``Privilege:`` header).
         """
         if privilege is None:
-            privilege = _event_classes(msg.get("Privilege"))
+            privilege = privilege_classes(msg.get("Privilege"))
         for session in self._sessions:
             if session.wants(msg, privilege, None):
                 session.send(msg.raw)
@@ -694,22 +598,20 @@ class AMIServer:
         name = msg.get("Action")
         action_id = msg.action_id
         if not name:
-            self._reply(
-                session,
+            session.reply(
                 action_id,
                 [[("Response", "Error"), ("Message", "Missing action in request")]],
             )
             return
         key = name.lower()
         entry = self._handlers.get(key)
-        if not session.authenticated and key not in _PRE_AUTH:
-            self._reply(session, action_id, _error("Permission denied"))
+        if not session.authenticated and key not in PRE_AUTH:
+            session.reply(action_id, error_reply("Permission denied"))
             return
         if entry is None:
-            self._reply(
-                session,
+            session.reply(
                 action_id,
-                _error(
+                error_reply(
                     f"Invalid/unknown command: {name}. Use Action: ListCommands to show "
                     "available commands."
                 ),
@@ -717,20 +619,20 @@ class AMIServer:
             return
         handler, privilege = entry
         if privilege and not (privilege & session.write):
-            self._reply(session, action_id, _error("Permission denied"))
+            session.reply(action_id, error_reply("Permission denied"))
             return
         try:
             frames = handler(session, msg)
         except Exception as exc:
             log.debug("action %s failed", name, exc_info=True)
-            frames = _error(str(exc) or type(exc).__name__)
+            frames = error_reply(str(exc) or type(exc).__name__)
         if inspect.isawaitable(frames):
-            if key in _PRE_AUTH:  # login and logoff complete before the next action is read
+            if key in PRE_AUTH:  # login and logoff complete before the next action is read
                 await self._finish(session, name, action_id, frames)
             else:  # other async handlers run concurrently: replies may come out of order
                 session.spawn(self._finish(session, name, action_id, frames))
         elif frames:
-            self._reply(session, action_id, frames)
+            session.reply(action_id, frames)
 
     async def _finish(
         self, session: ServerSession, name: str, action_id: str | None, pending: Awaitable[Any]
@@ -741,260 +643,6 @@ class AMIServer:
             return
         except Exception as exc:
             log.debug("action %s failed", name, exc_info=True)
-            frames = _error(str(exc) or type(exc).__name__)
+            frames = error_reply(str(exc) or type(exc).__name__)
         if frames and not self._silent:
-            self._reply(session, action_id, frames)
-
-    @staticmethod
-    def _reply(session: ServerSession, action_id: str | None, frames: Iterable[Frame]) -> None:
-        for frame in frames:
-            if isinstance(frame, (bytes, bytearray)):
-                session.send(bytes(frame))  # pre-built frame (e.g. old-style Command)
-                continue
-            pairs = list(frame.items() if isinstance(frame, Message) else frame)
-            if action_id is not None and not any(k.lower() == "actionid" for k, _ in pairs):
-                pairs.insert(1, ("ActionID", action_id))
-            session.send(encode_message(pairs))
-
-    # -- built-in actions ---------------------------------------------------------------
-
-    def _login_ok(self, session: ServerSession, user: User, msg: Message) -> list[Frame]:
-        session.username = user.name
-        session.read = parse_classes(user.read)
-        session.write = parse_classes(user.write)
-        session.authenticated = True
-        events = msg.get("Events")
-        if events is not None:
-            session.event_mask = _event_mask(events)
-        frames: list[Frame] = [[("Response", "Success"), ("Message", "Authentication accepted")]]
-        return frames
-
-    async def _act_login(self, session: ServerSession, msg: Message) -> list[Frame] | None:
-        if session.authenticated:
-            return [[("Response", "Success"), ("Message", "Already authenticated")]]
-        self.login_attempts += 1
-        user = self.users.get(msg.get("Username") or "")
-        ok = False
-        if user is not None:
-            if (msg.get("AuthType") or "").lower() == "md5":
-                key = msg.get("Key") or ""
-                if session.challenge:
-                    want = login_key(session.challenge, user.secret)
-                    ok = key.lower() == want
-            else:
-                ok = (msg.get("Secret") or "") == user.secret
-        if not ok or user is None:
-            self._reply(session, msg.action_id, _error("Authentication failed"))
-            await session.close()
-            return None
-        frames = self._login_ok(session, user, msg)
-        self._reply(session, msg.action_id, frames)
-        for hook in self._login_hooks:
-            hook(session)
-        if "system" in session.read and "system" in session.event_mask:
-            session.send(
-                encode_message(
-                    [
-                        ("Event", "FullyBooted"),
-                        ("Privilege", "system,all"),
-                        ("Uptime", str(int(time.time() - self._started_at))),
-                        ("LastReload", str(int(time.time() - self._reloaded_at))),
-                        ("Status", "Fully Booted"),
-                    ]
-                )
-            )
-        return None
-
-    def _act_challenge(self, session: ServerSession, msg: Message) -> list[Frame]:
-        if (msg.get("AuthType") or "").lower() != "md5":
-            return _error("Must specify AuthType")
-        session.challenge = str(random.randrange(10**8, 10**9))
-        return [[("Response", "Success"), ("Challenge", session.challenge)]]
-
-    async def _act_logoff(self, session: ServerSession, msg: Message) -> None:
-        self._reply(
-            session,
-            msg.action_id,
-            [[("Response", "Goodbye"), ("Message", "Thanks for all the fish.")]],
-        )
-        await session.close()
-
-    def _act_ping(self, session: ServerSession, msg: Message) -> list[Frame]:
-        return [[("Response", "Success"), ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")]]
-
-    def _act_events(self, session: ServerSession, msg: Message) -> list[Frame]:
-        mask = msg.get("EventMask")
-        if mask is None:
-            return _error("Missing EventMask")
-        try:
-            session.event_mask = _event_mask(mask)
-        except ValueError as exc:
-            return _error(str(exc))
-        return [[("Response", "Success"), ("Events", "On" if session.event_mask else "Off")]]
-
-    def _act_core_status(self, session: ServerSession, msg: Message) -> list[Frame]:
-        start = time.gmtime(self._started_at)
-        reload = time.gmtime(self._reloaded_at)
-        return [
-            [
-                ("Response", "Success"),
-                ("Message", "Core Status"),
-                ("CoreStartupDate", time.strftime("%Y-%m-%d", start)),
-                ("CoreStartupTime", time.strftime("%H:%M:%S", start)),
-                ("CoreReloadDate", time.strftime("%Y-%m-%d", reload)),
-                ("CoreReloadTime", time.strftime("%H:%M:%S", reload)),
-                ("CoreCurrentCalls", str(len(self.channels))),
-                ("CoreProcessedCalls", str(self.calls_processed)),
-            ]
-        ]
-
-    def _act_core_settings(self, session: ServerSession, msg: Message) -> list[Frame]:
-        return [
-            [
-                ("Response", "Success"),
-                ("AMIversion", self.banner.rsplit("/", 1)[-1]),
-                ("AsteriskVersion", "22.0.0" if self.command_dialect == "new" else "13.38.3"),
-                ("SystemName", "amikit-sim"),
-                ("CoreMaxCalls", "0"),
-                ("CoreMaxLoadAvg", "0.000000"),
-                ("CoreRunUser", "asterisk"),
-                ("CoreRunGroup", "asterisk"),
-                ("CoreMaxFilehandles", "0"),
-                ("CoreRealTimeEnabled", "No"),
-                ("CoreCDRenabled", "Yes"),
-                ("CoreHTTPenabled", "No"),
-            ]
-        ]
-
-    def _act_filter(self, session: ServerSession, msg: Message) -> list[Frame]:
-        operation = (msg.get("Operation") or "Add").lower()
-        if operation != "add":
-            return _error(f"Unknown operation {msg.get('Operation')}")
-        value = msg.get("Filter")
-        criteria_text = msg.get("MatchCriteria")
-        if value is None and criteria_text is None:
-            return _error("Filter or MatchCriteria is required")
-        value = value or ""
-        include = True
-        if criteria_text is None and value.startswith("!"):
-            include, value = False, value[1:]
-        flt = _Filter(include=include, value=value)
-        if criteria_text is not None:
-            try:
-                criteria = _parse_match_criteria(criteria_text)
-            except ValueError as exc:
-                return _error(str(exc))
-            flt.include = criteria.get("action", "include").lower() != "exclude"
-            flt.name = criteria.get("name") or None
-            flt.header = criteria.get("header") or None
-            flt.method = criteria.get("method", "regex" if value else "none").lower()
-            if flt.method not in ("regex", "exact", "starts_with", "ends_with", "contains", "none"):
-                return _error(f"Unknown method {flt.method}")
-        if flt.method == "regex":
-            try:
-                flt.regex = re.compile(value)
-            except re.error:
-                return _error("Filter did not compile.  Check the syntax of the filter given.")
-        session.filters.append(flt)
-        return [[("Response", "Success"), ("Message", "Success")]]
-
-    def _act_command(self, session: ServerSession, msg: Message) -> list[Frame]:
-        text = (msg.get("Command") or "").strip()
-        fn = self.commands.get(" ".join(text.split()).lower())
-        ok = fn is not None
-        output = (
-            fn()
-            if fn is not None
-            else (
-                f"No such command '{text}' (type 'core show help {text}' for other possible "
-                "commands)"
-            )
-        )
-        if self.command_dialect == "old":
-            head = "Response: Follows\r\nPrivilege: Command\r\n"
-            if msg.action_id is not None:
-                head += f"ActionID: {msg.action_id}\r\n"
-            body = output if output.endswith("\n") or not output else output + "\n"
-            return [(head + body + "--END COMMAND--\r\n\r\n").encode()]  # type: ignore[list-item]
-        lines = output.rstrip("\n").split("\n")
-        return [
-            [
-                ("Response", "Success" if ok else "Error"),
-                ("Message", "Command output follows"),
-                *[("Output", line) for line in lines],
-            ]
-        ]
-
-    def _act_core_show_channels(self, session: ServerSession, msg: Message) -> list[Frame]:
-        frames: list[Frame] = [
-            [("Response", "Success"), ("EventList", "start"), ("Message", "Channels will follow")]
-        ]
-        for channel in self.channels:
-            frames.append([("Event", "CoreShowChannel"), *channel])
-        frames.append(
-            [
-                ("Event", "CoreShowChannelsComplete"),
-                ("EventList", "Complete"),
-                ("ListItems", str(len(self.channels))),
-            ]
-        )
-        return frames  # _reply puts the ActionID second in every frame, as Asterisk does
-
-    def _act_user_event(self, session: ServerSession, msg: Message) -> list[Frame]:
-        name = msg.get("UserEvent")
-        if not name:
-            return _error("UserEvent needs a UserEvent header")
-        pairs: list[tuple[str, Any]] = [("Event", "UserEvent"), ("Privilege", "user,all")]
-        pairs.append(("UserEvent", name))
-        pairs.extend(
-            (k, v) for k, v in msg.items() if k.lower() not in ("action", "actionid", "userevent")
-        )
-        self._broadcast(Message(encode_message(pairs)))
-        return [[("Response", "Success")]]
-
-    # -- helpers for command output -----------------------------------------------------
-
-    def _uptime_text(self) -> str:
-        seconds = int(time.time() - self._started_at)
-        return f"System uptime: {seconds} seconds\nLast reload: {seconds} seconds"
-
-    def _channels_text(self) -> str:
-        rows = ["Channel              Location             State   Application(Data)"]
-        for channel in self.channels:
-            fields = dict(channel)
-            rows.append(
-                f"{fields.get('Channel', ''):<20} "
-                f"{fields.get('Exten', '') + '@' + fields.get('Context', ''):<20} "
-                f"{fields.get('ChannelStateDesc', ''):<7} {fields.get('Application', '')}"
-            )
-        n = len(self.channels)
-        rows.append(f"{n} active channel{'s' if n != 1 else ''}")
-        rows.append(f"{n} active call{'s' if n != 1 else ''}")
-        rows.append(f"{self.calls_processed} calls processed")
-        return "\n".join(rows)
-
-
-def _event_classes(text: str | None) -> frozenset[str]:
-    """An event's ``Privilege: call,all`` -> ``{"call"}`` (``all`` adds no requirement)."""
-    if not text:
-        return frozenset()
-    return frozenset(
-        p.strip().lower() for p in text.split(",") if p.strip() and p.strip().lower() != "all"
-    )
-
-
-def _error(message: str) -> list[Frame]:
-    return [[("Response", "Error"), ("Message", message)]]
-
-
-def _event_mask(text: str) -> frozenset[str]:
-    low = text.strip().lower()
-    if low in ("on", "yes", "true", "1", "all"):
-        return CLASSES
-    if low in ("off", "no", "false", "0", ""):
-        return frozenset()
-    classes = parse_classes(low)
-    unknown = classes - CLASSES
-    if unknown:
-        raise ValueError(f"Invalid event mask: {', '.join(sorted(unknown))}")
-    return classes
+            session.reply(action_id, frames)

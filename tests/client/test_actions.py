@@ -16,6 +16,7 @@ import pytest
 from amikit import ActionError, AMIClient, AmiTimeout, UsageError
 from amikit.client import ActionResponse
 from amikit.sim import AMIServer
+from amikit.sim._builtin_actions import core_show_channels
 
 from .conftest import USERS, Recorder, portal_tasks, wait_until
 
@@ -72,7 +73,7 @@ def test_event_list_is_completed_by_its_terminator(server: AMIServer, client: AM
         [("Channel", f"PJSIP/{n}-0000000{n}"), ("Uniqueid", f"1700000000.{n}")] for n in range(3)
     ]
     # an unrelated event interleaved in the list must not end it or be taken as an item
-    original = server._act_core_show_channels
+    original = core_show_channels
 
     def with_noise(session, msg):
         frames = original(session, msg)

@@ -15,6 +15,7 @@ import pytest
 
 from amikit import AMIClient, AmiTimeout, AuthenticationError, ConnectError
 from amikit.sim import AMIServer, User
+from amikit.sim._builtin_actions import login
 
 from .conftest import USERS, Recorder
 
@@ -32,7 +33,7 @@ def test_md5_login_never_sends_the_secret(server: AMIServer) -> None:
 
     def spy_login(session, msg):  # a server-side action handler, not a mock of client code
         seen.append(msg.raw)
-        return server._act_login(session, msg)
+        return login(session, msg)
 
     server.register_action("Login", spy_login)
     with AMIClient("127.0.0.1", server.port, "admin", "amikit", auth="md5"):

@@ -10,6 +10,7 @@ import pytest
 from amikit import AMIClient, AmiTimeout, UsageError
 from amikit.protocol import Parser, encode_action
 from amikit.sim import AMIServer, User
+from amikit.sim._builtin_actions import logoff
 
 from .conftest import Recorder, user_event, wait_until
 
@@ -96,11 +97,11 @@ def test_event_mask_is_reapplied_after_reconnect(server: AMIServer) -> None:
 def test_close_logs_off(server: AMIServer) -> None:
     seen = []
 
-    def logoff(session, msg):
+    def spy_logoff(session, msg):
         seen.append(msg.action_id)
-        return server._act_logoff(session, msg)
+        return logoff(session, msg)
 
-    server.register_action("Logoff", logoff)
+    server.register_action("Logoff", spy_logoff)
     with AMIClient("127.0.0.1", server.port, "admin", "amikit"):
         assert len(server.sessions) == 1
     assert len(seen) == 1

@@ -1,4 +1,4 @@
-"""Helpers to read real calls out of the captures and simulated calls out of the engine.
+"""Helpers to read real calls out of the captures and simulated calls out of the scheduler.
 
 Deliberately independent of amikit.sim._extract: calls are grouped here by a plain
 union of Linkedids over each channel's Uniqueid.
@@ -13,8 +13,8 @@ from functools import lru_cache
 
 from amikit.protocol import Message, Parser
 from amikit.record._files import read_capture
-from amikit.sim._calls import Engine
 from amikit.sim._scenarios import DEFAULT_MIX, SCENARIOS
+from amikit.sim._scheduler import CallScheduler
 from tests.conftest import DATA
 
 AST = DATA / "asterisk22"
@@ -69,7 +69,7 @@ def real_call(path, first_channel_prefix: str, *, needs: str | None = None) -> l
 
 
 def sim_call(scenario: str, *, seed: int = 7, cdr: bool = False, **kw) -> list[Message]:
-    engine = Engine(
+    scheduler = CallScheduler(
         seed=seed,
         start_time=1_800_000_000.0,
         calls_per_minute=0,
@@ -78,8 +78,8 @@ def sim_call(scenario: str, *, seed: int = 7, cdr: bool = False, **kw) -> list[M
         cdr=cdr,
         **kw,
     )
-    engine.start_call(scenario, 1_800_000_000.0)
-    frames = engine.advance(math.inf)
+    scheduler.start_call(scenario, 1_800_000_000.0)
+    frames = scheduler.advance(math.inf)
     return Parser(banner=False).feed(b"".join(f.data for f in frames))
 
 

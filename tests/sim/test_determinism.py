@@ -1,4 +1,4 @@
-"""Same seed, same calls: the engine alone, and the PBX over a socket."""
+"""Same seed, same calls: the scheduler alone, and the PBX over a socket."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from collections import Counter
 
 from amikit.protocol import Parser
 from amikit.sim import PBX
-from amikit.sim._calls import Engine
 from amikit.sim._scenarios import DEFAULT_MIX, SCENARIOS, resolve_mix
+from amikit.sim._scheduler import CallScheduler
 from tests.sim._raw import RawAMI
 
 T0 = 1_800_000_000.0
 
 
 def run(seed, minutes=10, **kw):
-    engine = Engine(
+    scheduler = CallScheduler(
         seed=seed,
         start_time=T0,
         calls_per_minute=kw.pop("cpm", 20),
@@ -25,7 +25,7 @@ def run(seed, minutes=10, **kw):
     )
     frames = []
     for step in range(1, minutes * 6 + 1):  # advance in uneven slices, like a live clock
-        frames += engine.advance(T0 + step * 10 - (step % 3) * 0.37)
+        frames += scheduler.advance(T0 + step * 10 - (step % 3) * 0.37)
     return frames
 
 

@@ -13,8 +13,8 @@ import re
 import pytest
 
 from amikit.protocol import Parser
-from amikit.sim._calls import Engine
 from amikit.sim._scenarios import DEFAULT_MIX, SCENARIOS
+from amikit.sim._scheduler import CallScheduler
 from tests.sim._real import (
     AST,
     capture_events,
@@ -197,8 +197,8 @@ def test_timing_varies_per_call_but_stays_realistic():
 def test_shipped_templates_are_what_the_captures_give():
     import json
 
-    from amikit.sim._calls import load_templates
     from amikit.sim._extract import build_templates
+    from amikit.sim._templates import load_templates
 
     rebuilt = json.loads(json.dumps(build_templates(AST)))
     assert rebuilt == load_templates()
@@ -269,13 +269,15 @@ def test_ami_hangup_of_a_local_half_tears_down_like_real_asterisk():
         ("BridgeLeave", ";1"),
         ("Hangup", ";1"),
     ]
-    engine = Engine(seed=1, start_time=T0, calls_per_minute=0, mix=DEFAULT_MIX, scenarios=SCENARIOS)
-    engine.start_call("answered", T0)
-    frames = engine.advance(T0 + 1.5)
+    scheduler = CallScheduler(
+        seed=1, start_time=T0, calls_per_minute=0, mix=DEFAULT_MIX, scenarios=SCENARIOS
+    )
+    scheduler.start_call("answered", T0)
+    frames = scheduler.advance(T0 + 1.5)
     assert "BridgeEnter" in [f.name for f in frames]
     callee = "Local/100@internal-00000001"
-    assert engine.hang_up(callee + ";2", 16, T0 + 1.5)
-    msgs = Parser(banner=False).feed(b"".join(f.data for f in engine.advance(T0 + 2)))
+    assert scheduler.hang_up(callee + ";2", 16, T0 + 1.5)
+    msgs = Parser(banner=False).feed(b"".join(f.data for f in scheduler.advance(T0 + 2)))
     sim = [
         (m.name, m["Channel"][-2:])
         for m in msgs
@@ -287,7 +289,7 @@ def test_ami_hangup_of_a_local_half_tears_down_like_real_asterisk():
 
 def test_no_identity_of_the_captured_calls_leaks_into_simulated_ones():
     for name in SCENARIOS:
-        engine = Engine(
+        scheduler = CallScheduler(
             seed=5,
             start_time=T0,
             calls_per_minute=0,
@@ -296,8 +298,8 @@ def test_no_identity_of_the_captured_calls_leaks_into_simulated_ones():
             cdr=True,
             cel=True,
         )
-        engine.start_call(name, T0)
-        data = b"".join(f.data for f in engine.advance(float("inf")))
+        scheduler.start_call(name, T0)
+        data = b"".join(f.data for f in scheduler.advance(float("inf")))
         assert b"\x00" not in data, name
         # epochs, caller numbers, ActionIDs and dates of the capture session
         for leak in (b"17957", b"gen-6b087d74", b"2026-11-26", b"Gen "):

@@ -1,19 +1,15 @@
-"""The call engine of the simulated PBX: pure, deterministic, no sockets and no clock.
+"""One simulated call: a template instance with identities, timing and live channels.
 
 Strategy
 --------
-A *template* (see :mod:`amikit.sim._extract`) is one real Asterisk 22 call with its identities
-replaced by slots. :class:`CompiledTemplate` turns each event into a list of byte chunks and
-slot tokens, so rendering an event is one ``b"".join`` (the flood benchmark needs tens of
-thousands of events a second from one core).
+A :class:`Call` is one live instance of a :class:`~amikit.sim._templates.CompiledTemplate`.
+It owns
 
-A :class:`Call` is one live instance of a template. It owns
-
-* its identities, allocated lazily the first time a slot is rendered, from engine-wide counters
-  exactly as Asterisk does (``Uniqueid`` = ``<epoch at creation>.<global counter>``, Local
-  channel sequence = global counter in 8 hex digits, bridge ids = random UUIDs); ``Linkedid``
-  is a Uniqueid slot, so the real Linkedid behaviour (inheritance, and the change on attended
-  transfer and pickup) carries over unchanged;
+* its identities, allocated lazily the first time a slot is rendered, from scheduler-wide
+  counters exactly as Asterisk does (``Uniqueid`` = ``<epoch at creation>.<global counter>``,
+  Local channel sequence = global counter in 8 hex digits, bridge ids = random UUIDs);
+  ``Linkedid`` is a Uniqueid slot, so the real Linkedid behaviour (inheritance, and the change
+  on attended transfer and pickup) carries over unchanged;
 * its own timing: every gap of the template longer than a blink (ringing, talk, hold, prompts)
   is stretched or shrunk by a factor drawn from the call's own ``random.Random``; CDR dates and
   durations are mapped through the same time warp so they stay consistent with the events;
@@ -24,46 +20,35 @@ A :class:`Call` is one live instance of a template. It owns
   others, ``DialEnd`` ``CANCEL`` for a dial still ringing, ``BridgeLeave`` before ``Hangup``,
   ``BridgeDestroy`` once a bridge is empty.
 
-:class:`Engine` schedules calls (background arrivals as a Poisson process with a weighted mix,
-plus calls started by ``Originate``) and hands out due frames in time order.
+What a call emits is a list of :class:`RenderedEvent` (time, bytes, name, privilege); the
+:class:`~amikit.sim._scheduler.CallScheduler` merges the calls' events in time order.
 """
 
 from __future__ import annotations
 
-import heapq
-import json
 import math
 import random
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
-from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..protocol import encode_message
 from ..protocol.fields import BRIDGE_SNAPSHOT, CHANNEL_SNAPSHOT
+from ._templates import SLOT, SLOT_RE, CompiledEvent, CompiledTemplate, pure_slot
 
-__all__ = [
-    "Call",
-    "Channel",
-    "CompiledEvent",
-    "CompiledTemplate",
-    "Engine",
-    "Frame",
-    "load_templates",
-]
+if TYPE_CHECKING:
+    from ._scheduler import CallScheduler
 
-_SLOT = "\x00"
-_SLOT_RE = re.compile("\x00([^\x00]*)\x00")
+__all__ = ["CAUSE_TEXT", "Call", "Channel", "RenderedEvent"]
+
 _SMALL_GAP = 0.2  # seconds: gaps below this are processing time, not a phase of the call
-_CRLF = b"\r\n"
 
 #: Snapshot fields of a channel and of a bridge, in Asterisk's emission order.
 SNAPSHOT_KEYS = CHANNEL_SNAPSHOT
 BRIDGE_KEYS = BRIDGE_SNAPSHOT
 
+#: Hangup cause -> ``Cause-txt``, for the causes a simulated call can end with.
 CAUSE_TEXT = {
     0: "Unknown",
     1: "Unallocated (unassigned) number",
@@ -74,148 +59,6 @@ CAUSE_TEXT = {
     21: "Call Rejected",
     34: "Circuit/channel congestion",
 }
-
-
-@lru_cache(maxsize=1)
-def load_templates() -> dict[str, Any]:
-    """The templates shipped with the package (``amikit/sim/scenarios.json``)."""
-    text = resources.files("amikit.sim").joinpath("scenarios.json").read_text("utf-8")
-    return json.loads(text)
-
-
-@lru_cache(maxsize=8)
-def compiled_templates(cdr: bool, cel: bool, timestamps: bool) -> dict[str, CompiledTemplate]:
-    """Every shipped template compiled once per switch setting (they are read-only)."""
-    return {
-        kind: CompiledTemplate(kind, data, cdr=cdr, cel=cel, timestamps=timestamps)
-        for kind, data in load_templates().items()
-    }
-
-
-def _tokens(value: str) -> list[str | tuple[str]]:
-    """Split a template value into literal strings and ``(slot,)`` tuples."""
-    parts: list[str | tuple[str]] = []
-    pos = 0
-    for m in _SLOT_RE.finditer(value):
-        if m.start() > pos:
-            parts.append(value[pos : m.start()])
-        parts.append((m.group(1),))
-        pos = m.end()
-    if pos < len(value):
-        parts.append(value[pos:])
-    return parts
-
-
-def _pure_slot(value: str) -> str | None:
-    m = _SLOT_RE.fullmatch(value)
-    return m.group(1) if m else None
-
-
-@dataclass(slots=True)
-class CompiledEvent:
-    """One template event, ready to render."""
-
-    index: int
-    full_index: int  # position in the unfiltered template (before dropping Cdr/CEL)
-    offset: float
-    name: str
-    privilege: str
-    pairs: list[tuple[str, str]]
-    chunks: list[bytes | str]
-    channel_slot: str | None  # the U-slot of the (unprefixed) channel snapshot
-    dest_slot: str | None  # the U-slot of the Dest snapshot (dial events)
-    originate: int | None  # OriginateResponse: which originate of the template
-    cdr: bool
-    cel: bool
-
-    fields: dict[str, str] = field(default_factory=dict)  # first value of each key
-
-    def value(self, key: str) -> str | None:
-        return self.fields.get(key)
-
-
-def _first_values(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in pairs:
-        out.setdefault(key, value)
-    return out
-
-
-def _compile_chunks(pairs: Sequence[tuple[str, str]]) -> list[bytes | str]:
-    chunks: list[bytes | str] = []
-    literal: list[str] = []
-    for key, value in pairs:
-        literal.append(f"{key}: ")
-        for part in _tokens(value):
-            if isinstance(part, tuple):
-                chunks.append("".join(literal).encode())
-                literal = []
-                chunks.append(part[0])
-            else:
-                literal.append(part)
-        literal.append("\r\n")
-    literal.append("\r\n")
-    chunks.append("".join(literal).encode())
-    return [c for c in chunks if c != b""]
-
-
-class CompiledTemplate:
-    """A template compiled for fast rendering (see the module docstring)."""
-
-    def __init__(
-        self, kind: str, data: dict[str, Any], *, cdr: bool, cel: bool, timestamps: bool = True
-    ) -> None:
-        self.kind = kind
-        self.originates = int(data.get("originates", 1))
-        self.callers = int(data.get("callers", 1))
-        events: list[CompiledEvent] = []
-        self.all_offsets = [float(offset) for offset, _ in data["events"]]
-        for full_index, (offset, raw_pairs) in enumerate(data["events"]):
-            pairs = [(k, v) for k, v in raw_pairs if k != "Timestamp"]
-            if timestamps:
-                # manager.conf timestampevents = yes: right after Privilege (some captures
-                # were taken without it; one PBX has one setting)
-                at = 2 if len(pairs) > 1 and pairs[1][0] == "Privilege" else 1
-                pairs.insert(at, ("Timestamp", f"{_SLOT}T{_SLOT}"))
-            name = pairs[0][1]
-            if name == "Cdr" and not cdr:
-                continue
-            if name == "CEL" and not cel:
-                continue
-            d = dict(pairs)
-            uid = _pure_slot(d.get("Uniqueid", "")) if "Uniqueid" in d else None
-            dest = _pure_slot(d.get("DestUniqueid", "")) if "DestUniqueid" in d else None
-            origin = None
-            if name == "OriginateResponse":
-                slot = _pure_slot(d.get("ActionID", ""))
-                origin = int(slot[1:]) if slot and slot.startswith("A") else 0
-                uid = None  # OriginateResponse is about the call, not a snapshot
-            events.append(
-                CompiledEvent(
-                    index=len(events),
-                    full_index=full_index,
-                    offset=float(offset),
-                    name=name,
-                    privilege=d.get("Privilege", ""),
-                    pairs=pairs,
-                    chunks=_compile_chunks(pairs),
-                    channel_slot=uid,
-                    dest_slot=dest,
-                    originate=origin,
-                    cdr=name == "Cdr",
-                    cel=name == "CEL",
-                    fields=_first_values(pairs),
-                )
-            )
-        self.events = events
-        self.offsets = [e.offset for e in events]
-
-    def first_index(self, predicate: Callable[[CompiledEvent], bool]) -> int:
-        """Index of the first event matching ``predicate`` (len(events) if none)."""
-        for e in self.events:
-            if predicate(e):
-                return e.index
-        return len(self.events)
 
 
 @dataclass(slots=True)
@@ -232,8 +75,8 @@ class Channel:
 
 
 @dataclass(slots=True, order=True)
-class Frame:
-    """One rendered event: when it is due, its bytes, its name."""
+class RenderedEvent:
+    """One event of a call, rendered: when it is due, its bytes, its name and privilege."""
 
     time: float
     data: bytes = field(compare=False)
@@ -262,7 +105,7 @@ class Call:
 
     def __init__(
         self,
-        engine: Engine,
+        scheduler: CallScheduler,
         template: CompiledTemplate,
         start: float,
         *,
@@ -274,7 +117,7 @@ class Call:
         hangup_at: float | None = None,
         scenario: str | None = None,
     ) -> None:
-        self.engine = engine
+        self.scheduler = scheduler
         self.template = template
         self.scenario = scenario or template.kind
         self.number = number
@@ -361,9 +204,9 @@ class Call:
             return "0"  # computed from the record's dates in _render_cdr
         head = token[0]
         if head == "U":
-            value = f"{int(now)}.{self.engine.next_uniqueid()}"
+            value = f"{int(now)}.{self.scheduler.next_uniqueid()}"
         elif head == "L":
-            value = f"{self.engine.next_local():08x}"
+            value = f"{self.scheduler.next_local():08x}"
         elif head == "B":
             # derived from the call's seed and the slot, not drawn in render order: the same
             # bridge gets the same id whichever event mentions it first
@@ -393,15 +236,15 @@ class Call:
         if token == "S":
             return str(int(now))
         if token == "START":
-            return str(int(self.engine.start_time))
+            return str(int(self.scheduler.start_time))
         if token.startswith("C"):
             return _fmt_date(self.warp(float(token[1:])))
         return ""
 
     def render_value(self, value: str, now: float) -> str:
-        if _SLOT not in value:
+        if SLOT not in value:
             return value
-        return _SLOT_RE.sub(lambda m: self.slot(m.group(1), now), value)
+        return SLOT_RE.sub(lambda m: self.slot(m.group(1), now), value)
 
     def render_pairs(self, pairs: Iterable[tuple[str, str]], now: float) -> list[tuple[str, str]]:
         return [(k, self.render_value(v, now)) for k, v in pairs]
@@ -455,7 +298,7 @@ class Call:
             ch = self.channels.pop(slot, None)
             self.gone.add(slot)
             if ch is not None:
-                self.engine.forget_channel(ch.name)
+                self.scheduler.forget_channel(ch.name)
             return
         ch = self.channels.get(slot)
         if ch is None:
@@ -465,7 +308,7 @@ class Call:
             ch = Channel(slot=slot, name=chan_name, created=now, snapshot=event)
             self.channels[slot] = ch
             self.created_names[chan_name] = slot
-            self.engine.remember_channel(chan_name, self, slot)
+            self.scheduler.remember_channel(chan_name, self, slot)
         ch.snapshot = event
         if event.value("ChannelState") == "6":
             self.answered.add(slot)
@@ -488,14 +331,14 @@ class Call:
             self.dials.pop(event.dest_slot, None)
 
     def _track_queue(self, event: CompiledEvent, now: float) -> None:
-        engine = self.engine
+        scheduler = self.scheduler
         name = event.name
         queue = event.value("Queue") or ""
         if name == "QueueMemberStatus":
             fields = dict(self.render_pairs(event.pairs, now))
-            engine.queue_members[(queue, fields.get("Interface", ""))] = fields
+            scheduler.queue_members[(queue, fields.get("Interface", ""))] = fields
             return
-        stats = engine.queue_stats.setdefault(
+        stats = scheduler.queue_stats.setdefault(
             queue, {"completed": 0, "abandoned": 0, "holdtime": 0, "talktime": 0}
         )
         slot = event.channel_slot
@@ -545,8 +388,8 @@ class Call:
         return out
 
     # -- emitting ----------------------------------------------------------------------------
-    def pop_due(self, until: float, out: list[Frame]) -> None:
-        """Append every frame of this call due at or before ``until`` to ``out``."""
+    def pop_due(self, until: float, out: list[RenderedEvent]) -> None:
+        """Append every event of this call due at or before ``until`` to ``out``."""
         events = self.template.events
         while True:
             t_template = (
@@ -563,7 +406,7 @@ class Call:
                 break
             if t == t_pending:
                 when, pairs = self.pending.pop(0)
-                out.append(Frame(when, encode_message(pairs), pairs[0][1], pairs[1][1]))
+                out.append(RenderedEvent(when, encode_message(pairs), pairs[0][1], pairs[1][1]))
                 continue
             if t == t_hangup and t < t_template:
                 # the scheduled hangup of the first channel (the caller giving up)
@@ -589,9 +432,9 @@ class Call:
                     for k, v in self.render_pairs(event.pairs, t)
                     if not (k == "ActionID" and self.action_ids == [""])
                 ]
-                out.append(Frame(t, encode_message(pairs), event.name, event.privilege))
+                out.append(RenderedEvent(t, encode_message(pairs), event.name, event.privilege))
                 continue
-            out.append(Frame(t, self.render(event, t), event.name, event.privilege))
+            out.append(RenderedEvent(t, self.render(event, t), event.name, event.privilege))
         if (
             self.index >= self.stop_index
             and not self.pending
@@ -649,7 +492,7 @@ class Call:
         ts = f"{now:.6f}"
 
         def head(name: str) -> list[tuple[str, str]]:
-            if not self.engine.timestamps:
+            if not self.scheduler.timestamps:
                 return [("Event", name), ("Privilege", "call,all")]
             return [("Event", name), ("Privilege", "call,all"), ("Timestamp", ts)]
 
@@ -710,7 +553,7 @@ class Call:
             )
         frames += self._early_cdrs(now)
         for ch in order:
-            self.engine.forget_channel(ch.name)
+            self.scheduler.forget_channel(ch.name)
         self.channels.clear()
         self.bridges.clear()
         self.pending.extend((now, pairs) for pairs in frames)
@@ -723,7 +566,7 @@ class Call:
         for event in self.template.events[self.index :]:
             if not event.cdr:
                 continue
-            uid = _pure_slot(event.value("UniqueID") or "")
+            uid = pure_slot(event.value("UniqueID") or "")
             if uid is None or uid not in created:
                 continue
             pairs = self._render_cdr(event, now)
@@ -758,225 +601,4 @@ class Call:
                     v = "NO ANSWER"
                 fixed.append((k, v))
             out.append(fixed)
-        return out
-
-
-@dataclass
-class ScenarioSpec:
-    """How a named scenario uses a template (see :mod:`amikit.sim._scenarios`)."""
-
-    name: str
-    template: str
-    # cancel: keep only events before the first event on a channel starting with this
-    cut_before_channel: str | None = None
-    # cancel: hang the first channel up this many seconds (range) after the start
-    hangup_after: tuple[float, float] | None = None
-
-
-class Engine:
-    """Schedules simulated calls and renders their frames in time order (pure, seeded).
-
-    Parameters
-    ----------
-    seed:
-        Seed of the engine's ``random.Random``: same seed, same calls.
-    start_time:
-        Epoch seconds of the simulated clock's origin (Uniqueids and Timestamps derive from it).
-    calls_per_minute:
-        Rate of background calls (Poisson arrivals); 0 for none.
-    mix:
-        Scenario name -> weight for background calls.
-    scenarios:
-        Scenario name -> :class:`ScenarioSpec`.
-    cdr, cel:
-        Emit the ``Cdr`` (cdr_manager) / ``CEL`` (cel_manager) events of the templates.
-    timestamps:
-        ``Timestamp:`` on every event (``timestampevents = yes`` in manager.conf).
-    """
-
-    def __init__(
-        self,
-        *,
-        seed: int | None,
-        start_time: float,
-        calls_per_minute: float,
-        mix: dict[str, float],
-        scenarios: dict[str, ScenarioSpec],
-        cdr: bool = False,
-        cel: bool = False,
-        timestamps: bool = True,
-        callers: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        self.rng = random.Random(seed)
-        self.start_time = start_time
-        self.calls_per_minute = calls_per_minute
-        self.mix = dict(mix)
-        self.scenarios = scenarios
-        self.cdr = cdr
-        self.cel = cel
-        self.caller_pool = list(callers) or [("5550100", "Sim caller")]
-        self.timestamps = timestamps
-        self.templates = compiled_templates(cdr, cel, timestamps)
-        self._uniqueid = 0
-        self._local = 0
-        self._calls = 0
-        self.heap: list[tuple[float, int, Call]] = []
-        self.live: dict[str, tuple[Call, str]] = {}  # channel name -> (call, slot)
-        self.next_arrival = (
-            start_time + self.rng.expovariate(calls_per_minute / 60.0)
-            if calls_per_minute > 0
-            else math.inf
-        )
-        self.emitted = 0
-        self.calls_processed = 0
-        self.queue_members: dict[tuple[str, str], dict[str, str]] = {}
-        self.queue_stats: dict[str, dict[str, int]] = {}
-
-    def reboot(self, now: float) -> None:
-        """A PBX restart: live calls vanish unseen; counters start again from 0."""
-        self.heap.clear()
-        self.live.clear()
-        self._uniqueid = 0
-        self._local = 0
-        self.calls_processed = 0
-        self.queue_members.clear()
-        self.queue_stats.clear()
-        if self.next_arrival < now:
-            self.next_arrival = now
-
-    # identities ---------------------------------------------------------------------------
-    def next_uniqueid(self) -> int:
-        value = self._uniqueid
-        self._uniqueid += 1
-        return value
-
-    def next_local(self) -> int:
-        value = self._local
-        self._local += 1
-        return value
-
-    def remember_channel(self, name: str, call: Call, slot: str) -> None:
-        self.live[name] = (call, slot)
-
-    def forget_channel(self, name: str) -> None:
-        self.live.pop(name, None)
-
-    # calls ----------------------------------------------------------------------------------
-    def random_caller(self, rng: random.Random) -> tuple[str, str]:
-        return rng.choice(self.caller_pool)
-
-    def start_call(
-        self,
-        scenario: str,
-        at: float,
-        *,
-        callers: Sequence[tuple[str, str]] | None = None,
-        action_ids: Sequence[str | None] = (),
-        sync: bool = False,
-        on_originate: Callable[[Call, int, bool], None] | None = None,
-        originate_fields: dict[str, str] | None = None,
-    ) -> Call:
-        """Start one call of ``scenario`` at time ``at``."""
-        spec = self.scenarios[scenario]
-        template = self.templates[spec.template]
-        self._calls += 1
-        self.calls_processed += 1
-        rng = random.Random(self.rng.getrandbits(64))
-        chosen = list(callers or [])
-        while len(chosen) < template.callers:
-            chosen.append(self.random_caller(rng))
-        stop = None
-        hangup_at = None
-        if spec.cut_before_channel:
-            prefix = spec.cut_before_channel
-
-            def on_cut(e: CompiledEvent) -> bool:
-                return (e.value("Channel") or "").startswith(prefix)
-
-            stop = template.first_index(on_cut)
-        if spec.hangup_after:
-            hangup_at = rng.uniform(*spec.hangup_after)
-        call = Call(
-            self,
-            template,
-            at,
-            number=self._calls,
-            rng=rng,
-            callers=chosen,
-            action_ids=action_ids,
-            stop_index=stop,
-            hangup_at=hangup_at,
-            scenario=scenario,
-        )
-        if sync:
-            call.suppress_originate.add(0)
-        call.on_originate = on_originate
-        call.originate_fields = dict(originate_fields or {})
-        self._push(call)
-        return call
-
-    def _push(self, call: Call) -> None:
-        due = call.due()
-        call.heap_key = due
-        if due != math.inf:
-            heapq.heappush(self.heap, (due, call.number, call))
-
-    def hang_up(self, channel: str, cause: int, now: float) -> bool:
-        """Hang up a live channel by name; False if there is no such channel."""
-        found = self.live.get(channel)
-        if found is None:
-            return False
-        call, slot = found
-        call.hang_up(slot, cause, now)
-        self._push(call)
-        return True
-
-    def channels(self) -> list[tuple[Call, Channel]]:
-        """Live channels in creation order."""
-        out = []
-        for call, slot in self.live.values():
-            ch = call.channels.get(slot)
-            if ch is not None:
-                out.append((call, ch))
-        out.sort(key=lambda item: (item[1].created, item[0].number))
-        return out
-
-    def queue_callers(self) -> list[tuple[str, Call, Channel, float]]:
-        """Callers waiting in a queue now: (queue, call, channel, joined at)."""
-        out = []
-        for call, ch in self.channels():
-            if ch.queue is not None:
-                out.append((ch.queue[0], call, ch, ch.queue[1]))
-        out.sort(key=lambda item: item[3])
-        return out
-
-    def next_due(self) -> float:
-        """When the next frame (or background arrival) is due."""
-        return min(self.heap[0][0] if self.heap else math.inf, self.next_arrival)
-
-    def advance(self, until: float) -> list[Frame]:
-        """Every frame due at or before ``until``, in time order; background calls start."""
-        out: list[Frame] = []
-        while True:
-            if (
-                self.next_arrival <= until
-                and self.next_arrival != math.inf
-                and (not self.heap or self.next_arrival <= self.heap[0][0])
-            ):
-                at = self.next_arrival
-                names = list(self.mix)
-                weights = [self.mix[n] for n in names]
-                scenario = self.rng.choices(names, weights)[0]
-                self.start_call(scenario, at)
-                self.next_arrival = at + self.rng.expovariate(self.calls_per_minute / 60.0)
-                continue
-            if not self.heap or self.heap[0][0] > until:
-                break
-            due, _, call = heapq.heappop(self.heap)
-            if due != call.heap_key:  # stale entry: the call was re-pushed since
-                continue
-            limit = min(until, self.next_arrival, self.heap[0][0] if self.heap else math.inf)
-            call.pop_due(max(limit, due), out)
-            self._push(call)
-        self.emitted += len(out)
         return out
