@@ -26,12 +26,15 @@ def test_slow_subscriber_drops_oldest_and_does_not_stall_reading(
     release = threading.Event()
     slow_seen: list[int] = []
     first_taken = threading.Event()
+    drained = threading.Event()
     marker_seen = threading.Event()
 
     def slow(msg) -> None:
         slow_seen.append(int(msg.get("N", -1)))
         if slow_seen[-1] == -1:
             marker_seen.set()
+        if len(slow_seen) == 1 + 100:  # the one it was stuck on, then the queue's 100
+            drained.set()
         if len(slow_seen) == 1:
             first_taken.set()
             release.wait(30)  # a consumer stuck for a long time
@@ -56,6 +59,9 @@ def test_slow_subscriber_drops_oldest_and_does_not_stall_reading(
     assert client.stats.dropped == N - 1 - 100
     assert client.stats.received >= N
     release.set()
+    # the marker only once the queue is empty: sent earlier, it would find the queue
+    # still full and (rightly) push out the oldest event the assertion below expects
+    assert drained.wait(5)
     server.broadcast(user_event("Marker"))  # no N: the slow callback records -1
     assert marker_seen.wait(5)
     # the slow one got the message it was stuck on, then the newest 100 (drop-oldest)
