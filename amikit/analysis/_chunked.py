@@ -48,7 +48,7 @@ from ._rules import EpochRule
 
 __all__ = ["SETTLE_ROWS", "SETTLE_SECONDS", "SLICE_ROWS", "calls_in_slices"]
 
-#: Rows read per slice: peak memory about 1 GiB on recordings of Asterisk 22 (benchmarks/bench_scale.py).
+#: Rows read per slice: a peak of about 1 GiB on Asterisk 22 traffic (benchmarks/bench_scale.py).
 SLICE_ROWS = 150_000
 #: A finished call is final once the recording has gone this far past its last event.
 SETTLE_SECONDS = 60.0
