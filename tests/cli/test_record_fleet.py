@@ -35,6 +35,12 @@ def _wait_for_file_text(path: Path, needle: bytes, timeout: float = 30.0) -> Non
         time.sleep(0.05)  # polling a file another process writes, with a deadline
 
 
+def _no_ami_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AMI_* variable of the machine running the tests leaks into a login."""
+    for name in [k for k in os.environ if k.startswith("AMI_")]:
+        monkeypatch.delenv(name)
+
+
 def _env_name(variable: str, pbx: PBX) -> str:
     return f"{variable}_127_0_0_1_{pbx.port}"
 
@@ -163,8 +169,7 @@ def test_a_refused_login_names_its_host_and_the_other_goes_on(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     a, b = fleet["a"], fleet["b"]
-    for name in [k for k in os.environ if k.startswith("AMI_")]:
-        monkeypatch.delenv(name)
+    _no_ami_environment(monkeypatch)
     monkeypatch.setenv(_env_name("AMI_USERNAME", a), "alice")
     monkeypatch.setenv(_env_name("AMI_SECRET", a), SECRETS["a"])
     monkeypatch.setenv("AMI_USERNAME", "bob")
@@ -246,8 +251,7 @@ def test_a_missing_secret_says_which_variables_for_which_host(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     a, b = fleet["a"], fleet["b"]
-    for name in [k for k in os.environ if k.startswith("AMI_")]:
-        monkeypatch.delenv(name)
+    _no_ami_environment(monkeypatch)
     monkeypatch.setenv("AMI_USERNAME", "alice")
     monkeypatch.setenv(f"AMI_SECRET_127_0_0_1_{a.port}", SECRETS["a"])
     with open(os.devnull) as nobody:  # no terminal: nobody to ask
