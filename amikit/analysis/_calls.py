@@ -746,14 +746,20 @@ def summaries_frame(
     return pl.DataFrame(columns, schema=schema)
 
 
-def calls(frame: FrameT) -> FrameT:
+def calls(frame: FrameT, *, workers: int = 1) -> FrameT:
     """One row per call, with CDR-like columns.
 
     Parameters
     ----------
     frame
         Events as ``amikit.load``/``amikit.scan`` return them (with or without a
-        ``call_id`` column; it is recomputed).
+        ``call_id`` column; it is recomputed). A LazyFrame, or a frame of more than
+        150,000 events, is grouped a slice at a time (:mod:`._chunked`), so memory stays
+        bounded however long the recording.
+    workers
+        With several servers in the events (a recording of several PBXs), group each
+        server's events in its own process, up to ``workers`` at once: calls never span
+        servers. The result is the same as with one worker.
 
     Returns
     -------
@@ -770,8 +776,11 @@ def calls(frame: FrameT) -> FrameT:
     >>> import amikit
     >>> amikit.calls(amikit.load("capture.raw"))  # doctest: +SKIP
     """
-    from ._chunked import SLICE_ROWS, calls_in_slices
+    from ._chunked import SLICE_ROWS, calls_by_server, calls_in_slices
 
+    if workers > 1:
+        out = calls_by_server(frame, workers=workers)
+        return out.lazy() if isinstance(frame, pl.LazyFrame) else out
     if isinstance(frame, pl.LazyFrame):
         # a recording on disk may be larger than memory: read it a slice at a time
         return calls_in_slices(frame).lazy()

@@ -102,3 +102,20 @@ def test_a_simulator_recording_read_lazily_in_slices(tmp_path: Path) -> None:
 def test_an_empty_frame_in_slices() -> None:
     events = rows_to_frame([])
     assert calls_in_slices(events, slice_rows=7).height == 0
+
+
+def test_servers_in_their_own_processes_give_the_same_calls(tmp_path: Path) -> None:
+    messages = capture_messages(MIXED60)
+    for server in ("pbx-a:5038", "pbx-b:5038", "pbx-c:5038"):
+        with RecordingSink(tmp_path, server=server) as sink:
+            for m in messages:
+                sink.put(m)
+    lazy = amikit.scan(tmp_path)
+    whole = calls(amikit.load(tmp_path))
+    by_server = calls(lazy, workers=2)
+    assert isinstance(by_server, pl.LazyFrame)
+    assert_frame_equal(by_server.collect(), whole)
+    assert whole["server"].n_unique() == 3
+    # servers that interleave row by row: one worker keeps the order of first events
+    mixed = amikit.load(tmp_path).sort("received_at", "server")
+    assert_frame_equal(calls(mixed, workers=2), calls(mixed))
