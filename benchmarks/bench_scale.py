@@ -54,7 +54,10 @@ def _label(events: int) -> str:
 
 
 def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """This process's peak, or its largest worker's (``--workers``) if that is higher."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, workers) * 1024
 
 
 def current_rss() -> int:
