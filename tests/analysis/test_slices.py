@@ -34,6 +34,16 @@ SMALL_SIZES = (7, 64, 1_000)
 LARGE_SIZES = (600, 2_500)
 
 
+def record_mixed60(folder: Path, *servers: str) -> None:
+    """The real capture recorded into ``folder`` once per server given (a server given
+    twice: two sessions of it)."""
+    messages = capture_messages(MIXED60)
+    for server in servers:
+        with RecordingSink(folder, server=server) as sink:
+            for m in messages:
+                sink.put(m)
+
+
 def one_pass(events: pl.DataFrame) -> pl.DataFrame:
     """The calls of the whole frame at once (the frame is under one slice)."""
     assert events.height < 400_000
@@ -72,11 +82,7 @@ def test_a_restart_and_repeated_ids_in_slices() -> None:
 
 
 def test_sessions_and_servers_in_one_dataset_in_slices(tmp_path: Path) -> None:
-    messages = capture_messages(MIXED60)
-    for server in ("pbx-a:5038", "pbx-a:5038", "pbx-b:5038"):
-        with RecordingSink(tmp_path, server=server) as sink:
-            for m in messages:
-                sink.put(m)
+    record_mixed60(tmp_path, "pbx-a:5038", "pbx-a:5038", "pbx-b:5038")
     events = amikit.load(tmp_path)
     whole = same_in_slices(events)
     assert whole.select("server", "session").n_unique() == 3
@@ -105,11 +111,7 @@ def test_an_empty_frame_in_slices() -> None:
 
 
 def test_servers_in_their_own_processes_give_the_same_calls(tmp_path: Path) -> None:
-    messages = capture_messages(MIXED60)
-    for server in ("pbx-a:5038", "pbx-b:5038", "pbx-c:5038"):
-        with RecordingSink(tmp_path, server=server) as sink:
-            for m in messages:
-                sink.put(m)
+    record_mixed60(tmp_path, "pbx-a:5038", "pbx-b:5038", "pbx-c:5038")
     lazy = amikit.scan(tmp_path)
     whole = calls(amikit.load(tmp_path))
     by_server = calls(lazy, workers=2)
