@@ -38,3 +38,11 @@ def test_union_find_keeps_the_first_member_as_root():
     uf.union_all([("b", "c"), ("a", "c")])
     assert uf.find("a") == uf.find("c") == "b"
     assert uf.union("d", "a") == ("b", "d")
+
+
+def test_the_old_name_of_the_pbx_scheduler_still_answers_with_a_warning() -> None:
+    from amikit.sim import PBX
+
+    pbx = PBX(calls_per_minute=0)
+    with pytest.warns(DeprecationWarning, match="PBX.scheduler"):
+        assert pbx.engine is pbx.scheduler

@@ -28,6 +28,7 @@ import math
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -182,6 +183,13 @@ class PBX:
         self._inflight = 0
         self._inflight_cond = threading.Condition()
         self.calls_started = 0
+
+    @property
+    def engine(self) -> CallScheduler | None:
+        """The old name of :attr:`scheduler` (it schedules the calls); kept so code
+        written against it still runs, with a DeprecationWarning."""
+        warnings.warn("PBX.engine is now PBX.scheduler", DeprecationWarning, stacklevel=2)
+        return self.scheduler
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
