@@ -669,6 +669,7 @@ def _call_facts(events: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
         *[pl.col(k).first() for k in BOUNDARIES if k in cols],
         pl.len().alias("n_events"),
         pl.col(POS).min().alias("_first_pos"),
+        pl.col(POS).max().alias("_last_pos"),
         pl.col(TIME).drop_nulls().first().alias("first_time"),
         pl.col(TIME).max().alias("last_time"),
         c("Linkedid").drop_nulls().unique(maintain_order=True).alias("linkedids"),
@@ -796,7 +797,7 @@ def summaries(scoped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(calls, keys)``: one summary row per call of :func:`with_scope`'s output.
 
     ``keys`` is row-aligned with ``calls``: each call's ``_scope``, ``call_id``, first
-    ``_pos``, ``last_time``, and ``_all_hung`` (every channel of it has hung up), which
+    and last ``_pos``, ``last_time``, and ``_all_hung`` (every channel of it has hung up), which
     tell :func:`._chunked.calls_in_slices` whether a call can still grow.
     """
     colset = set(scoped.columns)
@@ -875,7 +876,7 @@ def summaries(scoped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     keys = (
         call_df.lazy()
-        .select(SCOPE, CALL, "_first_pos", "last_time")
+        .select(SCOPE, CALL, "_first_pos", "_last_pos", "last_time")
         .join(hung, on=[SCOPE, CALL], how="left", maintain_order="left")
         .with_columns(pl.col("_all_hung").fill_null(False))
         .collect()

@@ -83,12 +83,6 @@ def _slices(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
         offset += part.height
 
 
-def _no_extra() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={_G: pl.Int64, "_key": pl.String, "value": pl.String, "_idx": pl.Int64}
-    )
-
-
 def calls_in_slices(
     frame: pl.LazyFrame | pl.DataFrame,
     *,
@@ -112,8 +106,8 @@ def calls_in_slices(
         if current is None:
             if carried_events is None or carried_events.height == 0:
                 break
-            events = carried_events
-            extra = carried_extra if carried_extra is not None else _no_extra()
+            assert carried_extra is not None  # carried with the events
+            events, extra = carried_events, carried_extra
         else:
             prepared, new_extra = prepare(current)
             prepared = prepared.with_columns((pl.col(POS).cast(pl.Int64) + offset).alias(_G))
@@ -141,13 +135,13 @@ def calls_in_slices(
         )
         scoped = with_scope(events, extra, has_epoch=True)
         out, keys = summaries(scoped)
-        first_g = (
-            scoped.lazy()
-            .filter(pl.col(CALL).is_not_null())
-            .group_by(SCOPE, CALL)
-            .agg(pl.col(_G).min().alias("_first_g"), pl.col(_G).max().alias("_last_g"))
+        # _pos and _g rise together (carried rows first, in order): a call's first and
+        # last row in the recording are read off the summary's own first and last _pos
+        g = scoped[_G]
+        keyed = keys.lazy().with_columns(
+            g.gather(keys["_first_pos"]).alias("_first_g"),
+            g.gather(keys["_last_pos"]).alias("_last_g"),
         )
-        keyed = keys.lazy().join(first_g, on=[SCOPE, CALL], how="left", maintain_order="left")
         if last:
             done = pl.lit(True)
             keep = pl.lit(False)
