@@ -232,7 +232,7 @@ def _first_ids(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> tuple[pl.Ser
 
 
 def _by_channel_name(
-    prepared: pl.DataFrame, extra_long: pl.DataFrame, firsts: pl.Series
+    prepared: pl.DataFrame, extra_long: pl.DataFrame, firsts: pl.Series, scope: list[str]
 ) -> tuple[pl.Series, pl.DataFrame]:
     """Rule 5 (AMI 1.x): ids found through channel names; returns ``(firsts, links)``.
 
@@ -242,9 +242,10 @@ def _by_channel_name(
     channel that bore its name at that moment (the last earlier event that paired the name
     with a Uniqueid, a ``Rename``'s ``Newname`` included), and a ``Masquerade`` links the
     ``Original`` and ``Clone`` channels. Asterisk 12+ streams have none of these: nothing
-    is computed for them.
+    is computed for them. Names are looked up within each scope (``scope``: the columns
+    that keep runs of a PBX apart, Rule 8); ``links`` carries those columns too.
     """
-    none = pl.DataFrame(schema={"a": pl.String, "b": pl.String})
+    none = pl.DataFrame(schema={"a": pl.String, "b": pl.String, **{k: pl.Int32 for k in scope}})
     if "Channel" not in prepared.columns:
         return firsts, none
     orphan = firsts.is_null() & prepared["Channel"].is_not_null()
@@ -252,30 +253,33 @@ def _by_channel_name(
     if not orphan.any() and not masq.height:
         return firsts, none
     owned = prepared.lazy().filter(pl.col(UID).is_not_null())
+    where = prepared.lazy().select(POS, *scope)
     names = pl.concat(
         [
             owned.filter(pl.col("Channel").is_not_null()).select(
-                pl.col("Channel").alias("_name"), POS, pl.col(UID).alias("_nuid")
+                pl.col("Channel").alias("_name"), POS, pl.col(UID).alias("_nuid"), *scope
             ),
             extra_long.lazy()
             .filter(pl.col("_key") == "newname")
-            .join(owned.select(POS, UID), on=POS)
-            .select(pl.col("value").alias("_name"), POS, pl.col(UID).alias("_nuid")),
+            .join(owned.select(POS, UID, *scope), on=POS)
+            .select(pl.col("value").alias("_name"), POS, pl.col(UID).alias("_nuid"), *scope),
         ]
     ).sort(POS)
     wanted = pl.concat(
         [
             prepared.lazy()
             .filter(orphan)
-            .select(POS, pl.col("Channel").alias("_name"), pl.lit("self").alias("_role")),
-            masq.lazy().select(POS, pl.col("value").alias("_name"), pl.col("_key").alias("_role")),
+            .select(POS, pl.col("Channel").alias("_name"), pl.lit("self").alias("_role"), *scope),
+            masq.lazy()
+            .join(where, on=POS)
+            .select(POS, pl.col("value").alias("_name"), pl.col("_key").alias("_role"), *scope),
         ]
     ).sort(POS)
     found = (
         wanted.join_asof(
             names,
             on=POS,
-            by="_name",
+            by=["_name", *scope],
             strategy="backward",
             allow_exact_matches=False,
             check_sortedness=False,
@@ -286,22 +290,27 @@ def _by_channel_name(
     mine = found.filter(pl.col("_role") != "clone")  # own channel, or a masquerade's original
     firsts = firsts.scatter(mine[POS], mine["_nuid"])
     pairs = found.filter(pl.col("_role") != "self").pivot(
-        "_role", index=POS, values="_nuid", aggregate_function="first"
+        "_role", index=[POS, *scope], values="_nuid", aggregate_function="first"
     )
     if {"original", "clone"} <= set(pairs.columns):
-        links = pairs.select(pl.col("original").alias("a"), pl.col("clone").alias("b")).drop_nulls()
+        links = pairs.select(
+            pl.col("original").alias("a"), pl.col("clone").alias("b"), *scope
+        ).drop_nulls()
     else:
         links = none
     return firsts, links
 
 
-def _local_pair_links(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
-    """Links ``;2`` -> most recent earlier ``;1`` of the same Local name (Rule 2)."""
+def _local_pair_links(prepared: pl.LazyFrame, cols: list[str], scope: list[str]) -> pl.LazyFrame:
+    """Links ``;2`` -> most recent earlier ``;1`` of the same Local name (Rule 2).
+
+    Within each scope (``scope``, as in :func:`_by_channel_name`), whose columns it keeps.
+    """
     if "Channel" not in cols:
-        return pl.LazyFrame(schema={"a": pl.String, "b": pl.String})
+        return pl.LazyFrame(schema={"a": pl.String, "b": pl.String, **{k: pl.Int32 for k in scope}})
     chans = (
         prepared.filter(pl.col(UID).is_not_null() & pl.col("Channel").str.starts_with("Local/"))
-        .group_by(UID)
+        .group_by(*scope, UID)
         .agg(pl.col("Channel").first(), pl.col(POS).min())
         .with_columns(
             pl.col("Channel").str.extract(r"^(Local/.+);[12]$", 1).alias("_prefix"),
@@ -311,35 +320,57 @@ def _local_pair_links(prepared: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
     )
     ones = (
         chans.filter(pl.col("_half") == "1")
-        .select("_prefix", pl.col(POS), pl.col(UID).alias("b"))
+        .select("_prefix", *scope, pl.col(POS), pl.col(UID).alias("b"))
         .sort(POS)
     )
     twos = (
         chans.filter(pl.col("_half") == "2")
-        .select("_prefix", pl.col(POS), pl.col(UID).alias("a"))
+        .select("_prefix", *scope, pl.col(POS), pl.col(UID).alias("a"))
         .sort(POS)
     )
     return (
-        twos.join_asof(ones, on=POS, by="_prefix", strategy="backward", check_sortedness=False)
+        twos.join_asof(
+            ones, on=POS, by=["_prefix", *scope], strategy="backward", check_sortedness=False
+        )
         .filter(pl.col("b").is_not_null())
-        .select("a", "b")
+        .select("a", "b", *scope)
     )
 
 
+# Joins a scope number to an id (never part of an AMI id) so that one union-find keeps
+# the scopes apart.
+_SCOPE_SEP = "\x1f"
+
+
 def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame:
-    """The prepared events with ``call_id`` (null for events of no call), lazily."""
+    """The prepared events with ``call_id`` (null for events of no call), lazily.
+
+    With a ``_scope`` column of several values (:func:`with_scope`), no id links across
+    scopes: in one pass over all of them, each id is taken together with its scope
+    (``"<scope>\\x1f<id>"``) wherever ids meet, and names and bridges are looked up per
+    scope.
+    """
     cols = prepared.columns
     lf = prepared.lazy()
+    several = SCOPE in cols and prepared[SCOPE].n_unique() > 1
+    scope = [SCOPE] if several else []
+
+    def q(name: str) -> pl.Expr:
+        """An id column, taken with its scope when there are several."""
+        if not several:
+            return pl.col(name)
+        return pl.concat_str(pl.col(SCOPE).cast(pl.String), pl.lit(_SCOPE_SEP), pl.col(name))
+
     first_series, extra_ids = _first_ids(prepared, extra_long)
-    first_series, name_links = _by_channel_name(prepared, extra_long, first_series)
-    firsts = pl.DataFrame({POS: prepared[POS], "a": first_series})
+    first_series, name_links = _by_channel_name(prepared, extra_long, first_series, scope)
+    firsts = prepared.select(POS, *scope).with_columns(first_series.alias("a"))
     # links: (first id of an event, each other id of it), one column at a time so the
     # mostly-null wide id columns are never materialised as one long frame
     id_cols = _id_columns(prepared)
     # firsts is row-aligned with prepared (same _pos order): no join needed
-    with_first = lf.select(POS, *id_cols).with_columns(firsts["a"])
+    with_first = lf.select(POS, *scope, *id_cols).with_columns(firsts["a"])
     parts = [
-        with_first.select("a", pl.col(c).alias("b"))
+        with_first.select("a", pl.col(c).alias("b"), *scope)
         .filter(pl.col("b").is_not_null())
         .filter((pl.col("a") != pl.col("b")) & ~pl.col("b").is_in(list(PLACEHOLDER_IDS)))
         .unique()
@@ -349,13 +380,13 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
         parts.append(
             extra_ids.lazy()
             .join(firsts.lazy(), on=POS)
-            .select("a", pl.col("_id").alias("b"))
+            .select("a", pl.col("_id").alias("b"), *scope)
             .filter(pl.col("a") != pl.col("b"))
         )
-    parts.append(_local_pair_links(lf, cols))
+    parts.append(_local_pair_links(lf, cols, scope))
     if name_links.height:
         parts.append(name_links.lazy())
-    links = pl.concat(parts).unique().collect()
+    links = pl.concat(parts).select(q("a").alias("a"), q("b").alias("b")).unique().collect()
     uf = UnionFind()
     for a, b in zip(links["a"].to_list(), links["b"].to_list(), strict=True):
         uf.union(a, b)
@@ -373,31 +404,33 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
 
     # Rule 4, on the small set of distinct ids: the call id is the first Linkedid seen in
     # the call, else the first id of its first event.
-    firsts_lf = firsts.lazy()
+    firsts_lf = firsts.lazy().with_columns(q("a").alias("_qa"))
     candidates = [
-        firsts_lf.select(pl.col("a").alias("_id"), POS, pl.lit(1).alias("_prio"))
+        firsts_lf.select(pl.col("_qa").alias("_id"), POS, pl.lit(1).alias("_prio"))
         .drop_nulls("_id")
         .unique("_id", keep="first", maintain_order=True)
     ]
     if "Linkedid" in cols:
         candidates.append(
-            lf.select(pl.col("Linkedid").alias("_id"), POS, pl.lit(0).alias("_prio"))
-            .filter(pl.col("_id").is_not_null() & ~pl.col("_id").is_in(list(PLACEHOLDER_IDS)))
+            lf.filter(
+                pl.col("Linkedid").is_not_null() & ~pl.col("Linkedid").is_in(list(PLACEHOLDER_IDS))
+            )
+            .select(q("Linkedid").alias("_id"), POS, pl.lit(0).alias("_prio"))
             .unique("_id", keep="first", maintain_order=True)
         )
+    call_id = pl.col("_id").first()
+    if several:  # the call id is the id alone
+        call_id = call_id.str.split_exact(_SCOPE_SEP, 1).struct.field("field_1")
     call_of_root = (
-        rooted(pl.concat(candidates))
-        .sort("_prio", POS)
-        .group_by("_root")
-        .agg(pl.col("_id").first().alias(CALL))
+        rooted(pl.concat(candidates)).sort("_prio", POS).group_by("_root").agg(call_id.alias(CALL))
     )
     call_of_id = (
-        rooted(firsts_lf.select(pl.col("a").alias("_id")).drop_nulls().unique())
+        rooted(firsts_lf.select(pl.col("_qa").alias("_id")).drop_nulls().unique())
         .join(call_of_root, on="_root", how="left")
         .select("_id", CALL)
     )
     row_calls = firsts_lf.join(
-        call_of_id, left_on="a", right_on="_id", how="left", maintain_order="left"
+        call_of_id, left_on="_qa", right_on="_id", how="left", maintain_order="left"
     ).collect()
     out = prepared.with_columns(row_calls[CALL])
     if "BridgeUniqueid" in cols:
@@ -405,18 +438,18 @@ def with_roots(prepared: pl.DataFrame, extra_long: pl.DataFrame) -> pl.LazyFrame
         bridged = pl.col("BridgeUniqueid").is_not_null()
         seen = (
             out.lazy()
-            .select(POS, "BridgeUniqueid", CALL)
+            .select(POS, *scope, "BridgeUniqueid", CALL)
             .filter(pl.col(CALL).is_not_null() & bridged)
         )
-        bridge_call = seen.unique("BridgeUniqueid", keep="first", maintain_order=True).select(
-            "BridgeUniqueid", pl.col(CALL).alias("_bcall")
-        )
+        bridge_call = seen.unique(
+            [*scope, "BridgeUniqueid"], keep="first", maintain_order=True
+        ).select(*scope, "BridgeUniqueid", pl.col(CALL).alias("_bcall"))
         orphans = (
             out.lazy()
-            .select(POS, "BridgeUniqueid", CALL)
+            .select(POS, *scope, "BridgeUniqueid", CALL)
             .filter(pl.col(CALL).is_null() & bridged)
-            .select(POS, "BridgeUniqueid")
-            .join(bridge_call, on="BridgeUniqueid")
+            .select(POS, *scope, "BridgeUniqueid")
+            .join(bridge_call, on=[*scope, "BridgeUniqueid"])
             .select(POS, "_bcall")
             .collect()
         )
@@ -530,8 +563,8 @@ def with_scope(
     """The prepared events with ``epoch``, ``_scope`` (Rule 8) and ``call_id``.
 
     Calls are grouped separately within each (server, session, epoch), so no channel of
-    one ever links to a channel of another; ``_scope`` numbers these in order of first
-    event. A recording of one run of one PBX (the usual case) is grouped in one go.
+    one ever links to a channel of another; ``_scope`` numbers these. All scopes are
+    grouped in one pass (:func:`with_roots`).
     ``has_epoch``: ``prepared`` already holds the right ``epoch`` column (worked out
     slice by slice), which is kept.
     """
@@ -543,22 +576,9 @@ def with_scope(
         for i, k in enumerate(BOUNDARIES)
     ]
     scoped = prepared.with_columns(pl.struct(keys).rank("dense").cast(pl.Int32).alias(SCOPE))
-    if scoped[SCOPE].n_unique() <= 1:
-        return with_roots(scoped, extra_long).collect()
-    parts = []
-    for part in scoped.partition_by(SCOPE, maintain_order=True):
-        # with_roots indexes by _pos: number each part from 0, then give the rows back
-        local = part.rename({POS: "_gpos"}).with_row_index(POS)
-        part_extra = (
-            extra_long.join(local.select(POS, "_gpos"), left_on=POS, right_on="_gpos")
-            .drop(POS)
-            .rename({f"{POS}_right": POS})
-            .select(extra_long.columns)
-            .sort(POS, "_idx")
-        )
-        rooted = with_roots(local, part_extra).collect()
-        parts.append(rooted.drop(POS).rename({"_gpos": POS}))
-    return pl.concat(parts).sort(POS)
+    # one pass over every scope: with_roots keeps them apart (measured 2x faster than a
+    # pass per scope on a slice of 22 servers)
+    return with_roots(scoped, extra_long).collect()
 
 
 def with_epoch(frame: FrameT) -> FrameT:

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import amikit
 from amikit import AMIClient
@@ -25,6 +26,7 @@ from amikit.analysis import (
     with_call_id,
     with_epoch,
 )
+from amikit.analysis._rules import LINK_KEYS, PLACEHOLDER_IDS
 from amikit.cli import main
 from amikit.protocol import Message
 from amikit.record import convert
@@ -32,8 +34,9 @@ from amikit.record._convert import AlreadyConvertedError, source_session
 from amikit.record._recorder import RecordingSink
 from amikit.record._schema import message_row, rows_to_frame
 from amikit.sim import PBX
+from tests.conftest import DATA
 
-from .conftest import MIXED60, capture_messages
+from .conftest import KINDS, MIXED60, SAMPLES, capture_messages, frame
 from .test_calls import agreement
 
 # where the capture is cut: fractions of its events, head (recording started late) and
@@ -443,3 +446,85 @@ def test_amikit_calls_names_no_hangup_cause_for_a_call_still_up(tmp_path, capsys
     for call_id, text in open_with_cause.select("call_id", "hangup_cause_txt").rows():
         line = next(x for x in out.splitlines() if f" {call_id} " in x)
         assert "in progress" in line and text not in line
+
+
+def retagged(events: pl.DataFrame, tag: str) -> pl.DataFrame:
+    """The events with every channel and bridge id prefixed by ``tag``; names unchanged."""
+    ids = [c for c in events.columns if c.lower() in LINK_KEYS or c == "BridgeUniqueid"]
+    keep = sorted(PLACEHOLDER_IDS)
+    key, value = pl.element().struct.field("key"), pl.element().struct.field("value")
+    return events.with_columns(
+        *[
+            pl.when(pl.col(c).is_in(keep)).then(pl.col(c)).otherwise(tag + pl.col(c)).alias(c)
+            for c in ids
+        ],
+        pl.col("extra").list.eval(
+            pl.struct(
+                key,
+                pl.when(key.str.to_lowercase().is_in(sorted(LINK_KEYS)) & ~value.is_in(keep))
+                .then(tag + value)
+                .otherwise(value)
+                .alias("value"),
+            )
+        ),
+    )
+
+
+def _local_halves_by_name_only() -> pl.DataFrame:
+    """Sample 06 with nothing but the Local channel names to pair the halves (Rule 2)."""
+    df = frame(next(p for p in SAMPLES if p.name.startswith("06_")))
+    df = df.filter(pl.col("event") != "LocalBridge")
+    return df.with_columns(
+        *[
+            pl.lit(None, dtype=pl.String).alias(c)
+            for c in df.columns
+            if c.endswith("Linkedid") or c.startswith("LocalOne") or c.startswith("LocalTwo")
+        ],
+        pl.col("extra").list.eval(
+            pl.element().filter(pl.element().struct.field("key") != "SwapUniqueid")
+        ),
+    )
+
+
+def _transcript(path: Any) -> pl.DataFrame:
+    messages = capture_messages(path)
+    return rows_to_frame(message_row(m, seq=i) for i, m in enumerate(messages, 1))
+
+
+SAME_NAMES = {
+    **{p.name: (lambda p=p: frame(p)) for p in [MIXED60, *KINDS, *SAMPLES]},
+    # AMI 1.x: 260 events found by channel name alone, and a masquerade (Rule 5)
+    "asterisk11-masquerade": lambda: _transcript(
+        DATA / "ami-samples" / "protocol" / "originate_with_events.txt"
+    ),
+    "local-halves-by-name-only": _local_halves_by_name_only,
+}
+
+
+@pytest.mark.parametrize("tag", ["", "b-"], ids=["same-ids", "other-ids"])
+@pytest.mark.parametrize("case", sorted(SAME_NAMES))
+def test_two_servers_with_the_same_names_interleaved(case: str, tag: str) -> None:
+    """Grouping all scopes in one pass never lets one server's ids, channel names
+    (AMI 1.x name lookups, Local ``;1``/``;2`` pairs) or bridges reach another's: two
+    servers sending the same events, row for row, with the same channel names and the
+    same ids (or other ids), each get the calls they get alone."""
+    events = SAME_NAMES[case]()
+    servers = {
+        "a": events.with_columns(pl.lit("a").alias("server")),
+        "b": retagged(events, tag).with_columns(pl.lit("b").alias("server")),
+    }
+    alone = {s: calls(e) for s, e in servers.items()}
+    both = (
+        pl.concat(
+            [
+                e.with_columns((pl.int_range(pl.len()) * 2 + i).alias("_o"))
+                for i, e in enumerate(servers.values())
+            ]
+        )
+        .sort("_o")
+        .drop("_o")
+    )
+    together = calls(both)
+    assert together.height == 2 * alone["a"].height > 0
+    for s in ("a", "b"):
+        assert_frame_equal(together.filter(pl.col("server") == s), alone[s])
