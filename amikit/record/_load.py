@@ -808,7 +808,10 @@ def _dataset_ends(df: pl.DataFrame) -> dict[str | None, tuple[int | None, int, i
         df["server"].unique().to_list()
     )
     ends = (
-        df.filter(pl.col("seq").is_not_null() | pl.col("received_at").is_not_null())
+        # the four columns first: a filter of the whole frame would copy all ~90 of them
+        df.lazy()
+        .select("server", "received_at", "connection", "seq")
+        .filter(pl.col("seq").is_not_null() | pl.col("received_at").is_not_null())
         .group_by("server")
         .agg(
             pl.col("received_at", "connection", "seq")
@@ -818,6 +821,7 @@ def _dataset_ends(df: pl.DataFrame) -> dict[str | None, tuple[int | None, int, i
         .with_columns(
             pl.col("received_at").dt.epoch("us"), pl.col("connection", "seq").fill_null(-1)
         )
+        .collect()
     )
     out.update({server: (at, conn, seq) for server, at, conn, seq in ends.iter_rows()})
     return out
@@ -846,12 +850,14 @@ def _text_tail(root: Path, df: pl.DataFrame, report: LoadReport, fill: bool) -> 
 
     if marked(root, "subset"):  # drop_noise/collapse: the text log holds more by design
         return df.clear()
-    ends = _dataset_ends(df)
     by_server: dict[str | None, list[Path]] = {}
     for log in _text_logs(root):
         if index_path(log).exists():
             with open(index_path(log), "rb") as fh:
                 by_server.setdefault(_header_server(fh.readline()), []).append(log)
+    if not by_server:  # Parquet alone (amikit convert): nothing to look at
+        return df.clear()
+    ends = _dataset_ends(df)
     tails: list[pl.DataFrame] = []
     for log_server, logs in by_server.items():
         if log_server in ends and ends[log_server] is None:
