@@ -10,6 +10,7 @@ and on captures without any time (the carry then counts rows, not seconds).
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,29 @@ def test_servers_in_their_own_processes_give_the_same_calls(tmp_path: Path) -> N
     # servers that interleave row by row: one worker keeps the order of first events
     mixed = amikit.load(tmp_path).sort("received_at", "server")
     assert_frame_equal(calls(mixed, workers=2), calls(mixed))
+
+
+def test_calls_across_midnight_are_stitched_over_day_partitions(tmp_path: Path) -> None:
+    """A dataset's ``date=`` partitions are read one after the other, a slice at a time;
+    a call that spans midnight is one call, exactly as in one pass over the frame."""
+    from datetime import datetime, timezone
+
+    from amikit.record._dataset import DatasetWriter
+
+    events = frame(MIXED60)
+    first = events["timestamp"].min()
+    assert isinstance(first, datetime)
+    # the capture starts 30 s before midnight: its calls run on into the next day
+    midnight = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    shift = midnight - first - timedelta(seconds=30)
+    events = events.with_columns(pl.col("timestamp", "received_at") + shift)
+    DatasetWriter(tmp_path / "ds", fsync=False).write(events)
+    days = sorted(p.name for p in (tmp_path / "ds").glob("server=*/date=*"))
+    assert days == ["date=2026-11-26", "date=2026-11-27"]
+    whole = one_pass(events)
+    spanning = whole.filter(pl.col("start").dt.date() != pl.col("end").dt.date())
+    assert spanning.height >= 1  # at least one call crosses the partition boundary
+    lazy = amikit.scan(tmp_path / "ds")
+    for rows in LARGE_SIZES:
+        assert_frame_equal(calls_in_slices(lazy, slice_rows=rows), whole)
+    assert_frame_equal(calls(lazy).collect(), whole)
