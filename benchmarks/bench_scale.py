@@ -161,7 +161,9 @@ def child(mode: str, directory: str, code: str, workers: int) -> dict:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from bench_analysis import base_frame
 
-        out["equal"] = k_times_base(calls(amikit.scan(directory)), calls(base_frame()))
+        kwargs = {"workers": workers} if workers > 1 else {}
+        result = calls(amikit.scan(directory), **kwargs)
+        out["equal"] = k_times_base(result, calls(base_frame()))
     out["seconds"] = time.perf_counter() - t0
     out["peak_rss"] = peak_rss()
     return out

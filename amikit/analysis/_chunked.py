@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
@@ -58,6 +58,10 @@ SETTLE_SECONDS = 60.0
 #: ... or, for events with no time at all, this many events past it.
 SETTLE_ROWS = 20_000
 
+#: ``calls_by_server`` splits by server only when the servers' runs of rows are at least
+#: this long on average (a dataset alternates a part, thousands of rows, at a time).
+MIN_MEAN_RUN = 1_000
+
 _EXTRA = ("_key", "value", "_idx")  # an extra entry's columns besides its row
 _G = "_g"  # each event's row number in the whole recording: unique across slices
 
@@ -71,7 +75,7 @@ def _slices(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
     to each slice, so such a frame is better collected first.
     """
     cols = [c for c in columns_of(lf) if c not in (POS, CALL)]
-    source = lf.select(model_columns(cols))
+    source = lf.select(model_columns(cols) + ([_G] if _G in cols else []))
     offset = 0
     while True:
         part = source.slice(offset, rows).collect()
@@ -83,23 +87,60 @@ def _slices(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
         offset += part.height
 
 
+def _run_slices(lf: pl.LazyFrame, runs: list[tuple[int, int]], rows: int) -> Iterator[pl.DataFrame]:
+    """The model's columns of the row ranges ``runs`` (``(first row, rows)``, in order) of
+    ``lf``, ``rows`` rows at a time, each row with its number in ``lf`` (``_g``).
+
+    Each range is read as slices of ``lf``, which on a Parquet scan reach the reader:
+    one server's events in a dataset whose parts alternate between servers.
+    """
+    cols = [c for c in columns_of(lf) if c not in (POS, CALL, _G)]
+    source = lf.select(model_columns(cols))
+    pending: list[pl.DataFrame] = []
+    held = 0
+    for start, length in runs:
+        for first in range(start, start + length, rows):
+            take = min(rows, start + length - first)
+            part = source.slice(first, take).collect()
+            numbers = pl.int_range(first, first + part.height, dtype=pl.Int64, eager=True)
+            pending.append(part.with_columns(numbers.alias(_G)))
+            held += part.height
+            while held >= rows:
+                joined = pl.concat(pending, how="diagonal_relaxed")
+                yield joined.slice(0, rows)
+                rest = joined.slice(rows)
+                pending, held = ([rest] if rest.height else []), rest.height
+    if held:
+        yield pl.concat(pending, how="diagonal_relaxed")
+
+
 def calls_in_slices(
     frame: pl.LazyFrame | pl.DataFrame,
     *,
     slice_rows: int = SLICE_ROWS,
     settle: float = SETTLE_SECONDS,
     settle_rows: int = SETTLE_ROWS,
+    runs: list[tuple[int, int]] | None = None,
+    with_order: bool = False,
 ) -> pl.DataFrame:
-    """:func:`._calls.calls` of ``frame``, reading ``slice_rows`` events at a time."""
+    """:func:`._calls.calls` of ``frame``, reading ``slice_rows`` events at a time.
+
+    ``runs``: group only these row ranges of ``frame`` (``(first row, rows)``, in order;
+    one server's events, :func:`calls_by_server`). ``with_order``: keep each call's first
+    row in ``frame`` (``_first_g``), by which the calls of several such runs are merged
+    into the order of one pass.
+    """
     lf = lazy(frame)
     rules: dict[Any, EpochRule] = {}
     carried_events: pl.DataFrame | None = None  # prepared columns + _g + epoch, no _pos
     carried_extra: pl.DataFrame | None = None  # extra entries of those events, by _g
     finished: list[pl.DataFrame] = []  # summary rows with their first _g
     offset = 0
+    newest_g = -1  # the number of the last row read
+    reader = _slices(lf, slice_rows) if runs is None else _run_slices(lf, runs, slice_rows)
     # no look-ahead: one slice in memory at a time; the carried events are summed up
     # after the last one
-    for current in chain(_slices(lf, slice_rows), [None]):
+    for current in chain(reader, [None]):
         # the end is the empty step after the slices, or a short slice (the only one,
         # for most recordings: then no carrying at all)
         last = current is None or current.height < slice_rows
@@ -109,8 +150,14 @@ def calls_in_slices(
             assert carried_extra is not None  # carried with the events
             events, extra = carried_events, carried_extra
         else:
+            if _G in current.columns:  # rows of a run: numbered in the whole frame
+                numbers = current[_G].cast(pl.Int64)
+                current = current.drop(_G)
+            else:
+                numbers = pl.int_range(offset, offset + current.height, eager=True)
+            newest_g = int(numbers[-1])
             prepared, new_extra = prepare(current)
-            prepared = prepared.with_columns((pl.col(POS).cast(pl.Int64) + offset).alias(_G))
+            prepared = prepared.with_columns(numbers.alias(_G))
             prepared = prepared.with_columns(_epochs(prepared, new_extra, rules))
             extra = new_extra.join(prepared.select(POS, _G), on=POS).select(_G, *_EXTRA)
             offset += current.height
@@ -149,7 +196,6 @@ def calls_in_slices(
             # settled: far enough behind the newest event, in time when the events have
             # one (a capture without Timestamp or arrival time has none), else in rows
             newest = scoped[TIME].max()
-            newest_g = offset - 1
             if isinstance(newest, datetime):
                 cutoff = pl.lit(newest - timedelta(seconds=settle))
                 settled_call = (pl.col("last_time") < cutoff).fill_null(
@@ -178,49 +224,77 @@ def calls_in_slices(
         carried_events = carried.drop(POS, SCOPE, CALL)
         carried_extra = extra.join(carried.select(POS, _G), on=POS).select(_G, *_EXTRA)
     if not finished:
-        return pl.DataFrame(schema=calls_schema())
-    return pl.concat(finished).sort("_first_g", maintain_order=True).drop("_first_g")
+        return pl.DataFrame(
+            schema=calls_schema() | ({"_first_g": pl.Int64()} if with_order else {})
+        )
+    out = pl.concat(finished).sort("_first_g", maintain_order=True)
+    return out if with_order else out.drop("_first_g")
 
 
-def _server_blocks(lf: pl.LazyFrame) -> list[Any] | None:
-    """The servers in order, if each one's events form one block of rows, else None.
+def _server_runs(lf: pl.LazyFrame) -> dict[Any, list[tuple[int, int]]] | None:
+    """Each server's runs of rows (``(first row, rows)``, in order), if there are several
+    servers; else None. Only the ``server`` column is read.
 
-    A dataset's parts are read server by server (``server=`` partitions), so its events
-    come in blocks; a frame whose servers interleave does not, and one worker then keeps
-    the order of first events exact.
+    A dataset's parts come in the order they were written, so with several PBXs recorded
+    at once the servers' runs alternate, a part (a flush) at a time.
     """
     if "server" not in columns_of(lf):
         return None
-    runs = lf.select(
-        pl.col("server").rle_id().max().alias("last_run"),
-        pl.col("server").n_unique().alias("servers"),
-    ).collect()
-    last_run, servers = runs.row(0)
-    if last_run is None or servers < 2 or last_run + 1 != servers:
-        return None
-    return lf.select(pl.col("server").unique(maintain_order=True)).collect()["server"].to_list()
+    # one chunk: polars' rle() asserts it (a loaded dataset has one per part)
+    runs = lf.select("server").collect().rechunk()["server"].rle().struct.unnest()
+    by_server: dict[Any, list[tuple[int, int]]] = {}
+    start = 0
+    for length, server in runs.iter_rows():
+        by_server.setdefault(server, []).append((start, length))
+        start += length
+    return by_server if len(by_server) > 1 else None
 
 
-def _calls_of(lf: pl.LazyFrame) -> pl.DataFrame:  # in a worker process
-    return calls_in_slices(lf)
+def _calls_of(
+    frame: pl.LazyFrame | pl.DataFrame, runs: list[tuple[int, int]] | None
+) -> pl.DataFrame:
+    """In a worker process: one server's calls, with their first row in the frame."""
+    return calls_in_slices(frame, runs=runs, with_order=True)
 
 
 def calls_by_server(frame: pl.LazyFrame | pl.DataFrame, *, workers: int) -> pl.DataFrame:
     """:func:`calls_in_slices` of each server's events in its own process.
 
-    Exact: calls never span servers (Rule 8), and with each server's events in one block
-    of rows, the calls of one server all come before those of the next, as in one pass.
+    Exact: calls never span servers (Rule 8). Each worker reads its server's runs of rows
+    as slices of the frame (on a Parquet scan the slices reach the reader, where a filter
+    on ``server`` would be re-read up to every slice) and numbers them in the whole frame,
+    so the calls of all servers merge into the order of one pass. The servers with the
+    most events go first, so that no worker is left with the biggest at the end.
     """
     lf = lazy(frame)
-    servers = _server_blocks(lf)
-    if servers is None:
+    by_server = _server_runs(lf)
+    if by_server is None:
         return calls_in_slices(lf)
-    parts = [
-        lf.filter(pl.col("server").is_null() if s is None else pl.col("server") == s)
-        for s in servers
-    ]
+    runs = [run for server_runs in by_server.values() for run in server_runs]
+    if sum(n for _, n in runs) < MIN_MEAN_RUN * len(runs):
+        # servers that alternate every few rows (a frame sorted by time): reading them
+        # run by run would cost more than the workers save
+        return calls_in_slices(lf)
+    servers = sorted(by_server.values(), key=lambda runs: -sum(n for _, n in runs))
+
+    Task = tuple[pl.LazyFrame | pl.DataFrame, list[tuple[int, int]] | None]
+
+    def task(runs: list[tuple[int, int]]) -> Task:
+        if isinstance(frame, pl.DataFrame):
+            # only this server's rows travel to the worker, numbered as in the frame (_g)
+            rows = pl.concat([frame.slice(a, n).with_row_index(_G, offset=a) for a, n in runs])
+            return rows.with_columns(pl.col(_G).cast(pl.Int64)).rechunk(), None
+        return lf, runs
+
+    results: list[pl.DataFrame] = []
     # spawn, not fork: polars' thread pool does not survive a fork
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = list(pool.map(_calls_of, parts))
-    return pl.concat(results)
+        running: set[Future[pl.DataFrame]] = set()
+        while servers or running:
+            # no more servers in flight than workers: a frame's rows are copies
+            while servers and len(running) < workers:
+                running.add(pool.submit(_calls_of, *task(servers.pop(0))))
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            results += [future.result() for future in finished]
+    return pl.concat(results).sort("_first_g").drop("_first_g")

@@ -20,7 +20,7 @@ from polars.testing import assert_frame_equal
 
 import amikit
 from amikit import AMIClient
-from amikit.analysis import calls
+from amikit.analysis import _chunked, calls
 from amikit.analysis._chunked import calls_in_slices
 from amikit.record._recorder import RecordingSink
 from amikit.record._schema import rows_to_frame
@@ -111,7 +111,9 @@ def test_an_empty_frame_in_slices() -> None:
     assert calls_in_slices(events, slice_rows=7).height == 0
 
 
-def test_servers_in_their_own_processes_give_the_same_calls(tmp_path: Path) -> None:
+def test_servers_in_their_own_processes_give_the_same_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     record_mixed60(tmp_path, "pbx-a:5038", "pbx-b:5038", "pbx-c:5038")
     lazy = amikit.scan(tmp_path)
     whole = calls(amikit.load(tmp_path))
@@ -119,9 +121,20 @@ def test_servers_in_their_own_processes_give_the_same_calls(tmp_path: Path) -> N
     assert isinstance(by_server, pl.LazyFrame)
     assert_frame_equal(by_server.collect(), whole)
     assert whole["server"].n_unique() == 3
-    # servers that interleave row by row: one worker keeps the order of first events
-    mixed = amikit.load(tmp_path).sort("received_at", "server")
+    # a frame in memory: each worker is sent its own server's rows
+    assert_frame_equal(calls(amikit.load(tmp_path), workers=2), whole)
+    # servers whose rows alternate (as a dataset's parts do when several PBXs are
+    # recorded at once): each worker numbers its rows in the whole frame, and the calls
+    # merge into the order of one pass, from a frame and from a scan
+    turn = (pl.int_range(pl.len()).over("server") // 100).alias("_turn")  # 100 rows each
+    mixed = amikit.load(tmp_path).with_columns(turn).sort("_turn", "server").drop("_turn")
+    assert mixed["server"].rle_id().max() > 100
+    monkeypatch.setattr(_chunked, "MIN_MEAN_RUN", 1)
     assert_frame_equal(calls(mixed, workers=2), calls(mixed))
+    mixed.write_parquet(tmp_path / "mixed.parquet")
+    assert_frame_equal(
+        calls(pl.scan_parquet(tmp_path / "mixed.parquet"), workers=2).collect(), calls(mixed)
+    )
 
 
 def test_calls_across_midnight_are_stitched_over_day_partitions(tmp_path: Path) -> None:
