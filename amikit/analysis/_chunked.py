@@ -66,6 +66,14 @@ _EXTRA = ("_key", "value", "_idx")  # an extra entry's columns besides its row
 _G = "_g"  # each event's row number in the whole recording: unique across slices
 
 
+def _model_source(lf: pl.LazyFrame, *, keep_numbers: bool) -> pl.LazyFrame:
+    """The columns of ``lf`` the call model reads; with ``keep_numbers``, also the rows'
+    numbers in a larger frame (``_g``) when ``lf`` carries them (a worker's rows)."""
+    cols = [c for c in columns_of(lf) if c not in (POS, CALL, _G)]
+    numbers = [_G] if keep_numbers and _G in columns_of(lf) else []
+    return lf.select(model_columns(cols) + numbers)
+
+
 def _slices(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
     """The model's columns of ``lf``, ``rows`` rows at a time, in order.
 
@@ -74,8 +82,7 @@ def _slices(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
     ``collect_batches``, which reads ahead). A query with filters or joins is re-run up
     to each slice, so such a frame is better collected first.
     """
-    cols = [c for c in columns_of(lf) if c not in (POS, CALL)]
-    source = lf.select(model_columns(cols) + ([_G] if _G in cols else []))
+    source = _model_source(lf, keep_numbers=True)
     offset = 0
     while True:
         part = source.slice(offset, rows).collect()
@@ -94,8 +101,7 @@ def _run_slices(lf: pl.LazyFrame, runs: list[tuple[int, int]], rows: int) -> Ite
     Each range is read as slices of ``lf``, which on a Parquet scan reach the reader:
     one server's events in a dataset whose parts alternate between servers.
     """
-    cols = [c for c in columns_of(lf) if c not in (POS, CALL, _G)]
-    source = lf.select(model_columns(cols))
+    source = _model_source(lf, keep_numbers=False)
     pending: list[pl.DataFrame] = []
     held = 0
     for start, length in runs:
@@ -250,6 +256,10 @@ def _server_runs(lf: pl.LazyFrame) -> dict[Any, list[tuple[int, int]]] | None:
     return by_server if len(by_server) > 1 else None
 
 
+# what a worker is sent: the frame (or one server's rows of it) and the runs to read
+_WorkerTask = tuple[pl.LazyFrame | pl.DataFrame, list[tuple[int, int]] | None]
+
+
 def _calls_of(
     frame: pl.LazyFrame | pl.DataFrame, runs: list[tuple[int, int]] | None
 ) -> pl.DataFrame:
@@ -277,9 +287,7 @@ def calls_by_server(frame: pl.LazyFrame | pl.DataFrame, *, workers: int) -> pl.D
         return calls_in_slices(lf)
     servers = sorted(by_server.values(), key=lambda runs: -sum(n for _, n in runs))
 
-    Task = tuple[pl.LazyFrame | pl.DataFrame, list[tuple[int, int]] | None]
-
-    def task(runs: list[tuple[int, int]]) -> Task:
+    def task(runs: list[tuple[int, int]]) -> _WorkerTask:
         if isinstance(frame, pl.DataFrame):
             # only this server's rows travel to the worker, numbered as in the frame (_g)
             rows = pl.concat([frame.slice(a, n).with_row_index(_G, offset=a) for a, n in runs])
