@@ -93,8 +93,9 @@ class ConnectionHandle:
         self.callback = callback
 
     def cancel(self) -> None:
-        """Stop calling the callback."""
+        """Stop calling the callback (a notice being delivered right now still arrives)."""
         self._engine.listeners = tuple(c for c in self._engine.listeners if c is not self.callback)
+        self._engine.settle()
 
 
 class AMIClient:

@@ -30,6 +30,7 @@ import logging
 import os
 import random
 import ssl
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -306,6 +307,25 @@ class ClientEngine:
             self.gone_delivered += sub.delivered
             self.gone_dropped += sub.dropped
             self.gone_errors += sub.errors
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until the loop thread has finished the dispatch it may be in (any thread).
+
+        Called after removing a subscription or a listener from another thread: a message
+        already being handed out still reaches it, and nothing reaches it afterwards. (The
+        recorder relies on this so that an event counted by another subscriber is on disk.)
+        """
+        from ._portal import get_portal
+
+        portal = get_portal()
+        if portal.in_loop_thread() or not portal.loop.is_running():
+            return  # on the loop itself no dispatch is half done; a stopped loop has none
+        done = threading.Event()
+        try:
+            portal.loop.call_soon_threadsafe(done.set)
+        except RuntimeError:  # closed between the check and the call (interpreter exit)
+            return
+        done.wait(timeout)
 
     def dispatch(self, events: list[Message]) -> None:
         """Hand a chunk's events to every matching subscription (loop thread)."""

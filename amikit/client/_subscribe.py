@@ -310,12 +310,15 @@ class Subscription:
     def cancel(self) -> None:
         """Stop delivering. Safe to call from any thread, more than once.
 
-        A worker thread finishes the callback it is running and exits.
+        When it returns, the reader hands this subscription nothing more: a batch it was
+        handing out at that moment has been handed out first (a ``thread="loop"`` callback
+        has run for it). A worker thread finishes the callback it is running and exits.
         """
         if self.cancelled:
             return
         self.cancelled = True
         self._engine.remove_subscription(self)
+        self._engine.settle()
         self._event.set()
         if self._aevent is not None and self._target_loop is not None:
             try:

@@ -304,8 +304,8 @@ class RecordingSink:
         """Take one received message (cheap: an append under a lock)."""
         with self._lock:
             self.received += 1
-            if self.error is not None or len(self._buffer) >= self.max_backlog:
-                self.dropped += 1
+            if self.error is not None or self._stopping or len(self._buffer) >= self.max_backlog:
+                self.dropped += 1  # counted, never silently kept in a buffer nobody writes
                 return
             self._buffer.append(msg)
             full = len(self._buffer) == self.flush_events
@@ -380,7 +380,8 @@ class RecordingSink:
         thread = self._thread
         if thread is None:
             return
-        self._stopping = True
+        with self._lock:  # every message taken before this line is written (see _run)
+            self._stopping = True
         self._wake.set()
         thread.join()
         self._thread = None
@@ -461,7 +462,8 @@ class RecordingSink:
                 batch, self._buffer = self._buffer, []
                 waiters, self._flush_waiters = self._flush_waiters, []
                 self._batch_has_gap, self._buffer_has_gap = self._buffer_has_gap, False
-            stopping = self._stopping
+                # read with the batch: a message taken before stop() is in this batch
+                stopping = self._stopping
             text_before = self.text_written
             try:
                 batch = self._filter(batch)

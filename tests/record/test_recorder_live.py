@@ -82,6 +82,38 @@ def test_record_a_replay_from_the_server_equals_the_codec(tmp_path, server, path
     assert log == b"".join(m.raw for m in events)
 
 
+def test_stop_while_the_reader_is_handing_out_an_event_still_records_it(tmp_path, server):
+    # The race CI once hit: another loop-thread subscriber (registered first) has counted
+    # the last event, the main thread stops the recorder, and the reader has not yet handed
+    # that event to the recorder. Here the first subscriber holds the reader right there
+    # until stop() has had every chance to finish; the event must still be on disk.
+    events = capture_events(ASTERISK22[1])[:50]
+    reached, go = threading.Event(), threading.Event()
+
+    def hold_on_the_last(msg: Message) -> None:
+        if msg.raw == events[-1].raw:
+            reached.set()
+            go.wait(10)
+
+    c = connect(server)
+    c.on("*", hold_on_the_last, thread="loop")
+    with c:
+        rec = Recorder(c, tmp_path, flush_events=100).start()
+        for m in events:
+            server.broadcast(m.raw)
+        assert reached.wait(10)
+        stopper = threading.Thread(target=rec.stop)
+        stopper.start()
+        # Without the barrier in cancel(), stop() returns while the reader is held and the
+        # last event is lost; with it, stop() waits here until the reader moves on.
+        stopper.join(1.0)
+        go.set()
+        stopper.join(10)
+        assert not stopper.is_alive()
+    assert rec.stats["dropped"] == 0
+    assert_same_rows(amikit.load(tmp_path), codec_rows(events))
+
+
 def test_login_exchange_is_never_recorded_and_no_secret_anywhere(tmp_path, server):
     for auth in ("md5", "plain"):
         out = tmp_path / auth
