@@ -778,9 +778,10 @@ def calls(frame: FrameT, *, workers: int = 1) -> FrameT:
         150,000 events, is grouped a slice at a time (:mod:`._chunked`), so memory stays
         bounded however long the recording.
     workers
-        With several servers in the events (a recording of several PBXs), group each
-        server's events in its own process, up to ``workers`` at once: calls never span
-        servers. The result is the same as with one worker.
+        Group in up to ``workers`` processes: each server's events apart (calls never
+        span servers), and a server's events in consecutive pieces (of at least 300,000
+        events), stitched where calls run on from one piece into the next. The result is
+        the same as with one worker.
 
     Returns
     -------

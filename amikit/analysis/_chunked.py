@@ -26,6 +26,8 @@ last hangup). The rows come out in the order of each call's first event, as
 
 from __future__ import annotations
 
+import copy
+import logging
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -46,7 +48,7 @@ from ._calls import (
     with_scope,
 )
 from ._frame import POS, TIME, columns_of, lazy
-from ._rules import EpochRule
+from ._rules import LINK_KEYS, EpochRule
 
 __all__ = ["SETTLE_ROWS", "SETTLE_SECONDS", "SLICE_ROWS", "calls_by_server", "calls_in_slices"]
 
@@ -61,6 +63,8 @@ SETTLE_ROWS = 20_000
 #: ``calls_by_server`` splits by server only when the servers' runs of rows are at least
 #: this long on average (a dataset alternates a part, thousands of rows, at a time).
 MIN_MEAN_RUN = 1_000
+
+_log = logging.getLogger(__name__)
 
 _EXTRA = ("_key", "value", "_idx")  # an extra entry's columns besides its row
 _G = "_g"  # each event's row number in the whole recording: unique across slices
@@ -120,53 +124,53 @@ def _run_slices(lf: pl.LazyFrame, runs: list[tuple[int, int]], rows: int) -> Ite
         yield pl.concat(pending, how="diagonal_relaxed")
 
 
-def calls_in_slices(
-    frame: pl.LazyFrame | pl.DataFrame,
-    *,
-    slice_rows: int = SLICE_ROWS,
-    settle: float = SETTLE_SECONDS,
-    settle_rows: int = SETTLE_ROWS,
-    runs: list[tuple[int, int]] | None = None,
-    with_order: bool = False,
-) -> pl.DataFrame:
-    """:func:`._calls.calls` of ``frame``, reading ``slice_rows`` events at a time.
+class _SliceGrouper:
+    """The state machine behind :func:`calls_in_slices`: feed it slices in order.
 
-    ``runs``: group only these row ranges of ``frame`` (``(first row, rows)``, in order;
-    one server's events, :func:`calls_by_server`). ``with_order``: keep each call's first
-    row in ``frame`` (``_first_g``), by which the calls of several such runs are merged
-    into the order of one pass.
+    Its whole state between slices is :meth:`state`: the events (and their ``extra``
+    entries) carried into the next slice, and each (server, session)'s epoch rule. Two
+    grouper runs that reach the same state at the same row go on identically, which is
+    what lets :func:`calls_by_server` start a piece of a recording before the piece in
+    front of it is done, and check afterwards that it guessed right.
     """
-    lf = lazy(frame)
-    rules: dict[Any, EpochRule] = {}
-    carried_events: pl.DataFrame | None = None  # prepared columns + _g + epoch, no _pos
-    carried_extra: pl.DataFrame | None = None  # extra entries of those events, by _g
-    finished: list[pl.DataFrame] = []  # summary rows with their first _g
-    offset = 0
-    newest_g = -1  # the number of the last row read
-    reader = _slices(lf, slice_rows) if runs is None else _run_slices(lf, runs, slice_rows)
-    # no look-ahead: one slice in memory at a time; the carried events are summed up
-    # after the last one
-    for current in chain(reader, [None]):
-        # the end is the empty step after the slices, or a short slice (the only one,
-        # for most recordings: then no carrying at all)
-        last = current is None or current.height < slice_rows
+
+    def __init__(self, state: _State | None = None, *, settle: float, settle_rows: int) -> None:
+        self.settle = settle
+        self.settle_rows = settle_rows
+        self.rules: dict[Any, EpochRule] = {}
+        self.carried_events: pl.DataFrame | None = None  # prepared columns + _g + epoch
+        self.carried_extra: pl.DataFrame | None = None  # extra entries of those events, by _g
+        if state is not None:
+            events, extra, rules = state
+            self.carried_events, self.carried_extra = events, extra
+            self.rules = copy.deepcopy(rules)
+        self.offset = 0  # rows read, for slices without _g
+
+    def state(self) -> _State:
+        return self.carried_events, self.carried_extra, copy.deepcopy(self.rules)
+
+    def step(self, current: pl.DataFrame | None, *, last: bool) -> pl.DataFrame | None:
+        """Group one more slice (None: no more rows); returns the calls now final, each
+        with its first row (``_first_g``), or None when there was nothing to group."""
+        carried_events, carried_extra = self.carried_events, self.carried_extra
         if current is None:
             if carried_events is None or carried_events.height == 0:
-                break
+                return None
             assert carried_extra is not None  # carried with the events
             events, extra = carried_events, carried_extra
+            newest_g = -1
         else:
             if _G in current.columns:  # rows of a run: numbered in the whole frame
                 numbers = current[_G].cast(pl.Int64)
                 current = current.drop(_G)
             else:
-                numbers = pl.int_range(offset, offset + current.height, eager=True)
+                numbers = pl.int_range(self.offset, self.offset + current.height, eager=True)
             newest_g = int(numbers[-1])
             prepared, new_extra = prepare(current)
             prepared = prepared.with_columns(numbers.alias(_G))
-            prepared = prepared.with_columns(_epochs(prepared, new_extra, rules))
+            prepared = prepared.with_columns(_epochs(prepared, new_extra, self.rules))
             extra = new_extra.join(prepared.select(POS, _G), on=POS).select(_G, *_EXTRA)
-            offset += current.height
+            self.offset += current.height
             events = prepared.drop(POS)
             if carried_events is not None and carried_events.height:
                 events = pl.concat([carried_events, events], how="diagonal_relaxed")
@@ -202,8 +206,9 @@ def calls_in_slices(
             # settled: far enough behind the newest event, in time when the events have
             # one (a capture without Timestamp or arrival time has none), else in rows
             newest = scoped[TIME].max()
+            settle_rows = self.settle_rows
             if isinstance(newest, datetime):
-                cutoff = pl.lit(newest - timedelta(seconds=settle))
+                cutoff = pl.lit(newest - timedelta(seconds=self.settle))
                 settled_call = (pl.col("last_time") < cutoff).fill_null(
                     pl.col("_last_g") < newest_g - settle_rows
                 )
@@ -218,34 +223,101 @@ def calls_in_slices(
             # created before its first channel enters it)
             keep = pl.col(CALL).is_null() & ~settled_event
         keys = keyed.with_columns(done.alias("_done")).collect()
-        finished.append(
-            out.filter(keys["_done"]).with_columns(keys["_first_g"].filter(keys["_done"]))
-        )
+        finished = out.filter(keys["_done"]).with_columns(keys["_first_g"].filter(keys["_done"]))
         if last:
-            break
+            self.carried_events = self.carried_extra = None
+            return finished
         open_calls = keys.filter(~pl.col("_done")).select(SCOPE, CALL)
         carry = scoped.lazy().join(open_calls.lazy(), on=[SCOPE, CALL], how="semi")
         strays = scoped.lazy().filter(keep)
         carried = pl.concat([carry, strays]).sort(POS).collect()
         carried_events = carried.drop(POS, SCOPE, CALL)
-        carried_extra = extra.join(carried.select(POS, _G), on=POS).select(_G, *_EXTRA)
+        # as ``prepare`` does for a slice: an id column that no carried event fills is
+        # dropped, so the state is the same whatever events were carried before (the
+        # stitch of pieces compares states)
+        n = carried_events.height
+        empty = [
+            c
+            for c in carried_events.columns
+            if c.lower() in LINK_KEYS and carried_events[c].null_count() == n
+        ]
+        self.carried_events = carried_events.drop(empty)
+        self.carried_extra = extra.join(carried.select(POS, _G), on=POS).select(_G, *_EXTRA)
+        return finished
+
+
+#: What a :class:`_SliceGrouper` carries from one slice to the next.
+_State = tuple[pl.DataFrame | None, pl.DataFrame | None, dict[Any, EpochRule]]
+
+
+def _same_state(a: _State, b: _State) -> bool:
+    """Exactly equal states: the same events (columns in the same order), the same rules."""
+
+    def same(x: pl.DataFrame | None, y: pl.DataFrame | None) -> bool:
+        if x is None or x.height == 0 or y is None or y.height == 0:
+            return (x is None or x.height == 0) and (y is None or y.height == 0)
+        return x.schema == y.schema and x.equals(y, null_equal=True)
+
+    rules_a = {key: vars(rule) for key, rule in a[2].items()}
+    rules_b = {key: vars(rule) for key, rule in b[2].items()}
+    return same(a[0], b[0]) and same(a[1], b[1]) and rules_a == rules_b
+
+
+def _empty_calls(with_order: bool) -> pl.DataFrame:
+    return pl.DataFrame(schema=calls_schema() | ({"_first_g": pl.Int64()} if with_order else {}))
+
+
+def _merged(finished: list[pl.DataFrame], with_order: bool) -> pl.DataFrame:
     if not finished:
-        return pl.DataFrame(
-            schema=calls_schema() | ({"_first_g": pl.Int64()} if with_order else {})
-        )
+        return _empty_calls(with_order)
     out = pl.concat(finished).sort("_first_g", maintain_order=True)
     return out if with_order else out.drop("_first_g")
 
 
-def _server_runs(lf: pl.LazyFrame) -> dict[Any, list[tuple[int, int]]] | None:
-    """Each server's runs of rows (``(first row, rows)``, in order), if there are several
-    servers; else None. Only the ``server`` column is read.
+def calls_in_slices(
+    frame: pl.LazyFrame | pl.DataFrame,
+    *,
+    slice_rows: int = SLICE_ROWS,
+    settle: float = SETTLE_SECONDS,
+    settle_rows: int = SETTLE_ROWS,
+    runs: list[tuple[int, int]] | None = None,
+    with_order: bool = False,
+) -> pl.DataFrame:
+    """:func:`._calls.calls` of ``frame``, reading ``slice_rows`` events at a time.
+
+    ``runs``: group only these row ranges of ``frame`` (``(first row, rows)``, in order;
+    one server's events, :func:`calls_by_server`). ``with_order``: keep each call's first
+    row in ``frame`` (``_first_g``), by which the calls of several such runs are merged
+    into the order of one pass.
+    """
+    lf = lazy(frame)
+    grouper = _SliceGrouper(settle=settle, settle_rows=settle_rows)
+    finished: list[pl.DataFrame] = []
+    reader = _slices(lf, slice_rows) if runs is None else _run_slices(lf, runs, slice_rows)
+    # no look-ahead: one slice in memory at a time; the carried events are summed up
+    # after the last one
+    for current in chain(reader, [None]):
+        # the end is the empty step after the slices, or a short slice (the only one,
+        # for most recordings: then no carrying at all)
+        last = current is None or current.height < slice_rows
+        out = grouper.step(current, last=last)
+        if out is not None:
+            finished.append(out)
+        if last:
+            break
+    return _merged(finished, with_order)
+
+
+def _server_runs(lf: pl.LazyFrame) -> dict[Any, list[tuple[int, int]]]:
+    """Each server's runs of rows (``(first row, rows)``, in order); all rows as one run
+    of server None when the frame has no ``server`` column. Reads only that column.
 
     A dataset's parts come in the order they were written, so with several PBXs recorded
     at once the servers' runs alternate, a part (a flush) at a time.
     """
     if "server" not in columns_of(lf):
-        return None
+        n = lf.select(pl.len()).collect().item()
+        return {None: [(0, n)]} if n else {}
     # one chunk: polars' rle() asserts it (a loaded dataset has one per part)
     runs = lf.select("server").collect().rechunk()["server"].rle().struct.unnest()
     by_server: dict[Any, list[tuple[int, int]]] = {}
@@ -253,56 +325,252 @@ def _server_runs(lf: pl.LazyFrame) -> dict[Any, list[tuple[int, int]]] | None:
     for length, server in runs.iter_rows():
         by_server.setdefault(server, []).append((start, length))
         start += length
-    return by_server if len(by_server) > 1 else None
+    return by_server
 
 
-# what a worker is sent: the frame (or one server's rows of it) and the runs to read
-_WorkerTask = tuple[pl.LazyFrame | pl.DataFrame, list[tuple[int, int]] | None]
+def _split_runs(runs: list[tuple[int, int]], pieces: int) -> list[list[tuple[int, int]]]:
+    """``runs`` cut into ``pieces`` consecutive parts of (nearly) equal rows."""
+    total = sum(n for _, n in runs)
+    bounds = [total * (i + 1) // pieces for i in range(pieces)]
+    out: list[list[tuple[int, int]]] = [[] for _ in range(pieces)]
+    done = 0  # rows of ``runs`` already handed out
+    piece = 0
+    for start, length in runs:
+        while length:
+            take = min(length, bounds[piece] - done)
+            if take:
+                out[piece].append((start, take))
+                start, length, done = start + take, length - take, done + take
+            if done == bounds[piece] and piece < pieces - 1:
+                piece += 1
+    return [p for p in out if p]
 
 
-def _calls_of(
+#: Rows of an epoch pre-pass slice: it reads a few narrow columns only.
+_EPOCH_SLICE_ROWS = 4 * SLICE_ROWS
+
+
+def _epoch_rules_after(
     frame: pl.LazyFrame | pl.DataFrame, runs: list[tuple[int, int]] | None
+) -> dict[Any, EpochRule]:
+    """Each (server, session)'s epoch rule (Rule 8) after the rows ``runs`` of ``frame``
+    (all of it when None): what a grouper has carried by then, at a fraction of the
+    cost, since the rule reads a handful of columns (a slicing of its own is fine: the
+    extra rows it sees at each slice's start move no rule)."""
+    lf = lazy(frame)
+    cols = [c for c in columns_of(lf) if c in _EPOCH_COLUMNS]
+    light = lf.select(cols)
+    if runs is None:
+        runs = [(0, light.select(pl.len()).collect().item())]
+    rules: dict[Any, EpochRule] = {}
+    for start, length in runs:
+        for first in range(start, start + length, _EPOCH_SLICE_ROWS):
+            part = light.slice(first, min(_EPOCH_SLICE_ROWS, start + length - first)).collect()
+            if part.height:
+                prepared, extra = prepare(part)
+                _epochs(prepared, extra, rules)
+    return rules
+
+
+# what the epoch rules read (``_epochs``): names as recorded
+_EPOCH_COLUMNS = frozenset(
+    {"event", "timestamp", "received_at", "extra", "server", "session", "connection", "kind"}
+    | {"Uniqueid"}
+)
+
+
+def _piece_steps(
+    source: pl.LazyFrame | pl.DataFrame,
+    runs: list[tuple[int, int]] | None,
+    rows: int,
+    final: bool,
+) -> Iterator[tuple[pl.DataFrame | None, bool]]:
+    """The slices of one piece with, for each, whether it ends the recording: as
+    :func:`calls_in_slices` steps, except that a piece with more after it never ends."""
+    reader = _slices(lazy(source), rows) if runs is None else _run_slices(lazy(source), runs, rows)
+    for current in reader:
+        if final and current.height < rows:
+            yield current, True
+            return
+        yield current, False
+    if final:
+        yield None, True
+
+
+# A piece as a worker is sent it: the rows to group (a scan and its runs, or the rows
+# themselves numbered ``_g`` with runs None), the rows before it for the epoch rules (the
+# same way), and whether it is the server's last piece.
+_Piece = tuple[
+    pl.LazyFrame | pl.DataFrame,
+    list[tuple[int, int]] | None,
+    pl.LazyFrame | pl.DataFrame | None,
+    list[tuple[int, int]] | None,
+    bool,
+]
+# What a worker returns: the calls each step made final, the grouper's state after each
+# of its first PROBE_STEPS steps, and its state at the end.
+_PieceResult = tuple[list[pl.DataFrame | None], list[_State], _State]
+
+#: Steps a piece's grouper keeps its state for, to be matched by the stitch.
+PROBE_STEPS = 8
+
+
+def _group_piece(piece: _Piece, slice_rows: int, settle: float, settle_rows: int) -> _PieceResult:
+    """In a worker process: group one piece, on a guess of what came before it.
+
+    The guess is that no event is carried into the piece: right for the epoch rules
+    (worked out from the rows before it), wrong only for the calls still open at its
+    first row, whose events are few. The stitch (:func:`calls_by_server`) corrects it.
+    """
+    source, runs, before, before_runs, final = piece
+    rules = _epoch_rules_after(before, before_runs) if before is not None else {}
+    grouper = _SliceGrouper((None, None, rules), settle=settle, settle_rows=settle_rows)
+    steps: list[pl.DataFrame | None] = []
+    probes: list[_State] = []
+    for current, last in _piece_steps(source, runs, slice_rows, final):
+        steps.append(grouper.step(current, last=last))
+        if len(probes) < PROBE_STEPS:
+            probes.append(grouper.state())
+    return steps, probes, grouper.state()
+
+
+def _stitch(
+    piece: _Piece,
+    state: _State,
+    guessed: _PieceResult,
+    slice_rows: int,
+    settle: float,
+    settle_rows: int,
+) -> tuple[list[pl.DataFrame | None], _State]:
+    """A piece's calls given the true state at its first row (the end of the piece before).
+
+    Re-groups its first slices from that state until the state matches the worker's
+    after the same slice; from there on the two runs are the same machine on the same
+    rows, so the worker's calls are taken as they are. If they never match within the
+    probed steps (a call open across the whole of them), the piece is re-grouped whole.
+    """
+    steps, probes, end = guessed
+    source, runs, _, _, final = piece
+    grouper = _SliceGrouper(state, settle=settle, settle_rows=settle_rows)
+    out: list[pl.DataFrame | None] = []
+    for i, (current, last) in enumerate(_piece_steps(source, runs, slice_rows, final)):
+        out.append(grouper.step(current, last=last))
+        if i < len(probes) and _same_state(grouper.state(), probes[i]):
+            _log.debug("piece stitched after %d of its %d slices", i + 1, len(steps))
+            return out + steps[i + 1 :], end
+    _log.debug("piece re-grouped whole (%d slices): no state matched", len(steps))
+    return out, grouper.state()
+
+
+def _pieces_of(
+    frame: pl.LazyFrame | pl.DataFrame,
+    runs: list[tuple[int, int]],
+    pieces: int,
+) -> list[_Piece]:
+    """One server's rows cut into ``pieces`` consecutive pieces, as workers are sent them."""
+    lf = lazy(frame)
+    parts = _split_runs(runs, pieces)
+    out: list[_Piece] = []
+    for k, part in enumerate(parts):
+        before = [run for earlier in parts[:k] for run in earlier]
+        final = k == len(parts) - 1
+        if isinstance(frame, pl.DataFrame):
+            # only these rows travel to the worker, numbered as in the frame (_g)
+            rows = pl.concat([frame.slice(a, n).with_row_index(_G, offset=a) for a, n in part])
+            rows = rows.with_columns(pl.col(_G).cast(pl.Int64)).rechunk()
+            light = [c for c in frame.columns if c in _EPOCH_COLUMNS]
+            ahead = (
+                pl.concat([frame.slice(a, n).select(light) for a, n in before]).rechunk()
+                if before
+                else None
+            )
+            out.append((rows, None, ahead, None, final))
+        else:
+            out.append((lf, part, lf if before else None, before or None, final))
+    return out
+
+
+def calls_by_server(
+    frame: pl.LazyFrame | pl.DataFrame,
+    *,
+    workers: int,
+    slice_rows: int = SLICE_ROWS,
+    settle: float = SETTLE_SECONDS,
+    settle_rows: int = SETTLE_ROWS,
+    min_piece_rows: int | None = None,
 ) -> pl.DataFrame:
-    """In a worker process: one server's calls, with their first row in the frame."""
-    return calls_in_slices(frame, runs=runs, with_order=True)
+    """:func:`calls_in_slices` in up to ``workers`` processes, exactly.
 
+    The work is cut by server (calls never span servers, Rule 8) and each server's rows
+    into consecutive pieces in time (a day of a week's recording, say) of at least
+    ``min_piece_rows`` rows (default: two slices). A worker groups a piece as if no call
+    were open at its first row (the epoch rules it does work out, from the narrow columns
+    of the rows before). The pieces of a server are then stitched in order, in this
+    process: each piece's first slices are re-grouped with the calls really open at its
+    start, carried over from the piece before as :class:`.CallTracker` carries live
+    channels, until the grouper's state is the one the worker reached; from there on
+    the worker's calls are the calls of one pass.
 
-def calls_by_server(frame: pl.LazyFrame | pl.DataFrame, *, workers: int) -> pl.DataFrame:
-    """:func:`calls_in_slices` of each server's events in its own process.
-
-    Exact: calls never span servers (Rule 8). Each worker reads its server's runs of rows
-    as slices of the frame (on a Parquet scan the slices reach the reader, where a filter
-    on ``server`` would be re-read up to every slice) and numbers them in the whole frame,
-    so the calls of all servers merge into the order of one pass. The servers with the
-    most events go first, so that no worker is left with the biggest at the end.
+    Each worker reads its rows as slices of the frame (on a Parquet scan the slices
+    reach the reader) numbered in the whole frame, so the calls of all pieces merge into
+    the order of one pass. The biggest pieces go first.
     """
     lf = lazy(frame)
     by_server = _server_runs(lf)
-    if by_server is None:
-        return calls_in_slices(lf)
-    runs = [run for server_runs in by_server.values() for run in server_runs]
-    if sum(n for _, n in runs) < MIN_MEAN_RUN * len(runs):
+    all_runs = [run for server_runs in by_server.values() for run in server_runs]
+    total = sum(n for _, n in all_runs)
+    if workers <= 1 or total < MIN_MEAN_RUN * len(all_runs):
         # servers that alternate every few rows (a frame sorted by time): reading them
         # run by run would cost more than the workers save
-        return calls_in_slices(lf)
-    servers = sorted(by_server.values(), key=lambda runs: -sum(n for _, n in runs))
+        return calls_in_slices(lf, slice_rows=slice_rows, settle=settle, settle_rows=settle_rows)
+    smallest = 2 * slice_rows if min_piece_rows is None else min_piece_rows
+    target = max(smallest, -(-total // workers))  # rows per piece, ideally
+    plan: list[tuple[int, int, _Piece]] = []  # (server #, piece #, piece)
+    for s, runs in enumerate(by_server.values()):
+        rows = sum(n for _, n in runs)
+        count = max(1, min(-(-rows // target), rows // smallest))
+        plan += [(s, k, piece) for k, piece in enumerate(_pieces_of(frame, runs, count))]
+    if len(plan) <= 1:
+        return calls_in_slices(lf, slice_rows=slice_rows, settle=settle, settle_rows=settle_rows)
+    size = {s: sum(n for _, n in runs) for s, runs in enumerate(by_server.values())}
+    count_of = {s: sum(1 for t, _, _ in plan if t == s) for s in size}
+    # the biggest pieces first; a server's pieces in order, so that the stitch can follow
+    plan.sort(key=lambda item: (-size[item[0]] // count_of[item[0]], item[0], item[1]))
+    pieces = {(s, k): piece for s, k, piece in plan}
 
-    def task(runs: list[tuple[int, int]]) -> _WorkerTask:
-        if isinstance(frame, pl.DataFrame):
-            # only this server's rows travel to the worker, numbered as in the frame (_g)
-            rows = pl.concat([frame.slice(a, n).with_row_index(_G, offset=a) for a, n in runs])
-            return rows.with_columns(pl.col(_G).cast(pl.Int64)).rechunk(), None
-        return lf, runs
+    guessed: dict[tuple[int, int], _PieceResult] = {}
+    state: dict[int, _State] = {}
+    next_piece = dict.fromkeys(size, 0)  # each server's next piece to stitch
+    finished: list[pl.DataFrame] = []
 
-    results: list[pl.DataFrame] = []
+    def stitch_ready() -> None:
+        for s in size:
+            while (s, next_piece[s]) in guessed:
+                k = next_piece[s]
+                result = guessed.pop((s, k))
+                if k == 0:  # the server's first piece: nothing came before it
+                    steps, end = result[0], result[2]
+                else:
+                    steps, end = _stitch(
+                        pieces[(s, k)], state[s], result, slice_rows, settle, settle_rows
+                    )
+                finished.extend(f for f in steps if f is not None)
+                state[s] = end
+                next_piece[s] = k + 1
+
+    queue = [(s, k) for s, k, _ in plan]
     # spawn, not fork: polars' thread pool does not survive a fork
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        running: set[Future[pl.DataFrame]] = set()
-        while servers or running:
-            # no more servers in flight than workers: a frame's rows are copies
-            while servers and len(running) < workers:
-                running.add(pool.submit(_calls_of, *task(servers.pop(0))))
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            results += [future.result() for future in finished]
-    return pl.concat(results).sort("_first_g").drop("_first_g")
+        running: dict[Future[_PieceResult], tuple[int, int]] = {}
+        while queue or running:
+            # no more pieces in flight than workers: a frame's rows are copies
+            while queue and len(running) < workers:
+                key = queue.pop(0)
+                future = pool.submit(_group_piece, pieces[key], slice_rows, settle, settle_rows)
+                running[future] = key
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                guessed[running.pop(future)] = future.result()
+            stitch_ready()
+    return _merged(finished, with_order=False)

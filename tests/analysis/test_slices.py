@@ -27,7 +27,7 @@ from amikit.record._schema import rows_to_frame
 from amikit.sim import PBX
 
 from .conftest import KINDS, MIXED60, SAMPLES, capture_messages, frame
-from .test_boundaries import mixed60_rows, restarted
+from .test_boundaries import mixed60_rows, restarted, retagged
 
 # slices from a few rows (every call cut many times over) to more than the frame; a big
 # frame is cut less finely, as each slice costs a whole grouping pass
@@ -161,3 +161,95 @@ def test_calls_across_midnight_are_stitched_over_day_partitions(tmp_path: Path) 
     for rows in LARGE_SIZES:
         assert_frame_equal(calls_in_slices(lazy, slice_rows=rows), whole)
     assert_frame_equal(calls(lazy).collect(), whole)
+
+
+def copies_in_time(events: pl.DataFrame, copies: int, *, first: int = 0) -> pl.DataFrame:
+    """``copies`` runs of the capture, two minutes apart, each with its own ids and
+    channel names: a recording long enough for calls to end while others go on."""
+    chans = [c for c in events.columns if c.endswith("Channel")]
+    parts = []
+    for k in range(first, first + copies):
+        part = retagged(events, f"r{k}-").with_columns(
+            *[pl.col(c).str.replace(r"-([0-9a-fA-F]+)(;[12])?$", f"-{k:x}x$1$2") for c in chans],
+            pl.col("timestamp", "received_at") + pl.duration(minutes=2 * k),
+        )
+        parts.append(part)
+    return pl.concat(parts)
+
+
+def _pieces_stitched(
+    events: pl.DataFrame, pieces: int, rows: int
+) -> tuple[pl.DataFrame, list[tuple[int | None, int]]]:
+    """The pieces grouped on their guess (in this process) and stitched in order, with
+    for each stitched piece (slices re-grouped before its state matched, its slices)."""
+    settle, settle_rows = _chunked.SETTLE_SECONDS, _chunked.SETTLE_ROWS
+    plan = _chunked._pieces_of(events, [(0, events.height)], pieces)
+    guessed = [_chunked._group_piece(p, rows, settle, settle_rows) for p in plan]
+    finished = [f for f in guessed[0][0] if f is not None]
+    state = guessed[0][2]
+    reruns: list[tuple[int | None, int]] = []
+    for piece, guess in zip(plan[1:], guessed[1:], strict=True):
+        steps, probes, _ = guess
+        # how far the stitch had to re-group: the first slice whose state matched
+        grouper = _chunked._SliceGrouper(state, settle=settle, settle_rows=settle_rows)
+        matched = None
+        for i, (current, last) in enumerate(_chunked._piece_steps(piece[0], None, rows, piece[4])):
+            grouper.step(current, last=last)
+            if i < len(probes) and _chunked._same_state(grouper.state(), probes[i]):
+                matched = i + 1
+                break
+        reruns.append((matched, len(steps)))
+        stitched, state = _chunked._stitch(piece, state, guess, rows, settle, settle_rows)
+        finished += [f for f in stitched if f is not None]
+    return _chunked._merged(finished, with_order=False), reruns
+
+
+def test_pieces_of_one_server_grouped_apart_and_stitched_are_one_pass(tmp_path: Path) -> None:
+    """A server's recording cut into consecutive pieces, each grouped as if no call were
+    open at its start, then stitched: the calls of one pass, across a PBX restart too
+    (the epoch rules of a piece come from the rows before it)."""
+    from amikit.record._schema import gap_row
+
+    base = frame(MIXED60)
+    before = copies_in_time(base, 4).with_columns(pl.lit(1, dtype=pl.Int32).alias("connection"))
+    # the PBX restarted: the same Uniqueids again, on a new connection, after a gap
+    after = copies_in_time(base, 4, first=5).with_columns(
+        pl.lit(2, dtype=pl.Int32).alias("connection")
+    )
+    gap = rows_to_frame(
+        [
+            gap_row(
+                received_at=None,
+                server=None,
+                connection=2,
+                gap_start=None,
+                gap_end=None,
+                reason="connection lost",
+            )
+        ]
+    )
+    events = pl.concat([before, gap, after], how="vertical_relaxed")
+    whole = calls(events)
+    # several epochs: the restart, and each copy's FullyBooted (its Uptime is not moved
+    # with its time, so each copy reads as a PBX started two minutes later)
+    assert whole["epoch"].n_unique() > 2
+    for pieces in (2, 3):
+        got, reruns = _pieces_stitched(events, pieces, rows=2_000)
+        assert_frame_equal(got, whole)
+        # the stitch re-grouped only the first slices of each piece, not all of it
+        assert all(m is not None and m < n for m, n in reruns), reruns
+    # the same in worker processes, from a frame in memory and from a Parquet scan
+    options = {"workers": 2, "slice_rows": 2_000, "min_piece_rows": 6_000}
+    assert_frame_equal(_chunked.calls_by_server(events, **options), whole)
+    events.write_parquet(tmp_path / "events.parquet")
+    scan = pl.scan_parquet(tmp_path / "events.parquet")
+    assert_frame_equal(_chunked.calls_by_server(scan, **options), whole)
+
+
+def test_a_piece_whose_state_never_matches_is_regrouped_whole() -> None:
+    """Calls open across every probed slice (60 concurrent calls, slices of 64 events):
+    no state matches, the stitch re-groups the piece from the true state, still exact."""
+    events = frame(MIXED60)
+    got, reruns = _pieces_stitched(events, 2, rows=64)
+    assert reruns == [(None, reruns[0][1])]
+    assert_frame_equal(got, calls(events))
