@@ -778,10 +778,9 @@ def calls(frame: FrameT, *, workers: int = 1) -> FrameT:
         150,000 events, is grouped a slice at a time (:mod:`._chunked`), so memory stays
         bounded however long the recording.
     workers
-        Group in up to ``workers`` processes: each server's events apart (calls never
-        span servers), and a server's events in consecutive pieces (of at least 300,000
-        events), stitched where calls run on from one piece into the next. The result is
-        the same as with one worker.
+        Group in up to ``workers`` processes, each a piece of the recording in time (of
+        at least 300,000 events), stitched where calls run on from one piece into the
+        next. The result is the same as with one worker.
 
     Returns
     -------
@@ -798,10 +797,10 @@ def calls(frame: FrameT, *, workers: int = 1) -> FrameT:
     >>> import amikit
     >>> amikit.calls(amikit.load("capture.raw"))  # doctest: +SKIP
     """
-    from ._chunked import SLICE_ROWS, calls_by_server, calls_in_slices
+    from ._chunked import SLICE_ROWS, calls_in_pieces, calls_in_slices
 
     if workers > 1:
-        out = calls_by_server(frame, workers=workers)
+        out = calls_in_pieces(frame, workers=workers)
         return out.lazy() if isinstance(frame, pl.LazyFrame) else out
     if isinstance(frame, pl.LazyFrame):
         # a recording on disk may be larger than memory: read it a slice at a time

@@ -22,6 +22,12 @@ frame, as long as nothing names a finished call more than ``settle`` seconds aft
 last channel hung up (Asterisk sends a call's last events within milliseconds of its
 last hangup). The rows come out in the order of each call's first event, as
 :func:`._calls.calls` gives them.
+
+Several processes (:func:`calls_in_pieces`): the grouper is a state machine whose whole
+state between slices is small (the carried events and the epoch rules), so a piece of the
+recording can be grouped before the piece in front of it is done, on a guess of that
+state, and checked afterwards: where the guess and the truth reach the same state, the
+rest of the piece is right as it is.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import copy
 import logging
 import multiprocessing
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
@@ -50,7 +56,7 @@ from ._calls import (
 from ._frame import POS, TIME, columns_of, lazy
 from ._rules import LINK_KEYS, EpochRule
 
-__all__ = ["SETTLE_ROWS", "SETTLE_SECONDS", "SLICE_ROWS", "calls_by_server", "calls_in_slices"]
+__all__ = ["SETTLE_ROWS", "SETTLE_SECONDS", "SLICE_ROWS", "calls_in_pieces", "calls_in_slices"]
 
 #: Rows read per slice: a peak of about 1 GiB on Asterisk 22 traffic (benchmarks/bench_scale.py).
 SLICE_ROWS = 150_000
@@ -60,9 +66,6 @@ SETTLE_SECONDS = 60.0
 #: ... or, for events with no time at all, this many events past it.
 SETTLE_ROWS = 20_000
 
-#: ``calls_by_server`` splits by server only when the servers' runs of rows are at least
-#: this long on average (a dataset alternates a part, thousands of rows, at a time).
-MIN_MEAN_RUN = 1_000
 
 _log = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ class _SliceGrouper:
     Its whole state between slices is :meth:`state`: the events (and their ``extra``
     entries) carried into the next slice, and each (server, session)'s epoch rule. Two
     grouper runs that reach the same state at the same row go on identically, which is
-    what lets :func:`calls_by_server` start a piece of a recording before the piece in
+    what lets :func:`calls_in_pieces` start a piece of a recording before the piece in
     front of it is done, and check afterwards that it guessed right.
     """
 
@@ -263,15 +266,11 @@ def _same_state(a: _State, b: _State) -> bool:
     return same(a[0], b[0]) and same(a[1], b[1]) and rules_a == rules_b
 
 
-def _empty_calls(with_order: bool) -> pl.DataFrame:
-    return pl.DataFrame(schema=calls_schema() | ({"_first_g": pl.Int64()} if with_order else {}))
-
-
-def _merged(finished: list[pl.DataFrame], with_order: bool) -> pl.DataFrame:
+def _merged(finished: list[pl.DataFrame]) -> pl.DataFrame:
+    """The calls made final step by step, in the order of their first event."""
     if not finished:
-        return _empty_calls(with_order)
-    out = pl.concat(finished).sort("_first_g", maintain_order=True)
-    return out if with_order else out.drop("_first_g")
+        return pl.DataFrame(schema=calls_schema())
+    return pl.concat(finished).sort("_first_g", maintain_order=True).drop("_first_g")
 
 
 def calls_in_slices(
@@ -280,23 +279,13 @@ def calls_in_slices(
     slice_rows: int = SLICE_ROWS,
     settle: float = SETTLE_SECONDS,
     settle_rows: int = SETTLE_ROWS,
-    runs: list[tuple[int, int]] | None = None,
-    with_order: bool = False,
 ) -> pl.DataFrame:
-    """:func:`._calls.calls` of ``frame``, reading ``slice_rows`` events at a time.
-
-    ``runs``: group only these row ranges of ``frame`` (``(first row, rows)``, in order;
-    one server's events, :func:`calls_by_server`). ``with_order``: keep each call's first
-    row in ``frame`` (``_first_g``), by which the calls of several such runs are merged
-    into the order of one pass.
-    """
-    lf = lazy(frame)
+    """:func:`._calls.calls` of ``frame``, reading ``slice_rows`` events at a time."""
     grouper = _SliceGrouper(settle=settle, settle_rows=settle_rows)
     finished: list[pl.DataFrame] = []
-    reader = _slices(lf, slice_rows) if runs is None else _run_slices(lf, runs, slice_rows)
     # no look-ahead: one slice in memory at a time; the carried events are summed up
     # after the last one
-    for current in chain(reader, [None]):
+    for current in chain(_slices(lazy(frame), slice_rows), [None]):
         # the end is the empty step after the slices, or a short slice (the only one,
         # for most recordings: then no carrying at all)
         last = current is None or current.height < slice_rows
@@ -305,72 +294,11 @@ def calls_in_slices(
             finished.append(out)
         if last:
             break
-    return _merged(finished, with_order)
-
-
-def _server_runs(lf: pl.LazyFrame) -> dict[Any, list[tuple[int, int]]]:
-    """Each server's runs of rows (``(first row, rows)``, in order); all rows as one run
-    of server None when the frame has no ``server`` column. Reads only that column.
-
-    A dataset's parts come in the order they were written, so with several PBXs recorded
-    at once the servers' runs alternate, a part (a flush) at a time.
-    """
-    if "server" not in columns_of(lf):
-        n = lf.select(pl.len()).collect().item()
-        return {None: [(0, n)]} if n else {}
-    # one chunk: polars' rle() asserts it (a loaded dataset has one per part)
-    runs = lf.select("server").collect().rechunk()["server"].rle().struct.unnest()
-    by_server: dict[Any, list[tuple[int, int]]] = {}
-    start = 0
-    for length, server in runs.iter_rows():
-        by_server.setdefault(server, []).append((start, length))
-        start += length
-    return by_server
-
-
-def _split_runs(runs: list[tuple[int, int]], pieces: int) -> list[list[tuple[int, int]]]:
-    """``runs`` cut into ``pieces`` consecutive parts of (nearly) equal rows."""
-    total = sum(n for _, n in runs)
-    bounds = [total * (i + 1) // pieces for i in range(pieces)]
-    out: list[list[tuple[int, int]]] = [[] for _ in range(pieces)]
-    done = 0  # rows of ``runs`` already handed out
-    piece = 0
-    for start, length in runs:
-        while length:
-            take = min(length, bounds[piece] - done)
-            if take:
-                out[piece].append((start, take))
-                start, length, done = start + take, length - take, done + take
-            if done == bounds[piece] and piece < pieces - 1:
-                piece += 1
-    return [p for p in out if p]
+    return _merged(finished)
 
 
 #: Rows of an epoch pre-pass slice: it reads a few narrow columns only.
 _EPOCH_SLICE_ROWS = 4 * SLICE_ROWS
-
-
-def _epoch_rules_after(
-    frame: pl.LazyFrame | pl.DataFrame, runs: list[tuple[int, int]] | None
-) -> dict[Any, EpochRule]:
-    """Each (server, session)'s epoch rule (Rule 8) after the rows ``runs`` of ``frame``
-    (all of it when None): what a grouper has carried by then, at a fraction of the
-    cost, since the rule reads a handful of columns (a slicing of its own is fine: the
-    extra rows it sees at each slice's start move no rule)."""
-    lf = lazy(frame)
-    cols = [c for c in columns_of(lf) if c in _EPOCH_COLUMNS]
-    light = lf.select(cols)
-    if runs is None:
-        runs = [(0, light.select(pl.len()).collect().item())]
-    rules: dict[Any, EpochRule] = {}
-    for start, length in runs:
-        for first in range(start, start + length, _EPOCH_SLICE_ROWS):
-            part = light.slice(first, min(_EPOCH_SLICE_ROWS, start + length - first)).collect()
-            if part.height:
-                prepared, extra = prepare(part)
-                _epochs(prepared, extra, rules)
-    return rules
-
 
 # what the epoch rules read (``_epochs``): names as recorded
 _EPOCH_COLUMNS = frozenset(
@@ -379,15 +307,25 @@ _EPOCH_COLUMNS = frozenset(
 )
 
 
-def _piece_steps(
-    source: pl.LazyFrame | pl.DataFrame,
-    runs: list[tuple[int, int]] | None,
-    rows: int,
-    final: bool,
-) -> Iterator[tuple[pl.DataFrame | None, bool]]:
+def _feed_epoch_rules(lf: pl.LazyFrame, first: int, rows: int, rules: dict[Any, EpochRule]) -> None:
+    """Feed the rows ``first`` .. ``first + rows`` of ``lf`` to each (server, session)'s
+    epoch rule (Rule 8), in place: what a grouper has carried by then, at a fifth of the
+    cost, since the rule reads a handful of columns. (Its own slicing is fine: the extra
+    rows the rule sees at each slice's start move no rule.)"""
+    light = lf.select([c for c in columns_of(lf) if c in _EPOCH_COLUMNS])
+    for at in range(first, first + rows, _EPOCH_SLICE_ROWS):
+        part = light.slice(at, min(_EPOCH_SLICE_ROWS, first + rows - at)).collect()
+        if part.height:
+            prepared, extra = prepare(part)
+            _epochs(prepared, extra, rules)
+
+
+def _piece_steps(piece: _Piece, rows: int) -> Iterator[tuple[pl.DataFrame | None, bool]]:
     """The slices of one piece with, for each, whether it ends the recording: as
     :func:`calls_in_slices` steps, except that a piece with more after it never ends."""
-    reader = _slices(lazy(source), rows) if runs is None else _run_slices(lazy(source), runs, rows)
+    source, runs, _, final = piece
+    lf = lazy(source)
+    reader = _slices(lf, rows) if runs is None else _run_slices(lf, runs, rows)
     for current in reader:
         if final and current.height < rows:
             yield current, True
@@ -397,15 +335,11 @@ def _piece_steps(
         yield None, True
 
 
-# A piece as a worker is sent it: the rows to group (a scan and its runs, or the rows
-# themselves numbered ``_g`` with runs None), the rows before it for the epoch rules (the
-# same way), and whether it is the server's last piece.
+# A piece as a worker is sent it: the rows to group (a scan and its row range, or the
+# rows themselves numbered ``_g``, range None), the epoch rules at its first row, and
+# whether it ends the recording.
 _Piece = tuple[
-    pl.LazyFrame | pl.DataFrame,
-    list[tuple[int, int]] | None,
-    pl.LazyFrame | pl.DataFrame | None,
-    list[tuple[int, int]] | None,
-    bool,
+    pl.LazyFrame | pl.DataFrame, list[tuple[int, int]] | None, dict[Any, EpochRule], bool
 ]
 # What a worker returns: the calls each step made final, the grouper's state after each
 # of its first PROBE_STEPS steps, and its state at the end.
@@ -418,16 +352,14 @@ PROBE_STEPS = 8
 def _group_piece(piece: _Piece, slice_rows: int, settle: float, settle_rows: int) -> _PieceResult:
     """In a worker process: group one piece, on a guess of what came before it.
 
-    The guess is that no event is carried into the piece: right for the epoch rules
-    (worked out from the rows before it), wrong only for the calls still open at its
-    first row, whose events are few. The stitch (:func:`calls_by_server`) corrects it.
+    The guess is that no event is carried into the piece: wrong only for the calls still
+    open at its first row, whose events are few (its epoch rules are the true ones). The
+    stitch (:func:`_stitch`) corrects it.
     """
-    source, runs, before, before_runs, final = piece
-    rules = _epoch_rules_after(before, before_runs) if before is not None else {}
-    grouper = _SliceGrouper((None, None, rules), settle=settle, settle_rows=settle_rows)
+    grouper = _SliceGrouper((None, None, piece[2]), settle=settle, settle_rows=settle_rows)
     steps: list[pl.DataFrame | None] = []
     probes: list[_State] = []
-    for current, last in _piece_steps(source, runs, slice_rows, final):
+    for current, last in _piece_steps(piece, slice_rows):
         steps.append(grouper.step(current, last=last))
         if len(probes) < PROBE_STEPS:
             probes.append(grouper.state())
@@ -450,10 +382,9 @@ def _stitch(
     probed steps (a call open across the whole of them), the piece is re-grouped whole.
     """
     steps, probes, end = guessed
-    source, runs, _, _, final = piece
     grouper = _SliceGrouper(state, settle=settle, settle_rows=settle_rows)
     out: list[pl.DataFrame | None] = []
-    for i, (current, last) in enumerate(_piece_steps(source, runs, slice_rows, final)):
+    for i, (current, last) in enumerate(_piece_steps(piece, slice_rows)):
         out.append(grouper.step(current, last=last))
         if i < len(probes) and _same_state(grouper.state(), probes[i]):
             _log.debug("piece stitched after %d of its %d slices", i + 1, len(steps))
@@ -462,35 +393,32 @@ def _stitch(
     return out, grouper.state()
 
 
-def _pieces_of(
-    frame: pl.LazyFrame | pl.DataFrame,
-    runs: list[tuple[int, int]],
-    pieces: int,
-) -> list[_Piece]:
-    """One server's rows cut into ``pieces`` consecutive pieces, as workers are sent them."""
-    lf = lazy(frame)
-    parts = _split_runs(runs, pieces)
-    out: list[_Piece] = []
-    for k, part in enumerate(parts):
-        before = [run for earlier in parts[:k] for run in earlier]
-        final = k == len(parts) - 1
-        if isinstance(frame, pl.DataFrame):
-            # only these rows travel to the worker, numbered as in the frame (_g)
-            rows = pl.concat([frame.slice(a, n).with_row_index(_G, offset=a) for a, n in part])
-            rows = rows.with_columns(pl.col(_G).cast(pl.Int64)).rechunk()
-            light = [c for c in frame.columns if c in _EPOCH_COLUMNS]
-            ahead = (
-                pl.concat([frame.slice(a, n).select(light) for a, n in before]).rechunk()
-                if before
-                else None
-            )
-            out.append((rows, None, ahead, None, final))
-        else:
-            out.append((lf, part, lf if before else None, before or None, final))
-    return out
+#: What the epoch pre-pass costs per row, against grouping a row (measured at 10M
+#: events: 1.1 against 4.5 us): each piece is that much shorter than the one before,
+#: so that the pieces, pre-pass included, take about as long.
+_PRE_PASS_SHARE = 0.25
 
 
-def calls_by_server(
+def _piece_bounds(total: int, count: int) -> list[tuple[int, int]]:
+    """``count`` consecutive ``(first row, rows)`` covering ``total`` rows, each
+    ``1 - _PRE_PASS_SHARE`` times the one before."""
+    ratio = 1.0 - _PRE_PASS_SHARE
+    weights = [ratio**k for k in range(count)]
+    ends = [round(total * sum(weights[: k + 1]) / sum(weights)) for k in range(count)]
+    starts = [0, *ends[:-1]]
+    return [(a, b - a) for a, b in zip(starts, ends, strict=True)]
+
+
+def _piece(frame: pl.LazyFrame | pl.DataFrame, first: int, rows: int, final: bool) -> _Piece:
+    if isinstance(frame, pl.DataFrame):
+        # only these rows travel to the worker, numbered as in the frame (_g)
+        part = frame.slice(first, rows).with_row_index(_G, offset=first)
+        part = part.with_columns(pl.col(_G).cast(pl.Int64))
+        return part, None, {}, final
+    return frame, [(first, rows)], {}, final
+
+
+def calls_in_pieces(
     frame: pl.LazyFrame | pl.DataFrame,
     *,
     workers: int,
@@ -501,76 +429,44 @@ def calls_by_server(
 ) -> pl.DataFrame:
     """:func:`calls_in_slices` in up to ``workers`` processes, exactly.
 
-    The work is cut by server (calls never span servers, Rule 8) and each server's rows
-    into consecutive pieces in time (a day of a week's recording, say) of at least
-    ``min_piece_rows`` rows (default: two slices). A worker groups a piece as if no call
-    were open at its first row (the epoch rules it does work out, from the narrow columns
-    of the rows before). The pieces of a server are then stitched in order, in this
-    process: each piece's first slices are re-grouped with the calls really open at its
-    start, carried over from the piece before as :class:`.CallTracker` carries live
-    channels, until the grouper's state is the one the worker reached; from there on
-    the worker's calls are the calls of one pass.
+    The events are cut into consecutive pieces in time (a day of a week's recording, say;
+    every server's events of that time), at least ``min_piece_rows`` rows each (default:
+    two slices). A worker groups a piece as if no call were open at its first row, with
+    the epoch rules (Rule 8) this process works out from the narrow columns of the rows
+    before it. The pieces are then stitched in order, here: each piece's first slices are
+    re-grouped with the calls really open at its start, carried over from the piece
+    before as :class:`.CallTracker` carries live channels, until the grouper's state is
+    the one the worker reached; from there on the worker's calls are those of one pass.
 
-    Each worker reads its rows as slices of the frame (on a Parquet scan the slices
-    reach the reader) numbered in the whole frame, so the calls of all pieces merge into
-    the order of one pass. The biggest pieces go first.
+    Rows are numbered in the whole frame, so the calls of all pieces merge into the order
+    of one pass. A piece with more rows before it is shorter, by what its pre-pass costs.
     """
     lf = lazy(frame)
-    by_server = _server_runs(lf)
-    all_runs = [run for server_runs in by_server.values() for run in server_runs]
-    total = sum(n for _, n in all_runs)
-    if workers <= 1 or total < MIN_MEAN_RUN * len(all_runs):
-        # servers that alternate every few rows (a frame sorted by time): reading them
-        # run by run would cost more than the workers save
-        return calls_in_slices(lf, slice_rows=slice_rows, settle=settle, settle_rows=settle_rows)
+    total = lf.select(pl.len()).collect().item()
     smallest = 2 * slice_rows if min_piece_rows is None else min_piece_rows
-    target = max(smallest, -(-total // workers))  # rows per piece, ideally
-    plan: list[tuple[int, int, _Piece]] = []  # (server #, piece #, piece)
-    for s, runs in enumerate(by_server.values()):
-        rows = sum(n for _, n in runs)
-        count = max(1, min(-(-rows // target), rows // smallest))
-        plan += [(s, k, piece) for k, piece in enumerate(_pieces_of(frame, runs, count))]
-    if len(plan) <= 1:
+    count = min(workers, total // max(smallest, 1))
+    if count <= 1:
         return calls_in_slices(lf, slice_rows=slice_rows, settle=settle, settle_rows=settle_rows)
-    size = {s: sum(n for _, n in runs) for s, runs in enumerate(by_server.values())}
-    count_of = {s: sum(1 for t, _, _ in plan if t == s) for s in size}
-    # the biggest pieces first; a server's pieces in order, so that the stitch can follow
-    plan.sort(key=lambda item: (-size[item[0]] // count_of[item[0]], item[0], item[1]))
-    pieces = {(s, k): piece for s, k, piece in plan}
-
-    guessed: dict[tuple[int, int], _PieceResult] = {}
-    state: dict[int, _State] = {}
-    next_piece = dict.fromkeys(size, 0)  # each server's next piece to stitch
+    bounds = _piece_bounds(total, count)
+    pieces = [_piece(frame, first, rows, k == count - 1) for k, (first, rows) in enumerate(bounds)]
     finished: list[pl.DataFrame] = []
-
-    def stitch_ready() -> None:
-        for s in size:
-            while (s, next_piece[s]) in guessed:
-                k = next_piece[s]
-                result = guessed.pop((s, k))
-                if k == 0:  # the server's first piece: nothing came before it
-                    steps, end = result[0], result[2]
-                else:
-                    steps, end = _stitch(
-                        pieces[(s, k)], state[s], result, slice_rows, settle, settle_rows
-                    )
-                finished.extend(f for f in steps if f is not None)
-                state[s] = end
-                next_piece[s] = k + 1
-
-    queue = [(s, k) for s, k, _ in plan]
     # spawn, not fork: polars' thread pool does not survive a fork
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        running: dict[Future[_PieceResult], tuple[int, int]] = {}
-        while queue or running:
-            # no more pieces in flight than workers: a frame's rows are copies
-            while queue and len(running) < workers:
-                key = queue.pop(0)
-                future = pool.submit(_group_piece, pieces[key], slice_rows, settle, settle_rows)
-                running[future] = key
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                guessed[running.pop(future)] = future.result()
-            stitch_ready()
-    return _merged(finished, with_order=False)
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        futures: list[Future[_PieceResult]] = []
+        rules: dict[Any, EpochRule] = {}
+        for k, piece in enumerate(pieces):
+            if k:  # the rules at this piece's first row: fed the piece before it
+                _feed_epoch_rules(lf, *bounds[k - 1], rules)
+                piece = (piece[0], piece[1], copy.deepcopy(rules), piece[3])
+                pieces[k] = piece
+            futures.append(pool.submit(_group_piece, piece, slice_rows, settle, settle_rows))
+        state: _State | None = None
+        for piece, future in zip(pieces, futures, strict=True):
+            result = future.result()
+            if state is None:  # the first piece: nothing came before it
+                steps, state = result[0], result[2]
+            else:
+                steps, state = _stitch(piece, state, result, slice_rows, settle, settle_rows)
+            finished.extend(f for f in steps if f is not None)
+    return _merged(finished)

@@ -9,8 +9,9 @@ and on captures without any time (the carry then counts rows, not seconds).
 
 from __future__ import annotations
 
+import copy
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -111,30 +112,29 @@ def test_an_empty_frame_in_slices() -> None:
     assert calls_in_slices(events, slice_rows=7).height == 0
 
 
-def test_servers_in_their_own_processes_give_the_same_calls(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_several_servers_in_worker_processes_give_the_same_calls(tmp_path: Path) -> None:
     record_mixed60(tmp_path, "pbx-a:5038", "pbx-b:5038", "pbx-c:5038")
     lazy = amikit.scan(tmp_path)
     whole = calls(amikit.load(tmp_path))
-    by_server = calls(lazy, workers=2)
-    assert isinstance(by_server, pl.LazyFrame)
-    assert_frame_equal(by_server.collect(), whole)
     assert whole["server"].n_unique() == 3
-    # a frame in memory: each worker is sent its own server's rows
-    assert_frame_equal(calls(amikit.load(tmp_path), workers=2), whole)
-    # servers whose rows alternate (as a dataset's parts do when several PBXs are
-    # recorded at once): each worker numbers its rows in the whole frame, and the calls
-    # merge into the order of one pass, from a frame and from a scan
+    # under two slices of events: calls(workers=2) stays in this process
+    by_workers = calls(lazy, workers=2)
+    assert isinstance(by_workers, pl.LazyFrame)
+    assert_frame_equal(by_workers.collect(), whole)
+    # cut into pieces that hold several servers each: from a scan, from a frame in
+    # memory (each worker is sent its piece's rows), and with servers whose rows
+    # alternate every 100 rows (as a dataset's parts do when several PBXs are recorded
+    # at once); the calls merge into the order of one pass
+    options = {"workers": 2, "slice_rows": 2_000, "min_piece_rows": 4_000}
+    assert_frame_equal(_chunked.calls_in_pieces(lazy, **options), whole)
+    assert_frame_equal(_chunked.calls_in_pieces(amikit.load(tmp_path), **options), whole)
     turn = (pl.int_range(pl.len()).over("server") // 100).alias("_turn")  # 100 rows each
     mixed = amikit.load(tmp_path).with_columns(turn).sort("_turn", "server").drop("_turn")
     assert mixed["server"].rle_id().max() > 100
-    monkeypatch.setattr(_chunked, "MIN_MEAN_RUN", 1)
-    assert_frame_equal(calls(mixed, workers=2), calls(mixed))
+    assert_frame_equal(_chunked.calls_in_pieces(mixed, **options), calls(mixed))
     mixed.write_parquet(tmp_path / "mixed.parquet")
-    assert_frame_equal(
-        calls(pl.scan_parquet(tmp_path / "mixed.parquet"), workers=2).collect(), calls(mixed)
-    )
+    scan = pl.scan_parquet(tmp_path / "mixed.parquet")
+    assert_frame_equal(_chunked.calls_in_pieces(scan, **options), calls(mixed))
 
 
 def test_calls_across_midnight_are_stitched_over_day_partitions(tmp_path: Path) -> None:
@@ -183,7 +183,14 @@ def _pieces_stitched(
     """The pieces grouped on their guess (in this process) and stitched in order, with
     for each stitched piece (slices re-grouped before its state matched, its slices)."""
     settle, settle_rows = _chunked.SETTLE_SECONDS, _chunked.SETTLE_ROWS
-    plan = _chunked._pieces_of(events, [(0, events.height)], pieces)
+    bounds = _chunked._piece_bounds(events.height, pieces)
+    plan = []
+    rules: dict[Any, Any] = {}
+    for k, (first, count) in enumerate(bounds):
+        if k:  # the epoch rules at the piece's first row
+            _chunked._feed_epoch_rules(events.lazy(), *bounds[k - 1], rules)
+        source, runs, _, final = _chunked._piece(events, first, count, k == pieces - 1)
+        plan.append((source, runs, copy.deepcopy(rules), final))
     guessed = [_chunked._group_piece(p, rows, settle, settle_rows) for p in plan]
     finished = [f for f in guessed[0][0] if f is not None]
     state = guessed[0][2]
@@ -193,7 +200,7 @@ def _pieces_stitched(
         # how far the stitch had to re-group: the first slice whose state matched
         grouper = _chunked._SliceGrouper(state, settle=settle, settle_rows=settle_rows)
         matched = None
-        for i, (current, last) in enumerate(_chunked._piece_steps(piece[0], None, rows, piece[4])):
+        for i, (current, last) in enumerate(_chunked._piece_steps(piece, rows)):
             grouper.step(current, last=last)
             if i < len(probes) and _chunked._same_state(grouper.state(), probes[i]):
                 matched = i + 1
@@ -201,11 +208,11 @@ def _pieces_stitched(
         reruns.append((matched, len(steps)))
         stitched, state = _chunked._stitch(piece, state, guess, rows, settle, settle_rows)
         finished += [f for f in stitched if f is not None]
-    return _chunked._merged(finished, with_order=False), reruns
+    return _chunked._merged(finished), reruns
 
 
-def test_pieces_of_one_server_grouped_apart_and_stitched_are_one_pass(tmp_path: Path) -> None:
-    """A server's recording cut into consecutive pieces, each grouped as if no call were
+def test_pieces_grouped_apart_and_stitched_are_one_pass(tmp_path: Path) -> None:
+    """A recording cut into consecutive pieces, each grouped as if no call were
     open at its start, then stitched: the calls of one pass, across a PBX restart too
     (the epoch rules of a piece come from the rows before it)."""
     from amikit.record._schema import gap_row
@@ -216,14 +223,16 @@ def test_pieces_of_one_server_grouped_apart_and_stitched_are_one_pass(tmp_path: 
     after = copies_in_time(base, 4, first=5).with_columns(
         pl.lit(2, dtype=pl.Int32).alias("connection")
     )
+    lost = before["timestamp"].max()
+    assert isinstance(lost, datetime)
     gap = rows_to_frame(
         [
             gap_row(
-                received_at=None,
-                server=None,
+                received_at=lost + timedelta(minutes=1),
+                server=base["server"][0],
                 connection=2,
-                gap_start=None,
-                gap_end=None,
+                gap_start=lost,
+                gap_end=lost + timedelta(minutes=1),
                 reason="connection lost",
             )
         ]
@@ -240,10 +249,10 @@ def test_pieces_of_one_server_grouped_apart_and_stitched_are_one_pass(tmp_path: 
         assert all(m is not None and m < n for m, n in reruns), reruns
     # the same in worker processes, from a frame in memory and from a Parquet scan
     options = {"workers": 2, "slice_rows": 2_000, "min_piece_rows": 6_000}
-    assert_frame_equal(_chunked.calls_by_server(events, **options), whole)
+    assert_frame_equal(_chunked.calls_in_pieces(events, **options), whole)
     events.write_parquet(tmp_path / "events.parquet")
     scan = pl.scan_parquet(tmp_path / "events.parquet")
-    assert_frame_equal(_chunked.calls_by_server(scan, **options), whole)
+    assert_frame_equal(_chunked.calls_in_pieces(scan, **options), whole)
 
 
 def test_a_piece_whose_state_never_matches_is_regrouped_whole() -> None:
