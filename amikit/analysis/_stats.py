@@ -80,6 +80,7 @@ def stats(
     by: Sequence[str] = BREAKDOWNS,
     *,
     per_server: bool = False,
+    workers: int = 1,
 ) -> FrameT:
     """Call statistics: counts, answer-seizure ratio, durations, by several breakdowns.
 
@@ -95,6 +96,9 @@ def stats(
         Every breakdown within each PBX of a recording of several (``amikit record A B``):
         a first column ``server``, rows by server (ascending), then as without it. A
         recording of one PBX gives the same rows as without it, plus that column.
+    workers
+        For a frame of events: its calls are grouped in up to this many processes
+        (:func:`calls`, ``workers``); ignored for a frame of calls.
 
     Returns
     -------
@@ -117,7 +121,7 @@ def stats(
     if "event" in columns_of(lf) and "disposition" not in columns_of(lf):
         from ._calls import calls
 
-        lf = lazy(calls(lf))
+        lf = lazy(calls(lf, workers=workers))
     unknown = [b for b in by if b not in BREAKDOWNS]
     if unknown:
         from .._exceptions import UsageError

@@ -52,6 +52,8 @@ def test_stats_accepts_events_and_lazy_frames(mixed60: pl.DataFrame) -> None:
     lazy_table = stats(calls(events.lazy()))
     assert isinstance(lazy_table, pl.LazyFrame)
     assert stats(events).filter(pl.col("by") == "all")["calls"].to_list() == [63]
+    # events with workers: the calls are grouped as calls(workers=) groups them
+    assert stats(events, workers=2).equals(stats(events))
 
 
 def test_event_rate_counts_every_timed_event(mixed60: pl.DataFrame) -> None:
